@@ -1,0 +1,527 @@
+import type { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { BftpError } from "../errors.js";
+import { ChunkQueue } from "./chunk-queue.js";
+import { armDeadline, type WaitOptions } from "./deadline.js";
+import { toDelimiter } from "./encode-delimited.js";
+import { HEX_SIZE_HEADER, type SizeHeader } from "./size-header.js";
+
+/** Options for {@link StreamReader}. */
+export interface StreamReaderOptions {
+  /**
+   * Bytes read ahead of demand before the source is paused (and, for a socket, TCP
+   * backpressure reaches the sender). A pending read keeps the source flowing until its
+   * own limit is reached. Default 256 KiB.
+   */
+  readonly highWaterMark?: number;
+}
+
+/** Options for {@link StreamReader.readFrame}. */
+export interface ReadFrameOptions extends WaitOptions {
+  /** Largest payload accepted; a larger header is refused before any payload is buffered. */
+  readonly maxSize: number;
+  /** The header format; the handouts' 8 hex digits by default. */
+  readonly header?: SizeHeader;
+}
+
+/** Options for {@link StreamReader.readUntil}. */
+export interface ReadUntilOptions extends WaitOptions {
+  /** Largest message accepted, not counting the delimiter. */
+  readonly max: number;
+}
+
+/** Options for {@link StreamReader.readToEnd} and {@link StreamReader.streamToEnd}. */
+export interface ReadToEndOptions extends WaitOptions {
+  /** Most bytes accepted before the peer closes. */
+  readonly max: number;
+}
+
+/** Options for {@link StreamReader.streamExactly} and {@link StreamReader.streamToEnd}. */
+export interface StreamToOptions extends WaitOptions {
+  /** End the destination when done (default true); false to write more to it afterwards. */
+  readonly end?: boolean;
+}
+
+const NEED_MORE = Symbol("need more bytes");
+type Attempt<T> = () => T | typeof NEED_MORE;
+
+interface Waiter {
+  attempt: () => boolean; // true once it has settled
+  fail: (err: BftpError) => void;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+
+/**
+ * Reads messages from any Node byte stream (a socket, a TLS socket, a file, a PassThrough),
+ * whatever way its bytes were split: the handouts' `recv_fixed_size`, `recv_delimited_message`,
+ * `recv_size`, `read_string`, `recv_to_file` and `recv_fixed_size_to_file`, correct on every
+ * split, with every length checked against a limit before bytes are buffered.
+ *
+ * One read at a time (a second concurrent read fails with `BFTP_ERR_READ_PENDING`). Every
+ * read takes an `AbortSignal` and a `timeout`; a read that fails that way consumes nothing,
+ * so the reader stays usable. End of stream before a message begins is
+ * `BFTP_ERR_PEER_CLOSED`; in the middle of one, `BFTP_ERR_UNEXPECTED_EOF` with
+ * `details.received` and `details.expected`. A failed or destroyed stream is
+ * `BFTP_ERR_CONNECTION_LOST`, and every later read fails with that first reason.
+ *
+ * @example
+ * const reader = new StreamReader(socket);
+ * const request = await reader.readFrame({ maxSize: 64 * 1024, timeout: 30_000 });
+ * const line = await reader.readUntil("\n", { max: 4096 });
+ * await reader.streamExactly(size, fs.createWriteStream("copy.bin"));
+ */
+export class StreamReader {
+  readonly #source: Readable;
+  readonly #queue = new ChunkQueue();
+  readonly #highWaterMark: number;
+  #waiter: Waiter | undefined;
+  #streaming = false;
+  #ended = false;
+  #failure: BftpError | undefined;
+  #paused = false;
+
+  constructor(source: Readable, options: StreamReaderOptions = {}) {
+    this.#source = source;
+    this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    source.on("data", (chunk: Buffer | string) => {
+      this.#queue.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+      this.#service();
+    });
+    source.on("end", () => {
+      this.#ended = true;
+      this.#service();
+    });
+    source.on("error", (err: Error) => {
+      this.#fail(lost("the stream failed", err));
+    });
+    source.on("close", () => {
+      if (!this.#ended) this.#fail(lost("the stream closed before it ended", source.errored));
+    });
+    if (source.readableEnded) this.#ended = true;
+  }
+
+  /** Bytes received and not yet read. */
+  get buffered(): number {
+    return this.#queue.length;
+  }
+
+  /** True once the peer has ended the stream and every byte has been read. */
+  get ended(): boolean {
+    return this.#ended && this.#queue.length === 0;
+  }
+
+  /**
+   * Exactly `n` bytes (the handouts' `recv_fixed_size`); buffers `n` bytes, so bound `n`.
+   *
+   * @example
+   * const magic = await reader.readExactly(4, { timeout: 5000 });
+   */
+  readExactly(n: number, options: WaitOptions = {}): Promise<Buffer> {
+    if (!isLength(n)) return Promise.reject(badLength(n));
+    return this.#read(`read ${n} bytes`, options, () =>
+      this.#queue.length >= n ? this.#queue.take(n) : this.#endOr(n),
+    );
+  }
+
+  /**
+   * A fixed-length record of `size` bytes, with trailing `pad` bytes removed when `pad` is
+   * given (the counterpart of `encodeFixedRecord`; only for payloads that cannot end in `pad`).
+   *
+   * @example
+   * const command = (await reader.readFixedRecord(8, { pad: 0 })).toString(); // "GET"
+   */
+  async readFixedRecord(
+    size: number,
+    options: WaitOptions & { pad?: number } = {},
+  ): Promise<Buffer> {
+    const record = await this.readExactly(size, options);
+    if (options.pad === undefined) return record;
+    let end = record.length;
+    while (end > 0 && record[end - 1] === options.pad) end--;
+    return record.subarray(0, end);
+  }
+
+  /**
+   * The bytes before the next `delimiter` (which is consumed, not returned); the handouts'
+   * `recv_delimited_message` without reading one byte per call. Each byte is examined once
+   * however the message is split, and a message longer than `max` fails with
+   * `BFTP_ERR_MESSAGE_TOO_LONG` as soon as that is certain, having buffered at most `max`
+   * plus one chunk.
+   *
+   * @example
+   * const header = await reader.readUntil("\r\n\r\n", { max: 65536 });
+   */
+  readUntil(delimiter: Uint8Array | string, options: ReadUntilOptions): Promise<Buffer> {
+    const delim = toDelimiter(delimiter);
+    const { max } = options;
+    if (!isLength(max)) return Promise.reject(badLength(max));
+    let from = 0;
+    return this.#read("read a delimited message", options, () => {
+      const at = this.#queue.indexOf(delim, from);
+      if (at === -1) from = Math.max(from, this.#queue.length - delim.length + 1);
+      if ((at === -1 ? from : at) > max) {
+        throw new BftpError(
+          "BFTP_ERR_MESSAGE_TOO_LONG",
+          `Cannot read a delimited message: no delimiter within ${max} bytes`,
+          { details: { max } },
+        );
+      }
+      if (at === -1) return this.#endOr(undefined);
+      const message = this.#queue.take(at);
+      this.#queue.skip(delim.length);
+      return message;
+    });
+  }
+
+  /**
+   * The payload of one size-header frame (the handouts' `recv_size`; with
+   * `DECIMAL_SIZE_HEADER`, handout 004's `read_string`). The header is checked against
+   * `maxSize` before any payload byte is buffered: a hostile `ffffffff` costs nothing.
+   * On `BFTP_ERR_FRAME_TOO_LARGE` the header has been consumed and `details.size` says how
+   * many payload bytes follow, so a caller can `skip()` them and stay in step; after
+   * `BFTP_ERR_BAD_FRAME_HEADER` the stream cannot be re-synchronised and should be closed.
+   *
+   * @example
+   * const json = decodeUtf8(await reader.readFrame({ maxSize: 8192, timeout: 30_000 }));
+   */
+  readFrame(options: ReadFrameOptions): Promise<Buffer> {
+    const header = options.header ?? HEX_SIZE_HEADER;
+    const { maxSize } = options;
+    if (!isLength(maxSize)) return Promise.reject(badLength(maxSize));
+    let size = -1;
+    return this.#read("read a frame", options, () => {
+      const queue = this.#queue;
+      if (size < 0) {
+        if (queue.length < header.width) return this.#endOr(header.width);
+        try {
+          size = header.parse(queue.peek(header.width), 0);
+        } catch (err) {
+          queue.skip(header.width); // the stream is unframed now; the caller should close
+          throw err;
+        }
+        if (size > maxSize) {
+          queue.skip(header.width); // the caller may skip(details.size) to stay in step
+          throw new BftpError(
+            "BFTP_ERR_FRAME_TOO_LARGE",
+            `Cannot accept a frame of ${size} bytes: the limit is ${maxSize}`,
+            { details: { size, max: maxSize } },
+          );
+        }
+      }
+      // Nothing is consumed until the whole frame is here, so a timed-out read loses nothing.
+      if (queue.length < header.width + size) return this.#endOr(header.width + size);
+      queue.skip(header.width);
+      return queue.take(size);
+    });
+  }
+
+  /**
+   * Every byte until the peer closes (end-of-connection framing, as HTTP/1.0 bodies), failing
+   * with `BFTP_ERR_MESSAGE_TOO_LONG` as soon as more than `max` bytes have arrived.
+   *
+   * @example
+   * const body = await reader.readToEnd({ max: 1 << 20, timeout: 10_000 });
+   */
+  readToEnd(options: ReadToEndOptions): Promise<Buffer> {
+    const { max } = options;
+    if (!isLength(max)) return Promise.reject(badLength(max));
+    return this.#read("read until the peer closes", options, () => {
+      const length = this.#queue.length;
+      if (length > max) throw tooLong(max);
+      return this.#ended ? this.#queue.take(length) : NEED_MORE;
+    });
+  }
+
+  /**
+   * Between 1 and `max` bytes: whatever has arrived (the handouts' plain `recv`), as a view.
+   * Fails with `BFTP_ERR_PEER_CLOSED` at the end of the stream.
+   */
+  readSome(max: number, options: WaitOptions = {}): Promise<Buffer> {
+    if (!isLength(max) || max === 0) return Promise.reject(badLength(max));
+    return this.#read("read", options, () => this.#readSomeAttempt(max));
+  }
+
+  /** Discards exactly `n` bytes as they arrive, without buffering them. */
+  async skip(n: number, options: WaitOptions = {}): Promise<void> {
+    if (!isLength(n)) throw badLength(n);
+    let left = n;
+    await this.#exclusive(async () => {
+      while (left > 0) {
+        const piece = await this.#read(
+          "skip bytes",
+          options,
+          () => this.#bodyAttempt(left, n),
+          true,
+        );
+        left -= piece.length;
+      }
+    });
+  }
+
+  /**
+   * Streams exactly `n` bytes into `destination` (the handouts' `recv_fixed_size_to_file`)
+   * through `pipeline()`: the destination's backpressure pauses the source, so memory stays
+   * bounded by the high-water marks whatever `n` is, and sizes past 4 GiB work. `timeout`
+   * is a stall deadline: the longest wait for the next chunk. Bytes after the `n`th stay
+   * queued for the next read. On failure `destination` is destroyed.
+   *
+   * @example
+   * await reader.streamExactly(size, fs.createWriteStream(tmp), { timeout: 60_000 });
+   */
+  async streamExactly(
+    n: number,
+    destination: Writable,
+    options: StreamToOptions = {},
+  ): Promise<void> {
+    if (!isLength(n)) throw badLength(n);
+    let left = n;
+    await this.#pump(
+      destination,
+      options,
+      "stream bytes",
+      () => (left === 0 ? null : this.#bodyAttempt(left, n)),
+      (chunk) => {
+        left -= chunk.length;
+      },
+    );
+  }
+
+  /**
+   * Streams every byte until the peer closes into `destination` (the handouts'
+   * `recv_to_file`), failing with `BFTP_ERR_MESSAGE_TOO_LONG` past `max`. Resolves with the
+   * byte count.
+   *
+   * @example
+   * const bytes = await reader.streamToEnd(fs.createWriteStream(out), { max: 2 ** 40 });
+   */
+  async streamToEnd(
+    destination: Writable,
+    options: ReadToEndOptions & StreamToOptions,
+  ): Promise<number> {
+    const { max } = options;
+    if (!isLength(max)) throw badLength(max);
+    let total = 0;
+    await this.#pump(
+      destination,
+      options,
+      "stream until the peer closes",
+      () => {
+        if (this.#queue.length > 0) return this.#queue.takeSome(max - total + 1);
+        return this.#ended ? null : NEED_MORE;
+      },
+      (chunk) => {
+        total += chunk.length;
+        if (total > max) throw tooLong(max);
+      },
+    );
+    return total;
+  }
+
+  /**
+   * Moves chunks produced by `next` (null when done) into `destination` through
+   * `pipeline()`, which honours the destination's backpressure and destroys it on failure.
+   * If the destination fails first, the read still pending is cancelled so it cannot take
+   * bytes meant for the next read.
+   */
+  async #pump(
+    destination: Writable,
+    options: StreamToOptions,
+    what: string,
+    next: Attempt<Buffer | null>,
+    account: (chunk: Buffer) => void,
+  ): Promise<void> {
+    const cancel = new AbortController();
+    const forward = (): void => {
+      cancel.abort(options.signal?.reason);
+    };
+    if (options.signal?.aborted) forward();
+    else options.signal?.addEventListener("abort", forward, { once: true });
+    const waits: WaitOptions = {
+      signal: cancel.signal,
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    };
+    const read = (): Promise<Buffer | null> => this.#read(what, waits, next, true);
+    await this.#exclusive(async () => {
+      try {
+        await pipeline(
+          async function* body() {
+            for (let chunk = await read(); chunk !== null; chunk = await read()) {
+              account(chunk);
+              yield chunk;
+            }
+          },
+          destination,
+          { end: options.end ?? true },
+        );
+      } finally {
+        options.signal?.removeEventListener("abort", forward);
+        cancel.abort();
+      }
+    });
+  }
+
+  /** Holds the reader for a multi-step operation so no other read interleaves with it. */
+  async #exclusive(body: () => Promise<void>): Promise<void> {
+    const busy = this.#busyError();
+    if (busy) throw busy;
+    this.#streaming = true;
+    try {
+      await body();
+    } finally {
+      this.#streaming = false;
+      this.#updateFlow();
+    }
+  }
+
+  #busyError(): BftpError | undefined {
+    if (this.#waiter !== undefined || this.#streaming) {
+      return new BftpError("BFTP_ERR_READ_PENDING", "Cannot start a read while another is pending");
+    }
+    return undefined;
+  }
+
+  #readSomeAttempt(max: number): Buffer | typeof NEED_MORE {
+    if (this.#queue.length > 0) return this.#queue.takeSome(max);
+    if (this.#ended)
+      throw new BftpError("BFTP_ERR_PEER_CLOSED", "Cannot read: the peer closed the stream");
+    return NEED_MORE;
+  }
+
+  /** Next piece of a body of `total` bytes of which `left` remain. */
+  #bodyAttempt(left: number, total: number): Buffer | typeof NEED_MORE {
+    if (this.#queue.length > 0) return this.#queue.takeSome(left);
+    if (this.#ended) throw eof(total - left, total);
+    return NEED_MORE;
+  }
+
+  /** NEED_MORE, or when the stream has ended, the EOF error for a message of `expected` bytes. */
+  #endOr(expected: number | undefined, alreadyRead = 0): typeof NEED_MORE {
+    if (!this.#ended) return NEED_MORE;
+    const received = alreadyRead + this.#queue.length;
+    if (received === 0) {
+      throw new BftpError(
+        "BFTP_ERR_PEER_CLOSED",
+        "Cannot read a message: the peer closed the stream",
+      );
+    }
+    throw eof(received, expected === undefined ? undefined : alreadyRead + expected);
+  }
+
+  /**
+   * Runs `attempt` now, and again each time bytes arrive or the stream ends, until it
+   * returns a value or throws. Reads already satisfied by buffered bytes resolve without
+   * waiting, even after the stream failed.
+   */
+  #read<T>(what: string, options: WaitOptions, attempt: Attempt<T>, internal = false): Promise<T> {
+    if (!internal) {
+      const busy = this.#busyError();
+      if (busy) return Promise.reject(busy);
+    }
+    try {
+      const value = attempt();
+      if (value !== NEED_MORE) {
+        this.#updateFlow();
+        return Promise.resolve(value);
+      }
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<T>((resolve, reject) => {
+      const settle = (fn: () => void): void => {
+        this.#waiter = undefined;
+        if (typeof disarm === "function") disarm();
+        fn();
+        this.#updateFlow();
+      };
+      const disarm = armDeadline(options, what, (err) => {
+        settle(() => {
+          reject(err);
+        });
+      });
+      if (disarm instanceof BftpError) {
+        reject(disarm);
+        return;
+      }
+      this.#waiter = {
+        attempt: () => {
+          try {
+            const value = attempt();
+            if (value === NEED_MORE) return false;
+            settle(() => {
+              resolve(value);
+            });
+          } catch (err) {
+            settle(() => {
+              reject(asError(err));
+            });
+          }
+          return true;
+        },
+        fail: (err) => {
+          settle(() => {
+            reject(err);
+          });
+        },
+      };
+      this.#updateFlow();
+    });
+  }
+
+  #service(): void {
+    this.#waiter?.attempt();
+    this.#updateFlow();
+  }
+
+  #fail(err: BftpError): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    // Bytes that arrived before the failure may still complete the pending read.
+    if (this.#waiter?.attempt() === false) this.#waiter.fail(err);
+  }
+
+  /** Reads ahead up to the high-water mark; a pending read keeps the bytes coming. */
+  #updateFlow(): void {
+    const pause = this.#waiter === undefined && this.#queue.length >= this.#highWaterMark;
+    if (pause && !this.#paused) {
+      this.#paused = true;
+      this.#source.pause();
+    } else if (!pause && this.#paused) {
+      this.#paused = false;
+      this.#source.resume();
+    }
+  }
+}
+
+/** Attempts throw only BftpErrors; anything else is a bug, surfaced as an Error still. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function isLength(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+function badLength(n: number): BftpError {
+  return new BftpError("BFTP_ERR_INVALID_ARGUMENT", `Cannot use length "${n}"`);
+}
+
+function lost(why: string, cause: Error | null | undefined): BftpError {
+  return new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot read: ${why}`, cause ? { cause } : {});
+}
+
+function tooLong(max: number): BftpError {
+  return new BftpError("BFTP_ERR_MESSAGE_TOO_LONG", `Cannot read: more than ${max} bytes arrived`, {
+    details: { max },
+  });
+}
+
+function eof(received: number, expected: number | undefined): BftpError {
+  const of = expected === undefined ? "" : ` of ${expected}`;
+  return new BftpError(
+    "BFTP_ERR_UNEXPECTED_EOF",
+    `Cannot read a message: the peer closed the stream after ${received}${of} bytes`,
+    { details: { received, expected: expected ?? null } },
+  );
+}
