@@ -7,25 +7,88 @@
  * limits) so callers never parse message text.
  */
 
-/** What each code means; the README's error table is generated from the same words. */
+/** One catalogue entry: what the code means and, for codes that cross the wire, the status. */
+export interface ErrorCodeInfo {
+  /** One line for the README's table and PROTOCOL.md §5.3. */
+  readonly meaning: string;
+  /** The HTTP-like class sent with the code on the wire (PROTOCOL.md §5.1); local-only codes have none. */
+  readonly status?: number;
+}
+
+/** Every code, with its meaning; the README's error table is checked against this list. */
 export const ERROR_CODES = {
-  BFTP_ERR_INVALID_ARGUMENT: "A function was called with an argument it cannot accept",
-  BFTP_ERR_CONNECTION_LOST:
-    "The stream closed or failed before the operation completed (reset, destroyed, errored)",
-  BFTP_ERR_PEER_CLOSED: "The peer ended the stream cleanly before a new message began",
-  BFTP_ERR_UNEXPECTED_EOF:
-    "The peer ended the stream in the middle of a message; details say how many bytes arrived of how many expected",
-  BFTP_ERR_FRAME_TOO_LARGE:
-    "A size header announced more bytes than the receiver's limit; refused before any payload was buffered",
-  BFTP_ERR_BAD_FRAME_HEADER: "A size header was not exactly 8 digits of the expected base",
-  BFTP_ERR_MESSAGE_TOO_LONG:
-    "A delimited message, record or read-to-end body exceeded its hard maximum",
-  BFTP_ERR_BAD_UTF8: "Bytes that must be UTF-8 text were not valid UTF-8",
-  BFTP_ERR_ABORTED: "The operation was cancelled through its AbortSignal",
-  BFTP_ERR_TIMEOUT: "The operation did not complete before its deadline",
-  BFTP_ERR_READ_PENDING:
-    "A read was started while another read on the same reader had not finished",
-} as const;
+  // Local: raised by the library on this side of the connection.
+  BFTP_ERR_INVALID_ARGUMENT: { meaning: "A function was called with an argument it cannot accept" },
+  BFTP_ERR_CONNECTION_LOST: {
+    meaning:
+      "The stream closed or failed before the operation completed (reset, destroyed, errored)",
+  },
+  BFTP_ERR_PEER_CLOSED: { meaning: "The peer ended the stream cleanly before a new message began" },
+  BFTP_ERR_UNEXPECTED_EOF: {
+    meaning:
+      "The peer ended the stream in the middle of a message; details say how many bytes arrived of how many expected",
+  },
+  BFTP_ERR_MESSAGE_TOO_LONG: {
+    meaning: "A delimited message, record or read-to-end body exceeded its hard maximum",
+  },
+  BFTP_ERR_BAD_UTF8: { meaning: "Bytes that must be UTF-8 text were not valid UTF-8" },
+  BFTP_ERR_ABORTED: { meaning: "The operation was cancelled through its AbortSignal" },
+  BFTP_ERR_READ_PENDING: {
+    meaning: "A read was started while another read on the same reader had not finished",
+  },
+  // Wire: sent by a server in error replies (PROTOCOL.md §5.3), and raised locally where they fit.
+  BFTP_ERR_BAD_REQUEST: {
+    status: 400,
+    meaning:
+      "The request is not a JSON object, lacks a field, or has a field of the wrong type or an unknown field",
+  },
+  BFTP_ERR_UNKNOWN_COMMAND: { status: 400, meaning: "The request names no command of this server" },
+  BFTP_ERR_UNSUPPORTED_VERSION: {
+    status: 400,
+    meaning: "HELLO offered no version the server speaks",
+  },
+  BFTP_ERR_BAD_FRAME_HEADER: {
+    status: 400,
+    meaning: "A size header was not exactly 8 digits of the expected base",
+  },
+  BFTP_ERR_FRAME_TOO_LARGE: {
+    status: 413,
+    meaning:
+      "A size header announced more bytes than the receiver's limit; refused before any payload was buffered",
+  },
+  BFTP_ERR_NOT_AUTHENTICATED: { status: 401, meaning: "The command needs a logged-in session" },
+  BFTP_ERR_PATH_REFUSED: {
+    status: 403,
+    meaning: "The path is malformed, names a reserved temporary file, or leads outside the root",
+  },
+  BFTP_ERR_PERMISSION_DENIED: { status: 403, meaning: "The file system refused the operation" },
+  BFTP_ERR_NOT_FOUND: { status: 404, meaning: "No such file or directory" },
+  BFTP_ERR_EXISTS: { status: 409, meaning: "The target exists and overwrite was not asked for" },
+  BFTP_ERR_NOT_A_DIRECTORY: { status: 409, meaning: "A directory was expected" },
+  BFTP_ERR_IS_A_DIRECTORY: { status: 409, meaning: "A file was expected" },
+  BFTP_ERR_NOT_EMPTY: { status: 409, meaning: "RMDIR of a directory that is not empty" },
+  BFTP_ERR_BAD_RANGE: {
+    status: 416,
+    meaning: "An offset or length outside the file, or not a non-negative integer",
+  },
+  BFTP_ERR_CHECKSUM_MISMATCH: {
+    status: 422,
+    meaning: "The receiver's checksum differs from the sender's; nothing was committed",
+  },
+  BFTP_ERR_SIZE_MISMATCH: {
+    status: 422,
+    meaning: "A data phase carried a different number of bytes than announced",
+  },
+  BFTP_ERR_TRANSFER_ABORTED: { status: 422, meaning: "The sender aborted the data phase" },
+  BFTP_ERR_NO_SPACE: { status: 507, meaning: "The disk is full or a quota was reached" },
+  BFTP_ERR_TIMEOUT: { status: 408, meaning: "The operation did not complete before its deadline" },
+  BFTP_ERR_BUSY: { status: 503, meaning: "Too many connections, overall or from this address" },
+  BFTP_ERR_SHUTTING_DOWN: { status: 503, meaning: "The server is stopping" },
+  BFTP_ERR_INTERNAL: {
+    status: 500,
+    meaning: "An unexpected failure; the server logged the details",
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable bftp error code. */
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -57,6 +120,12 @@ export class BftpError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
+  }
+
+  /** The wire status of this code (PROTOCOL.md §5.1), or undefined for a local-only code. */
+  get status(): number | undefined {
+    const info: ErrorCodeInfo = ERROR_CODES[this.code];
+    return info.status;
   }
 }
 
