@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   },
   BFTP_ERR_BAD_UTF8: { meaning: "Bytes that must be UTF-8 text were not valid UTF-8" },
   BFTP_ERR_ABORTED: { meaning: "The operation was cancelled through its AbortSignal" },
+  BFTP_ERR_PROTOCOL: {
+    meaning:
+      "The peer broke the protocol: a malformed or unexpected message (the connection is closed)",
+  },
   BFTP_ERR_READ_PENDING: {
     meaning: "A read was started while another read on the same reader had not finished",
   },

@@ -1,0 +1,187 @@
+import { z } from "zod";
+import { BftpError, isBftpError } from "../errors.js";
+import { HEX_SIZE_HEADER } from "../wire/size-header.js";
+import type { StreamReader } from "../wire/stream-reader.js";
+import { decodeUtf8 } from "../wire/decode-utf8.js";
+import { createChecksum, type Checksum } from "./checksum.js";
+import { remoteError, type WireError } from "./replies.js";
+import { CHECKSUM_ALGORITHMS, type ChecksumAlg } from "./version.js";
+
+/** Limits for receiving a data phase. */
+export interface DataPhaseLimits {
+  /** Largest data frame accepted (PROTOCOL.md §11, `maxChunk`). */
+  readonly maxChunk: number;
+  /** Largest trailer frame accepted. */
+  readonly maxTrailer: number;
+  /** Stall deadline: the longest wait for the next bytes, in ms. */
+  readonly timeout?: number;
+}
+
+/** What a finished data phase carried. */
+export interface DataPhaseResult {
+  /** Bytes of data received. */
+  readonly bytes: number;
+  /** The receiver's own checksum of those bytes. */
+  readonly checksum: string;
+  /**
+   * Why the transfer failed though the stream stayed in step: the sender's abort
+   * (`BFTP_ERR_TRANSFER_ABORTED`, or the sender's own code) or a checksum mismatch
+   * (`BFTP_ERR_CHECKSUM_MISMATCH`). Undefined when the data is verified.
+   */
+  readonly failure: BftpError | undefined;
+}
+
+const trailerSchema = z.union([
+  z.looseObject({
+    ok: z.literal(true),
+    checksum: z.object({ alg: z.enum(CHECKSUM_ALGORITHMS), value: z.string().max(128) }),
+  }),
+  z.looseObject({
+    ok: z.literal(false),
+    error: z.object({
+      code: z.string().max(128),
+      status: z.number().int(),
+      message: z.string().max(4096),
+    }),
+  }),
+]);
+
+/**
+ * Receives one data phase (PROTOCOL.md §7): data frames, the zero-length terminator and the
+ * trailer, checking the sender's checksum against its own. Stream the bytes with `chunks()`
+ * (e.g. into `pipeline()` with a file); if the destination fails, `drain()` reads and
+ * discards the rest so the connection stays in step. Memory is bounded by the reader's
+ * high-water mark whatever the frame size: frames are streamed, never buffered whole.
+ *
+ * Throws (the connection is then unusable) on a bad frame header, a data frame over
+ * `maxChunk`, a malformed trailer (`BFTP_ERR_PROTOCOL`), the end of the stream
+ * (`BFTP_ERR_UNEXPECTED_EOF`) or a stall (`BFTP_ERR_TIMEOUT`).
+ *
+ * @example
+ * const phase = new DataPhaseReader(reader, "crc32", { maxChunk: 1 << 20, maxTrailer: 8192 });
+ * await pipeline(phase.chunks(), fs.createWriteStream(tmp));
+ * const { failure } = phase.result; // undefined: verified
+ */
+export class DataPhaseReader {
+  readonly #reader: StreamReader;
+  readonly #limits: DataPhaseLimits;
+  readonly #sum: Checksum;
+  #left = 0; // bytes left in the current data frame
+  #bytes = 0;
+  #result: DataPhaseResult | undefined;
+
+  constructor(reader: StreamReader, alg: ChecksumAlg, limits: DataPhaseLimits) {
+    this.#reader = reader;
+    this.#limits = limits;
+    this.#sum = createChecksum(alg);
+  }
+
+  /** The outcome; available once `chunks()` is exhausted or `drain()` resolved. */
+  get result(): DataPhaseResult {
+    if (this.#result === undefined) {
+      throw new BftpError(
+        "BFTP_ERR_INVALID_ARGUMENT",
+        "Cannot report a data phase that has not ended",
+      );
+    }
+    return this.#result;
+  }
+
+  /** Bytes of data received so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The data, piece by piece, as it arrives (views into received chunks). */
+  async *chunks(): AsyncGenerator<Buffer, void, undefined> {
+    for (let piece = await this.#next(); piece !== null; piece = await this.#next()) yield piece;
+  }
+
+  /** Reads and discards whatever is left of the phase, trailer included. */
+  async drain(): Promise<DataPhaseResult> {
+    while ((await this.#next()) !== null);
+    return this.result;
+  }
+
+  async #next(): Promise<Buffer | null> {
+    if (this.#result !== undefined) return null;
+    const waits = this.#limits.timeout === undefined ? {} : { timeout: this.#limits.timeout };
+    try {
+      if (this.#left === 0) {
+        const size = HEX_SIZE_HEADER.parse(
+          await this.#reader.readExactly(HEX_SIZE_HEADER.width, waits),
+          0,
+        );
+        if (size === 0) {
+          this.#result = await this.#readTrailer();
+          return null;
+        }
+        if (size > this.#limits.maxChunk) {
+          throw new BftpError(
+            "BFTP_ERR_FRAME_TOO_LARGE",
+            `Cannot accept a data frame of ${size} bytes: the limit is ${this.#limits.maxChunk}`,
+            { details: { size, max: this.#limits.maxChunk } },
+          );
+        }
+        this.#left = size;
+      }
+      const piece = await this.#reader.readSome(this.#left, waits);
+      this.#left -= piece.length;
+      this.#bytes += piece.length;
+      this.#sum.update(piece);
+      return piece;
+    } catch (err) {
+      if (isBftpError(err, "BFTP_ERR_PEER_CLOSED")) {
+        throw new BftpError(
+          "BFTP_ERR_UNEXPECTED_EOF",
+          "Cannot finish the transfer: the peer closed the connection",
+          {
+            details: { received: this.#bytes, expected: null },
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  async #readTrailer(): Promise<DataPhaseResult> {
+    const waits = this.#limits.timeout === undefined ? {} : { timeout: this.#limits.timeout };
+    const payload = await this.#reader.readFrame({ maxSize: this.#limits.maxTrailer, ...waits });
+    let parsed;
+    try {
+      parsed = trailerSchema.safeParse(JSON.parse(decodeUtf8(payload)));
+    } catch (err) {
+      throw new BftpError(
+        "BFTP_ERR_PROTOCOL",
+        "Cannot read the transfer's trailer: it is not UTF-8 JSON",
+        { cause: err },
+      );
+    }
+    if (!parsed.success)
+      throw new BftpError("BFTP_ERR_PROTOCOL", "Cannot read the transfer's trailer: malformed");
+    const checksum = this.#sum.digest();
+    const trailer = parsed.data;
+    let failure: BftpError | undefined;
+    if (!trailer.ok) {
+      failure = aborted(trailer.error);
+    } else if (
+      trailer.checksum.alg !== this.#sum.alg ||
+      trailer.checksum.value.toLowerCase() !== checksum
+    ) {
+      failure = new BftpError(
+        "BFTP_ERR_CHECKSUM_MISMATCH",
+        `Cannot accept the data: the sender's ${trailer.checksum.alg} is ${trailer.checksum.value}, the bytes received give ${checksum}`,
+        { details: { expected: trailer.checksum.value, actual: checksum, alg: this.#sum.alg } },
+      );
+    }
+    return { bytes: this.#bytes, checksum, failure };
+  }
+}
+
+/** The sender's abort as a local error: its own code when known, else TRANSFER_ABORTED. */
+function aborted(error: WireError): BftpError {
+  const remote = remoteError(error);
+  return remote.code === "BFTP_ERR_INTERNAL" && error.code !== "BFTP_ERR_INTERNAL"
+    ? new BftpError("BFTP_ERR_TRANSFER_ABORTED", error.message, { details: remote.details })
+    : remote;
+}

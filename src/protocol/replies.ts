@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { BftpError, ERROR_CODES, type ErrorCode } from "../errors.js";
+import { encodeFrame } from "../wire/encode-frame.js";
+import { decodeUtf8 } from "../wire/decode-utf8.js";
+
+/** The error object of an error reply or an error trailer (PROTOCOL.md §5.1). */
+export interface WireError {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+/** A reply or trailer body: `ok` and the command's fields. */
+export type ReplyBody = { readonly ok: boolean } & Readonly<Record<string, unknown>>;
+
+/**
+ * One control frame holding `body` as JSON, ready for a single write.
+ *
+ * @example
+ * await writeAll(socket, encodeMessage({ ok: true, path: "/" }));
+ */
+export function encodeMessage(body: object): Buffer {
+  return encodeFrame(JSON.stringify(body));
+}
+
+/**
+ * The wire form of a failure. Only codes with a wire status cross the wire, with their own
+ * message (which names virtual paths only); anything else becomes `BFTP_ERR_INTERNAL` with a
+ * generic message, so no internal text or real path ever reaches a client (STYLE.md).
+ */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof BftpError && err.status !== undefined) {
+    return { code: err.code, status: err.status, message: err.message };
+  }
+  return {
+    code: "BFTP_ERR_INTERNAL",
+    status: 500,
+    message: "Cannot complete the request: internal error",
+  };
+}
+
+const wireError = z.object({
+  code: z.string().max(128),
+  status: z.number().int(),
+  message: z.string().max(4096),
+});
+const replyShape = z.looseObject({
+  ok: z.boolean(),
+  error: wireError.optional(),
+  close: z.boolean().optional(),
+});
+
+/**
+ * Parses a reply or trailer frame's payload. Resolves the body of an `ok` reply; an error
+ * reply becomes a `BftpError` carrying the server's code (or `BFTP_ERR_INTERNAL` for a code
+ * this build does not know, with the original in `details.remoteCode`) and
+ * `details.remote: true`. A payload that is not a reply is `BFTP_ERR_PROTOCOL`: the stream
+ * can no longer be trusted, so callers close the connection.
+ */
+export function parseReply(payload: Uint8Array): ReplyBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeUtf8(payload));
+  } catch (err) {
+    throw new BftpError("BFTP_ERR_BAD_REQUEST", "Cannot read the reply: it is not UTF-8 JSON", {
+      cause: err,
+    });
+  }
+  const parsed = replyShape.safeParse(value);
+  if (!parsed.success) {
+    throw new BftpError(
+      "BFTP_ERR_BAD_REQUEST",
+      'Cannot read the reply: it is not an object with a boolean "ok"',
+    );
+  }
+  const body = parsed.data;
+  if (body.ok) return body;
+  throw remoteError(body.error, body.close === true);
+}
+
+/** The local error for a server's error object. */
+export function remoteError(error: WireError | undefined, close = false): BftpError {
+  const known = error !== undefined && Object.hasOwn(ERROR_CODES, error.code);
+  const code: ErrorCode = known ? (error.code as ErrorCode) : "BFTP_ERR_INTERNAL";
+  return new BftpError(
+    code,
+    error?.message ?? "The server refused the request without saying why",
+    {
+      details: {
+        remote: true,
+        close,
+        remoteCode: error?.code ?? null,
+        status: error?.status ?? null,
+      },
+    },
+  );
+}

@@ -1,0 +1,14 @@
+/** The protocol version this build speaks (PROTOCOL.md §8.1). */
+export const PROTOCOL_VERSION = 1;
+
+/** The default TCP port (PROTOCOL.md §1). */
+export const DEFAULT_PORT = 9921;
+
+/** Checksum algorithms a data phase may use (PROTOCOL.md §9). */
+export const CHECKSUM_ALGORITHMS = ["crc32", "sha256"] as const;
+
+/** A checksum algorithm name. */
+export type ChecksumAlg = (typeof CHECKSUM_ALGORITHMS)[number];
+
+/** What this build supports beyond the base protocol, announced in HELLO. */
+export const CAPABILITIES = ["pipelining", "resume", "range", "abort", "mkdir-parents"] as const;

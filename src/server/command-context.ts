@@ -1,0 +1,44 @@
+import type net from "node:net";
+import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import type { StreamReader } from "../wire/stream-reader.js";
+import type { ServerLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import type { ResolvedPath, ResolveOptions, Sandbox } from "./sandbox.js";
+
+/**
+ * What a command handler sees of its session: the sandbox, the connection, the session's
+ * state, and how to reply. One file per command in `commands/` works through this and
+ * nothing else.
+ */
+export interface CommandContext {
+  readonly sandbox: Sandbox;
+  readonly limits: ServerLimits;
+  readonly log: Logger;
+  readonly socket: net.Socket;
+  readonly reader: StreamReader;
+  /** "address:port" of the client, for logs. */
+  readonly peer: string;
+  /** The virtual working directory. */
+  cwd: string;
+  /** The logged-in user, or undefined before authentication. */
+  user: string | undefined;
+  /** Whether HELLO has been answered. */
+  helloDone: boolean;
+  /** Set by a download that an ABORT stopped; read and cleared by ABORT. */
+  transferAborted: boolean;
+  /** Set by QUIT: the session closes after this reply. */
+  quitting: boolean;
+  /** For PUT: the data phase that follows the request. */
+  readonly upload: DataPhaseReader | undefined;
+  /** Resolves a client path through the sandbox against the working directory. */
+  resolve(input: string, options?: ResolveOptions): Promise<ResolvedPath>;
+  /** The reply frame for `fields` (`ok: true` and the request's tag added). */
+  replyFrame(fields: Readonly<Record<string, unknown>>): Buffer;
+  /** Sends the reply for `fields` in one write. */
+  reply(fields: Readonly<Record<string, unknown>>): Promise<void>;
+  /**
+   * Registers a temporary file to delete if the session ends before it is committed;
+   * returns the function that unregisters it.
+   */
+  trackTemp(path: string): () => void;
+}

@@ -1,0 +1,41 @@
+import { readFileSync } from "node:fs";
+import { BftpError } from "../../errors.js";
+import type { RequestOf } from "../../protocol/requests.js";
+import { CAPABILITIES, CHECKSUM_ALGORITHMS, PROTOCOL_VERSION } from "../../protocol/version.js";
+import type { CommandContext } from "../command-context.js";
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
+/** HELLO (PROTOCOL.md §8.1): agree on the version, announce limits and capabilities. */
+export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promise<void> {
+  if (ctx.helloDone)
+    throw new BftpError("BFTP_ERR_BAD_REQUEST", "Cannot run HELLO twice on one connection");
+  if (!req.versions.includes(PROTOCOL_VERSION)) {
+    throw new BftpError(
+      "BFTP_ERR_UNSUPPORTED_VERSION",
+      `Cannot speak versions ${JSON.stringify(req.versions)}: this server speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  ctx.helloDone = true;
+  ctx.user = "anonymous"; // no accounts in this revision: authentication is not required
+  const { limits } = ctx;
+  await ctx.reply({
+    version: PROTOCOL_VERSION,
+    server: `bftp/${VERSION}`,
+    auth: { required: false, methods: ["anonymous"] },
+    limits: {
+      maxControlFrame: limits.maxControlFrame,
+      maxChunk: limits.maxChunk,
+      readAheadBytes: limits.readAheadBytes,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      frameTimeoutMs: limits.frameTimeoutMs,
+      stallTimeoutMs: limits.stallTimeoutMs,
+    },
+    checksums: CHECKSUM_ALGORITHMS,
+    capabilities: CAPABILITIES,
+  });
+}

@@ -1,0 +1,53 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { RequestOf } from "../../protocol/requests.js";
+import { sendDataPhase } from "../../protocol/send-data-phase.js";
+import type { CommandContext } from "../command-context.js";
+import { toEntry } from "../entry.js";
+import { fsError } from "../fs-error.js";
+import { LIST_FRAME_BYTES } from "../limits.js";
+import { TEMP_PREFIX } from "../sandbox.js";
+
+/**
+ * LIST (PROTOCOL.md §8.6): entries streamed as JSON arrays of at most 64 KiB per data frame,
+ * read from the directory as they are sent, so a directory of any size costs bounded memory.
+ * Temporary upload files are never shown.
+ */
+export async function list(ctx: CommandContext, req: RequestOf<"LIST">): Promise<void> {
+  const target = await ctx.resolve(req.path ?? ".");
+  const dir = await fs.opendir(target.real, { bufferSize: 256 }).catch((err: unknown) => {
+    throw fsError(err, "list", target.virtual);
+  });
+  let count = 0;
+  async function* batches(): AsyncGenerator<Buffer> {
+    let batch: string[] = [];
+    let bytes = 2; // the brackets
+    try {
+      for await (const dirent of dir) {
+        if (dirent.name.startsWith(TEMP_PREFIX)) continue;
+        const stats = await fs.lstat(path.join(target.real, dirent.name)).catch(() => undefined);
+        if (stats === undefined) continue; // removed while we listed
+        const json = JSON.stringify(toEntry(dirent.name, stats));
+        const size = Buffer.byteLength(json) + 1;
+        if (bytes + size > LIST_FRAME_BYTES && batch.length > 0) {
+          yield Buffer.from(`[${batch.join(",")}]`);
+          batch = [];
+          bytes = 2;
+        }
+        batch.push(json);
+        bytes += size;
+        count++;
+      }
+    } catch (err) {
+      throw fsError(err, "list", target.virtual);
+    }
+    if (batch.length > 0) yield Buffer.from(`[${batch.join(",")}]`);
+  }
+  await sendDataPhase(ctx.socket, batches(), {
+    alg: "crc32",
+    maxChunk: LIST_FRAME_BYTES,
+    timeout: ctx.limits.stallTimeoutMs,
+    prefix: [ctx.replyFrame({ path: target.virtual })],
+    trailerFields: () => ({ count }),
+  });
+}

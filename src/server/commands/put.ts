@@ -1,0 +1,198 @@
+import fs, { type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { BftpError, isBftpError } from "../../errors.js";
+import type { RequestOf } from "../../protocol/requests.js";
+import type { CommandContext } from "../command-context.js";
+import { fsError } from "../fs-error.js";
+import { resumablePathFor, tempPathFor } from "../temp-files.js";
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = fs.constants;
+
+/**
+ * PUT (PROTOCOL.md §8.8). The data phase that follows the request is written to a hidden
+ * temporary file beside the target; only when the sender's checksum and the announced size
+ * match is it flushed, committed by one atomic step (a hard link that fails if the name
+ * exists, or a rename when overwriting), and the directory flushed. Anything not committed is
+ * removed, except a resumable upload's partial file, kept for RESUME. If the PUT is refused
+ * before or while its data arrives, the session reads the rest of the phase so the connection
+ * stays in step.
+ */
+export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<void> {
+  const phase = ctx.upload;
+  if (phase === undefined)
+    throw new BftpError("BFTP_ERR_INTERNAL", "Cannot run PUT without its data phase");
+  const started = Date.now();
+  const target = await ctx.resolve(req.path, { followLast: false });
+  await refuseEarly(target.real, target.virtual, req.overwrite === true);
+  const offset = req.offset ?? 0;
+  const resumable = req.resumable === true;
+  const temp = resumable
+    ? resumablePathFor(target.real, ctx.user ?? "", target.virtual)
+    : tempPathFor(target.real);
+  const handle = await openTemp(temp, target.virtual, offset, resumable);
+  const untrack = resumable ? () => false : ctx.trackTemp(temp);
+  let keep = resumable; // a resumable partial survives failures; a plain temporary file never
+  let committed = false;
+  let open = true;
+  try {
+    await ctx.sandbox.verifyOpened(handle.fd, target.virtual);
+    // Positioned writes, each awaited before the next piece is read: backpressure reaches the
+    // socket. Not a stream: a FileHandle's write stream must be destroyed before the handle
+    // can close, and destroying it closes the handle, so fsync could not follow it.
+    try {
+      let position = offset;
+      for await (const piece of phase.chunks()) {
+        await handle.write(piece, 0, piece.length, position);
+        position += piece.length;
+      }
+    } catch (err) {
+      if (isBftpError(err)) throw err; // the connection failed: the session ends
+      keep = false;
+      throw fsError(err, "write", target.virtual); // the session drains the rest of the phase
+    }
+    const { failure, bytes, checksum } = phase.result;
+    if (failure !== undefined) {
+      keep &&= failure.code === "BFTP_ERR_TRANSFER_ABORTED"; // a corrupt partial is useless
+      throw failure;
+    }
+    const size = offset + bytes;
+    if (req.size !== undefined && size !== req.size) {
+      keep = false;
+      throw new BftpError(
+        "BFTP_ERR_SIZE_MISMATCH",
+        `Cannot commit ${JSON.stringify(target.virtual)}: ${size} bytes arrived, ${req.size} were announced`,
+        {
+          details: { received: size, expected: req.size },
+        },
+      );
+    }
+    await handle.sync();
+    if (req.mtime !== undefined) await handle.utimes(new Date(), new Date(req.mtime));
+    await handle.close();
+    open = false;
+    await commit(temp, target.real, target.virtual, req.overwrite === true);
+    committed = true;
+    await syncDirectory(path.dirname(target.real));
+    ctx.log.info("put", {
+      peer: ctx.peer,
+      path: target.virtual,
+      offset,
+      bytes,
+      ms: Date.now() - started,
+      result: "ok",
+    });
+    await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
+  } catch (err) {
+    ctx.log.info("put", {
+      peer: ctx.peer,
+      path: target.virtual,
+      offset,
+      bytes: phase.bytes,
+      ms: Date.now() - started,
+      result: isBftpError(err) ? err.code : "error",
+    });
+    throw err;
+  } finally {
+    if (open) {
+      if (keep) await handle.sync().catch(() => undefined);
+      await handle.close().catch(() => undefined);
+    }
+    if (!committed && !keep) await fs.rm(temp, { force: true });
+    if (committed && resumable) await fs.rm(temp, { force: true }); // linked under its final name
+    untrack();
+  }
+}
+
+/** Refuses what is certain to fail before any data is written (the commit re-checks). */
+async function refuseEarly(real: string, virtual: string, overwrite: boolean): Promise<void> {
+  if (virtual === "/")
+    throw new BftpError("BFTP_ERR_IS_A_DIRECTORY", 'Cannot upload to "/": it is a directory');
+  const existing = await fs.lstat(real).catch(() => undefined);
+  if (existing?.isDirectory() === true) {
+    throw new BftpError(
+      "BFTP_ERR_IS_A_DIRECTORY",
+      `Cannot upload to ${JSON.stringify(virtual)}: it is a directory`,
+    );
+  }
+  if (existing !== undefined && !overwrite) {
+    throw new BftpError("BFTP_ERR_EXISTS", `Cannot create ${JSON.stringify(virtual)}: it exists`);
+  }
+}
+
+/** Opens the file the data goes to: fresh, or for a resumed upload the partial at `offset`. */
+async function openTemp(
+  temp: string,
+  virtual: string,
+  offset: number,
+  resumable: boolean,
+): Promise<FileHandle> {
+  if (offset > 0 && !resumable) {
+    throw new BftpError(
+      "BFTP_ERR_BAD_RANGE",
+      "Cannot upload from an offset without resumable: true",
+      {
+        details: { offset },
+      },
+    );
+  }
+  try {
+    if (offset === 0) {
+      const flags = O_WRONLY | O_CREAT | O_NOFOLLOW | (resumable ? O_TRUNC : O_EXCL);
+      return await fs.open(temp, flags, 0o644);
+    }
+    const handle = await fs.open(temp, O_WRONLY | O_NOFOLLOW);
+    const { size } = await handle.stat();
+    if (size !== offset) {
+      await handle.close();
+      throw new BftpError(
+        "BFTP_ERR_BAD_RANGE",
+        `Cannot resume ${JSON.stringify(virtual)} at ${offset}: the partial upload has ${size} bytes`,
+        {
+          details: { offset, size },
+        },
+      );
+    }
+    return handle;
+  } catch (err) {
+    if (isBftpError(err)) throw err;
+    if ((err as { code?: unknown }).code === "ENOENT" && offset > 0) {
+      throw new BftpError(
+        "BFTP_ERR_BAD_RANGE",
+        `Cannot resume ${JSON.stringify(virtual)}: no partial upload is kept for it`,
+        {
+          details: { offset },
+        },
+      );
+    }
+    throw fsError(err, "upload to", virtual);
+  }
+}
+
+/** Puts the finished file under its name in one atomic step. */
+async function commit(
+  temp: string,
+  real: string,
+  virtual: string,
+  overwrite: boolean,
+): Promise<void> {
+  try {
+    if (overwrite) {
+      await fs.rename(temp, real);
+    } else {
+      await fs.link(temp, real); // fails with EEXIST if the name appeared meanwhile
+      await fs.unlink(temp);
+    }
+  } catch (err) {
+    throw fsError(err, "create", virtual);
+  }
+}
+
+/** Flushes a directory so a committed rename survives a crash. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, fs.constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,7 @@
+import type { CommandContext } from "../command-context.js";
+
+/** QUIT (PROTOCOL.md §8.3): reply, then the session closes; later requests are not run. */
+export async function quit(ctx: CommandContext): Promise<void> {
+  ctx.quitting = true;
+  await ctx.reply({});
+}

@@ -1,0 +1,47 @@
+/**
+ * The server's limits and deadlines (PROTOCOL.md §11), each with its default and the
+ * `bftp serve` flag that sets it. Defaults follow what vsftpd and pyftpdlib ship, not
+ * "unlimited".
+ */
+export interface ServerLimits {
+  /** Connections at once, overall (`--max-connections`). */
+  readonly maxConnections: number;
+  /** Connections at once from one address (`--max-per-ip`). */
+  readonly maxPerIp: number;
+  /** Longest wait for the next request, ms (`--idle-timeout`, seconds on the command line). */
+  readonly idleTimeoutMs: number;
+  /** Longest time from a frame's first byte to its last, ms (`--frame-timeout`). */
+  readonly frameTimeoutMs: number;
+  /** Longest wait for progress during a transfer, ms (`--stall-timeout`). */
+  readonly stallTimeoutMs: number;
+  /** Largest request frame, bytes (`--max-control-frame`). */
+  readonly maxControlFrame: number;
+  /** Largest data frame, bytes (`--max-chunk`). */
+  readonly maxChunk: number;
+  /** Unprocessed request bytes read ahead before the server stops reading (`--read-ahead`). */
+  readonly readAheadBytes: number;
+  /** Longest wait for transfers to finish on shutdown, ms (`--shutdown-grace`). */
+  readonly shutdownGraceMs: number;
+  /** How long a resumable partial upload is kept, ms. */
+  readonly partialTtlMs: number;
+}
+
+/** The defaults of {@link ServerLimits}. */
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxConnections: 512,
+  maxPerIp: 64,
+  idleTimeoutMs: 300_000,
+  frameTimeoutMs: 30_000,
+  stallTimeoutMs: 60_000,
+  maxControlFrame: 8192,
+  maxChunk: 1024 * 1024,
+  readAheadBytes: 256 * 1024,
+  shutdownGraceMs: 10_000,
+  partialTtlMs: 24 * 60 * 60 * 1000,
+};
+
+/** Largest data frame LIST sends: one JSON array of entries. */
+export const LIST_FRAME_BYTES = 64 * 1024;
+
+/** Largest control frame the server accepts from a client in a data phase (the trailer). */
+export const MAX_TRAILER_BYTES = 8192;

@@ -1,0 +1,166 @@
+import { once } from "node:events";
+import net from "node:net";
+import { BftpError } from "../errors.js";
+import { encodeMessage, toWireError } from "../protocol/replies.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
+import { SILENT_LOGGER, type Logger } from "./logger.js";
+import { Sandbox } from "./sandbox.js";
+import { Session } from "./session.js";
+import { sweepTempFiles } from "./temp-files.js";
+
+/** Options for {@link BftpServer.start}. */
+export interface ServerOptions {
+  /** The folder served as `/`. */
+  readonly root: string;
+  /** Address to listen on; 127.0.0.1 by default (loopback only). */
+  readonly host?: string;
+  /** Port; 0 picks a free one. */
+  readonly port?: number;
+  /**
+   * Pending-connection queue. vsftpd's 32 drops connections when a hundred arrive at once;
+   * 1024 absorbs bursts of hundreds (the kernel caps it at net.core.somaxconn).
+   */
+  readonly backlog?: number;
+  readonly limits?: Partial<ServerLimits>;
+  readonly log?: Logger;
+  /** Remove stale temporary files under the root before listening (default true). */
+  readonly sweep?: boolean;
+  /** Share the port with other processes (cluster workers, `--workers`). */
+  readonly exclusive?: boolean;
+}
+
+/**
+ * The bftp server: a listener whose connections become {@link Session}s, all on one event
+ * loop, each capped overall and per address.
+ *
+ * @example
+ * const server = await BftpServer.start({ root: "/srv/files", port: 0 });
+ * console.log(`listening on ${server.address().address}:${server.address().port}`);
+ * await server.close();
+ */
+export class BftpServer {
+  readonly limits: ServerLimits;
+  readonly #listener: net.Server;
+  readonly #sandbox: Sandbox;
+  readonly #log: Logger;
+  readonly #sessions = new Set<Session>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #shutdown = new AbortController();
+  readonly #finished = new Set<Promise<void>>();
+
+  private constructor(sandbox: Sandbox, limits: ServerLimits, log: Logger) {
+    this.#sandbox = sandbox;
+    this.limits = limits;
+    this.#log = log;
+    this.#listener = net.createServer({ noDelay: true, keepAlive: true }, (socket) => {
+      this.#accept(socket);
+    });
+  }
+
+  /** Opens the root, sweeps stale temporary files, and listens. */
+  static async start(options: ServerOptions): Promise<BftpServer> {
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const log = options.log ?? SILENT_LOGGER;
+    const sandbox = await Sandbox.open(options.root);
+    if (options.sweep ?? true) await sweepTempFiles(sandbox.root, limits.partialTtlMs, log);
+    const server = new BftpServer(sandbox, limits, log);
+    server.#listener.listen({
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      backlog: options.backlog ?? 1024,
+      exclusive: options.exclusive ?? true,
+    });
+    await Promise.race([
+      once(server.#listener, "listening"),
+      once(server.#listener, "error").then(([err]) => {
+        throw err as Error;
+      }),
+    ]);
+    return server;
+  }
+
+  /** The address and port the server listens on. */
+  address(): net.AddressInfo {
+    return this.#listener.address() as net.AddressInfo;
+  }
+
+  /** The real path of the served root. */
+  get root(): string {
+    return this.#sandbox.root;
+  }
+
+  /** Connections open now. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Stops accepting, tells idle clients the server is going, lets requests in progress finish
+   * for up to `limits.shutdownGraceMs`, then cuts the rest. Uncommitted uploads are removed by
+   * their sessions as they end.
+   */
+  async close(): Promise<void> {
+    if (!this.#shutdown.signal.aborted) {
+      this.#shutdown.abort();
+      this.#listener.close();
+    }
+    const grace = setTimeout(() => {
+      for (const session of this.#sessions) session.destroy();
+    }, this.limits.shutdownGraceMs);
+    try {
+      await Promise.all([...this.#finished]);
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+
+  #accept(socket: net.Socket): void {
+    socket.on("error", () => {
+      // Resets and the like end the session through its reader; nothing to do here.
+    });
+    const address = socket.remoteAddress ?? "?";
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (this.#shutdown.signal.aborted) {
+      refuse(socket, new BftpError("BFTP_ERR_SHUTTING_DOWN", "The server is shutting down"));
+      return;
+    }
+    if (this.#sessions.size >= this.limits.maxConnections || fromAddress >= this.limits.maxPerIp) {
+      const scope = fromAddress >= this.limits.maxPerIp ? `from ${address}` : "in all";
+      this.#log.warn("busy", {
+        peer: `${address}:${socket.remotePort ?? "?"}`,
+        connections: this.#sessions.size,
+      });
+      refuse(
+        socket,
+        new BftpError(
+          "BFTP_ERR_BUSY",
+          `Cannot accept the connection: too many connections ${scope}; try again later`,
+        ),
+      );
+      return;
+    }
+    const session = new Session(socket, {
+      sandbox: this.#sandbox,
+      limits: this.limits,
+      log: this.#log,
+      shutdown: this.#shutdown.signal,
+    });
+    this.#sessions.add(session);
+    this.#perAddress.set(address, fromAddress + 1);
+    this.#log.info("connect", { peer: session.peer, connections: this.#sessions.size });
+    const finished = session.run().finally(() => {
+      this.#sessions.delete(session);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
+      this.#finished.delete(finished);
+    });
+    this.#finished.add(finished);
+  }
+}
+
+/** One fatal reply, then close; the socket cannot linger (PROTOCOL.md §3). */
+function refuse(socket: net.Socket, err: BftpError): void {
+  socket.end(encodeMessage({ ok: false, close: true, error: toWireError(err) }));
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

@@ -1,0 +1,249 @@
+import fs from "node:fs/promises";
+import type net from "node:net";
+import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
+import { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import { encodeMessage, toWireError } from "../protocol/replies.js";
+import { parseRequest, type Op, type Request } from "../protocol/requests.js";
+import { StreamReader } from "../wire/stream-reader.js";
+import { writeAll } from "../wire/write-all.js";
+import type { CommandContext } from "./command-context.js";
+import { COMMANDS } from "./commands/index.js";
+import { MAX_TRAILER_BYTES, type ServerLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import type { ResolvedPath, ResolveOptions, Sandbox } from "./sandbox.js";
+
+/** Commands a session accepts before HELLO and before authentication (PROTOCOL.md §3). */
+const BEFORE_HELLO: ReadonlySet<string> = new Set(["HELLO", "NOOP", "HELP", "QUIT"]);
+const BEFORE_LOGIN: ReadonlySet<string> = new Set(["HELLO", "LOGIN", "NOOP", "HELP", "QUIT"]);
+
+/** Failures of the byte stream itself: the connection cannot go on after them. */
+const STREAM_FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "BFTP_ERR_CONNECTION_LOST",
+  "BFTP_ERR_PEER_CLOSED",
+  "BFTP_ERR_UNEXPECTED_EOF",
+  "BFTP_ERR_TIMEOUT",
+  "BFTP_ERR_FRAME_TOO_LARGE",
+  "BFTP_ERR_BAD_FRAME_HEADER",
+  "BFTP_ERR_PROTOCOL",
+  "BFTP_ERR_ABORTED",
+  "BFTP_ERR_READ_PENDING",
+]);
+
+/** What the server shares with its sessions. */
+export interface SessionHost {
+  readonly sandbox: Sandbox;
+  readonly limits: ServerLimits;
+  readonly log: Logger;
+  /** Aborted when the server begins to shut down. */
+  readonly shutdown: AbortSignal;
+}
+
+/**
+ * One client connection: reads requests one at a time (so replies leave in request order,
+ * PROTOCOL.md §4.2), runs each through its command, and ends through one path, `#close`,
+ * which removes any upload left uncommitted.
+ */
+export class Session implements CommandContext {
+  readonly sandbox: Sandbox;
+  readonly limits: ServerLimits;
+  readonly log: Logger;
+  readonly socket: net.Socket;
+  readonly reader: StreamReader;
+  readonly peer: string;
+  cwd = "/";
+  user: string | undefined;
+  helloDone = false;
+  transferAborted = false;
+  quitting = false;
+  upload: DataPhaseReader | undefined;
+  readonly #host: SessionHost;
+  readonly #temps = new Set<string>();
+  #tag: string | number | undefined;
+  #requests = 0;
+  /** True while a request is being executed (shutdown lets it finish). */
+  busy = false;
+
+  constructor(socket: net.Socket, host: SessionHost) {
+    this.socket = socket;
+    this.#host = host;
+    this.sandbox = host.sandbox;
+    this.limits = host.limits;
+    this.log = host.log;
+    this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    this.reader = new StreamReader(socket, { highWaterMark: host.limits.readAheadBytes });
+  }
+
+  /** Serves the connection until it ends; never rejects. */
+  async run(): Promise<void> {
+    const started = Date.now();
+    let reason = "quit";
+    try {
+      await this.#loop();
+    } catch (err) {
+      reason = this.#fail(err);
+    } finally {
+      await this.#close();
+      this.log.info("disconnect", {
+        peer: this.peer,
+        reason,
+        requests: this.#requests,
+        bytesIn: this.socket.bytesRead,
+        bytesOut: this.socket.bytesWritten,
+        ms: Date.now() - started,
+      });
+    }
+  }
+
+  async #loop(): Promise<void> {
+    const { idleTimeoutMs, frameTimeoutMs, maxControlFrame } = this.limits;
+    while (!this.quitting) {
+      if (this.#stopping()) throw shuttingDown();
+      try {
+        await this.reader.waitForData({ timeout: idleTimeoutMs, signal: this.#host.shutdown });
+      } catch (err) {
+        if (this.#stopping()) throw shuttingDown(); // idle sessions leave at once
+        throw err;
+      }
+      const payload = await this.reader.readFrame({
+        maxSize: maxControlFrame,
+        timeout: frameTimeoutMs,
+      });
+      this.busy = true;
+      this.#requests++;
+      try {
+        await this.#handle(payload);
+      } finally {
+        this.busy = false;
+        this.upload = undefined;
+        this.#tag = undefined;
+      }
+    }
+    this.socket.end();
+  }
+
+  async #handle(payload: Buffer): Promise<void> {
+    const parsed = parseRequest(payload);
+    this.#tag = parsed.ok ? parsed.request.tag : parsed.tag;
+    const op = parsed.ok ? parsed.request.op : parsed.op;
+    if (op === "PUT") {
+      const alg =
+        parsed.ok && parsed.request.op === "PUT" ? (parsed.request.checksum ?? "crc32") : "crc32";
+      this.upload = new DataPhaseReader(this.reader, alg, {
+        maxChunk: this.limits.maxChunk,
+        maxTrailer: MAX_TRAILER_BYTES,
+        timeout: this.limits.stallTimeoutMs,
+      });
+    }
+    try {
+      if (!parsed.ok) throw parsed.error;
+      this.#admit(parsed.request.op);
+      await runCommand(this, parsed.request);
+    } catch (err) {
+      if (isBftpError(err) && (STREAM_FATAL.has(err.code) || (!parsed.ok && parsed.fatal)))
+        throw err;
+      // A refused PUT still has its data phase on the wire: read it so the stream stays in step.
+      if (this.upload !== undefined && !this.#uploadEnded()) await this.upload.drain();
+      if (!isBftpError(err) || err.status === undefined) {
+        this.log.error("internal", { peer: this.peer, op: op ?? null, error: String(err) });
+      }
+      await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(err) })));
+    }
+  }
+
+  /** Read through a method: the flag changes while this session awaits. */
+  #stopping(): boolean {
+    return this.#host.shutdown.aborted;
+  }
+
+  /** Refuses commands that come too early (PROTOCOL.md §3). */
+  #admit(op: Op): void {
+    if (!this.helloDone && !BEFORE_HELLO.has(op)) {
+      throw new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot run ${op}: send HELLO first`);
+    }
+    if (this.user === undefined && this.helloDone && !BEFORE_LOGIN.has(op)) {
+      throw new BftpError("BFTP_ERR_NOT_AUTHENTICATED", `Cannot run ${op}: log in first`);
+    }
+  }
+
+  #uploadEnded(): boolean {
+    try {
+      return this.upload?.result !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ends the session after a failure; returns the reason for the log. */
+  #fail(err: unknown): string {
+    const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
+    if (code === "BFTP_ERR_PEER_CLOSED") return "closed by client";
+    if (code === "BFTP_ERR_CONNECTION_LOST" || code === "BFTP_ERR_UNEXPECTED_EOF") {
+      this.socket.destroy();
+      return "connection lost";
+    }
+    if (!isBftpError(err)) this.log.error("internal", { peer: this.peer, error: String(err) });
+    // A fatal error the client should hear about: one reply with close, then close.
+    const fatal =
+      code === "BFTP_ERR_PROTOCOL"
+        ? new BftpError("BFTP_ERR_BAD_REQUEST", (err as Error).message)
+        : err;
+    const frame = encodeMessage(
+      this.#withTag({ ok: false, close: true, error: toWireError(fatal) }),
+    );
+    this.socket.end(frame);
+    // A client that does not read cannot hold the socket: one second to take the reply.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    return code;
+  }
+
+  async #close(): Promise<void> {
+    await Promise.all(
+      [...this.#temps].map((temp) =>
+        fs.rm(temp, { force: true }).catch((err: unknown) => {
+          this.log.warn("temp-cleanup-failed", { peer: this.peer, error: String(err) });
+        }),
+      ),
+    );
+    this.#temps.clear();
+  }
+
+  #withTag(body: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+    return this.#tag === undefined ? body : { ...body, tag: this.#tag };
+  }
+
+  #send(frame: Buffer): Promise<void> {
+    return writeAll(this.socket, frame, { timeout: this.limits.stallTimeoutMs });
+  }
+
+  resolve(input: string, options?: ResolveOptions): Promise<ResolvedPath> {
+    return this.sandbox.resolve(this.cwd, input, options);
+  }
+
+  replyFrame(fields: Readonly<Record<string, unknown>>): Buffer {
+    return encodeMessage(this.#withTag({ ok: true, ...fields }));
+  }
+
+  reply(fields: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.#send(this.replyFrame(fields));
+  }
+
+  trackTemp(path: string): () => void {
+    this.#temps.add(path);
+    return () => this.#temps.delete(path);
+  }
+
+  /** Ends the connection at once (shutdown grace expired); `run()` then cleans up. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function shuttingDown(): BftpError {
+  return new BftpError("BFTP_ERR_SHUTTING_DOWN", "The server is shutting down");
+}
+
+/** Runs one validated request through its command. */
+function runCommand(ctx: CommandContext, request: Request): Promise<void> {
+  const command = COMMANDS[request.op] as (ctx: CommandContext, request: Request) => Promise<void>;
+  return command(ctx, request);
+}
