@@ -1,55 +1,49 @@
 #!/usr/bin/env node
 /**
- * The `bftp` command. Subcommands arrive with the issues that build them; until then it
- * reports its version and what it can do, and refuses anything else with exit code 2.
+ * The `bftp` command: argument parsing and dispatch only (DESIGN.md: the CLI is thin).
+ * Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { Command, CommanderError } from "commander";
+import { serveCommand } from "./serve-command.js";
 
-const USAGE = `Usage: bftp [--version] [--help]
-
-bftp moves files between machines over TCP. This build ships the wire framing library
-and the handouts' example programs (see README.md, "Examples"); the server and client
-commands are not part of it yet.
-
-Options:
-  -h, --help     show this help
-  -V, --version  print the version
-
-Exit codes: 0 success, 2 usage error.`;
-
-function version(): string {
-  const pkg = JSON.parse(
-    readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
-  ) as {
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
     version: string;
-  };
-  return pkg.version;
+  }
+).version;
+
+const program = new Command("bftp")
+  .description("Move files between machines over TCP: fast, checked, resumable")
+  .version(VERSION, "-V, --version")
+  .addCommand(serveCommand())
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride()
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 success, 1 failure, 2 usage error.\nProtocol: PROTOCOL.md. Run `bftp <command> --help` for examples.",
+  );
+
+// A reader that goes away (bftp ... | head) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 }
 
-function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "V" } },
-      allowPositionals: true,
-    });
-  } catch (err) {
-    process.stderr.write(`bftp: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (parsed.values.version) {
-    process.stdout.write(`bftp ${version()}\n`);
-    return 0;
-  }
-  const [command] = parsed.positionals;
-  if (parsed.values.help || command === undefined) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  process.stderr.write(`bftp: unknown command "${command}"\n\n${USAGE}\n`);
-  return 2;
-}
+// Settings are not inherited by commands attached with addCommand().
+for (const command of program.commands)
+  command.exitOverride().showHelpAfterError("(run with --help for usage)");
 
-process.exitCode = main(process.argv.slice(2));
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with exit code 0; usage errors have printed their message.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`bftp: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -14,6 +14,9 @@ function request<Op extends string, Shape extends z.ZodRawShape>(op: Op, shape: 
   return z.strictObject({ op: z.literal(op), tag: tag.optional(), ...shape });
 }
 
+/** Fields whose out-of-range numbers are `BFTP_ERR_BAD_RANGE` rather than a bad request. */
+const RANGE_FIELDS: ReadonlySet<string> = new Set(["offset", "length"]);
+
 /** Every request of BFTP/1, by `op`, with a one-line summary for HELP. */
 export const REQUESTS = {
   HELLO: request("HELLO", {
@@ -136,6 +139,17 @@ export function parseRequest(payload: Uint8Array): ParsedRequest {
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue ? issue.path.join(".") || "request" : "request";
+    const bad = fields[where];
+    if (RANGE_FIELDS.has(where) && typeof bad === "number") {
+      // A number that is not a non-negative safe integer, as an offset or length, is a bad
+      // range, not a malformed request (PROTOCOL.md §5.3); another type stays BAD_REQUEST.
+      const error = new BftpError(
+        "BFTP_ERR_BAD_RANGE",
+        `Cannot run ${op}: "${where}" must be a non-negative integer, not ${JSON.stringify(bad)}`,
+        { details: { [where]: bad } },
+      );
+      return refuse(error, false, op, echo);
+    }
     return refuse(
       badRequest(`${op}: field "${where}": ${issue?.message ?? "invalid"}`),
       false,

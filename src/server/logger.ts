@@ -32,7 +32,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const emit = (level: string, event: string, fields: LogFields = {}): void => {
     const time = new Date().toISOString();
     if (options.format === "json") {
-      write(JSON.stringify({ time, level, event, ...fields }));
+      write(JSON.stringify({ time, level, event, pid: process.pid, ...fields }));
       return;
     }
     const pairs = Object.entries(fields)
@@ -41,7 +41,7 @@ export function createLogger(options: LoggerOptions): Logger {
         ([k, v]) =>
           `${k}=${typeof v === "string" && /^[\w./:@+-]*$/.test(v) ? v : JSON.stringify(v)}`,
       );
-    write([time, level.padEnd(5), event, ...pairs].join(" "));
+    write([time, `[${process.pid}]`, level.padEnd(5), event, ...pairs].join(" "));
   };
   return {
     info: (event, fields) => {

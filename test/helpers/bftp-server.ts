@@ -1,0 +1,41 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { ServerLimits } from "../../src/server/limits.js";
+import { BftpServer } from "../../src/server/server.js";
+
+/** A server on 127.0.0.1 port 0 serving a fresh temporary folder, and that folder's parent. */
+export interface TestServer {
+  readonly server: BftpServer;
+  readonly port: number;
+  /** Real path of the served root. */
+  readonly root: string;
+  /** Real path of a folder beside the root (outside it): for canaries. */
+  readonly outside: string;
+  /** Stops the server and removes both folders. */
+  readonly stop: () => Promise<void>;
+}
+
+/** Starts a server for one test; `limits` override the defaults (short timeouts, small caps). */
+export async function startServer(limits: Partial<ServerLimits> = {}): Promise<TestServer> {
+  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-")));
+  const root = path.join(base, "root");
+  const outside = path.join(base, "outside");
+  await fs.mkdir(root);
+  await fs.mkdir(outside);
+  const server = await BftpServer.start({
+    root,
+    port: 0,
+    limits: { shutdownGraceMs: 2000, ...limits },
+  });
+  return {
+    server,
+    port: server.address().port,
+    root,
+    outside,
+    stop: async () => {
+      await server.close();
+      await fs.rm(base, { recursive: true, force: true });
+    },
+  };
+}
