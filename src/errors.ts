@@ -23,6 +23,9 @@ export const ERROR_CODES = {
     meaning:
       "The stream closed or failed before the operation completed (reset, destroyed, errored)",
   },
+  BFTP_ERR_CONNECTION_REFUSED: {
+    meaning: "Nothing is listening at that address, or the host name does not resolve",
+  },
   BFTP_ERR_PEER_CLOSED: { meaning: "The peer ended the stream cleanly before a new message began" },
   BFTP_ERR_UNEXPECTED_EOF: {
     meaning:
@@ -36,6 +39,13 @@ export const ERROR_CODES = {
   BFTP_ERR_PROTOCOL: {
     meaning:
       "The peer broke the protocol: a malformed or unexpected message (the connection is closed)",
+  },
+  BFTP_ERR_UNSAFE_NAME: {
+    meaning: "A name from the server would write outside the local target folder; refused",
+  },
+  BFTP_ERR_LOCAL_FILE: {
+    meaning:
+      "A local file could not be read or written (missing, exists, no permission, disk full)",
   },
   BFTP_ERR_READ_PENDING: {
     meaning: "A read was started while another read on the same reader had not finished",

@@ -7,3 +7,7 @@ export {
   type ErrorDetails,
 } from "./errors.js";
 export * from "./wire/index.js";
+export * from "./client/index.js";
+export { BftpServer, type ServerOptions } from "./server/server.js";
+export { DEFAULT_LIMITS, type ServerLimits } from "./server/limits.js";
+export { DEFAULT_PORT, PROTOCOL_VERSION } from "./protocol/version.js";

@@ -97,6 +97,28 @@ export class DataPhaseReader {
     for (let piece = await this.#next(); piece !== null; piece = await this.#next()) yield piece;
   }
 
+  /**
+   * The data, one whole frame at a time (for LIST, whose frames are each a JSON array).
+   * Frames are bounded by `maxChunk`, so buffering one is bounded too.
+   */
+  async *frames(): AsyncGenerator<Buffer, void, undefined> {
+    while (this.#result === undefined) {
+      const first = await this.#next();
+      if (first === null) return;
+      if (this.#left === 0) {
+        yield first;
+        continue;
+      }
+      const parts = [first];
+      while (this.#left > 0) {
+        const piece = await this.#next();
+        if (piece === null) break;
+        parts.push(piece);
+      }
+      yield Buffer.concat(parts);
+    }
+  }
+
   /** Reads and discards whatever is left of the phase, trailer included. */
   async drain(): Promise<DataPhaseResult> {
     while ((await this.#next()) !== null);

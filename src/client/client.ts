@@ -1,0 +1,237 @@
+import type { Readable, Writable } from "node:stream";
+import { BftpError } from "../errors.js";
+import { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import { PROTOCOL_VERSION } from "../protocol/version.js";
+import { ClientConnection, type ClientLimits } from "./connection.js";
+import {
+  downloadFile,
+  downloadToStream,
+  type DownloadOptions,
+  type TransferResult,
+} from "./download.js";
+import { parseLocation } from "./location.js";
+import {
+  expectShape,
+  hashReply,
+  helloShape,
+  listFrame,
+  pathReply,
+  statReply,
+  type Entry,
+  type ServerInfo,
+} from "./reply-shapes.js";
+import { uploadFile, uploadFromStream, type UploadOptions } from "./upload.js";
+
+/** Options for {@link BftpClient.connect}. */
+export interface ClientOptions {
+  /** Deadline for connecting and the HELLO exchange, ms (default 10 s). */
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+  /** Caps on what the server may send, and the stall deadline. */
+  readonly limits?: Partial<ClientLimits>;
+}
+
+/** Options for {@link BftpClient.list}. */
+export interface ListOptions {
+  /** Called with each batch as it arrives; entries are then not collected (any size, bounded memory). */
+  readonly onEntries?: (entries: readonly Entry[]) => void;
+  /** Most entries collected when `onEntries` is absent (default 100,000); more is an error. */
+  readonly maxEntries?: number;
+}
+
+/**
+ * A connection to a bftp server: one method per command of PROTOCOL.md, transfers to and from
+ * files and streams with progress and resume, recursive and batch operations (see tree.ts).
+ * Calls may overlap: they are pipelined on the one connection and settle in order.
+ *
+ * A remote error (the server said no) rejects that call with the server's code and leaves the
+ * client usable. A failure of the connection rejects every pending and later call with the
+ * first reason.
+ *
+ * @example
+ * const client = await BftpClient.connect("bftp://127.0.0.1:9921");
+ * await client.upload("report.pdf", "/docs/report.pdf");
+ * for (const e of await client.list("/docs")) console.log(e.name, e.size);
+ * await client.close();
+ */
+export class BftpClient {
+  readonly #conn: ClientConnection;
+  /** What the server announced in HELLO. */
+  readonly server: ServerInfo;
+
+  private constructor(conn: ClientConnection, server: ServerInfo) {
+    this.#conn = conn;
+    this.server = server;
+  }
+
+  /** Connects (to `bftp://host[:port]` or `{host, port}`), then says HELLO. */
+  static async connect(
+    target: string | { host: string; port: number },
+    options: ClientOptions = {},
+  ): Promise<BftpClient> {
+    const { host, port } = typeof target === "string" ? parseLocation(target) : target;
+    const conn = await ClientConnection.open({
+      host,
+      port,
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    });
+    try {
+      const hello = await conn.request({
+        op: "HELLO",
+        versions: [PROTOCOL_VERSION],
+        client: "bftp",
+      });
+      return new BftpClient(conn, expectShape(helloShape, hello, "HELLO"));
+    } catch (err) {
+      conn.closeWithError(
+        err instanceof BftpError
+          ? err
+          : new BftpError("BFTP_ERR_CONNECTION_LOST", "Cannot say hello", { cause: err }),
+      );
+      throw err;
+    }
+  }
+
+  /** The largest data frame to send: the server's limit, at most 1 MiB. */
+  get #maxChunk(): number {
+    return Math.max(1, Math.min(this.server.limits.maxChunk, 1 << 20));
+  }
+
+  /** The server's working directory. */
+  async pwd(): Promise<string> {
+    return expectShape(pathReply, await this.#conn.request({ op: "PWD" }), "PWD").path;
+  }
+
+  /** Changes the server's working directory; resolves with the new one. */
+  async cd(path: string): Promise<string> {
+    return expectShape(pathReply, await this.#conn.request({ op: "CD", path }), "CD").path;
+  }
+
+  /** Describes one file or directory. */
+  async stat(path: string): Promise<Entry> {
+    return expectShape(statReply, await this.#conn.request({ op: "STAT", path }), "STAT").entry;
+  }
+
+  /** Lists a directory (names are the server's: check them before using them locally). */
+  list(path?: string, options: ListOptions = {}): Promise<Entry[]> {
+    const conn = this.#conn;
+    const max = options.maxEntries ?? 100_000;
+    return conn.exchange(
+      () => conn.send(path === undefined ? { op: "LIST" } : { op: "LIST", path }),
+      async () => {
+        expectShape(pathReply, await conn.readReply(), "LIST");
+        const phase = new DataPhaseReader(conn.reader, "crc32", {
+          maxChunk: conn.limits.maxReplyFrame,
+          maxTrailer: conn.limits.maxReplyFrame,
+          timeout: conn.limits.stallTimeoutMs,
+        });
+        const entries: Entry[] = [];
+        let refusal: BftpError | undefined;
+        for await (const frame of phase.frames()) {
+          let batch: Entry[];
+          try {
+            batch = expectShape(listFrame, JSON.parse(frame.toString("utf8")), "LIST");
+          } catch (err) {
+            if (err instanceof BftpError) throw err;
+            throw new BftpError("BFTP_ERR_PROTOCOL", "Cannot read a LIST frame: it is not JSON", {
+              cause: err,
+            });
+          }
+          if (options.onEntries) options.onEntries(batch);
+          else if (entries.length + batch.length > max) refusal ??= tooMany(max);
+          else entries.push(...batch);
+        }
+        const { failure } = phase.result;
+        if (failure) throw failure;
+        if (refusal) throw refusal;
+        return entries;
+      },
+    );
+  }
+
+  /** Downloads a remote file to a local path or into a Writable. */
+  download(
+    remote: string,
+    destination: string | Writable,
+    options: DownloadOptions = {},
+  ): Promise<TransferResult> {
+    return typeof destination === "string"
+      ? downloadFile(this.#conn, remote, destination, options)
+      : downloadToStream(this.#conn, remote, destination, options);
+  }
+
+  /** Uploads a local file, or a Readable, to a remote path (atomic on the server). */
+  upload(
+    source: string | Readable,
+    remote: string,
+    options: UploadOptions = {},
+  ): Promise<TransferResult> {
+    return typeof source === "string"
+      ? uploadFile(this.#conn, source, remote, { ...options, maxChunk: this.#maxChunk })
+      : uploadFromStream(this.#conn, source, remote, { ...options, maxChunk: this.#maxChunk });
+  }
+
+  /** Deletes a remote file. */
+  async delete(path: string): Promise<void> {
+    await this.#conn.request({ op: "DELETE", path });
+  }
+
+  /** Creates a remote directory; with `parents`, like `mkdir -p`. Resolves with its path. */
+  async mkdir(path: string, options: { parents?: boolean } = {}): Promise<string> {
+    return expectShape(
+      pathReply,
+      await this.#conn.request({ op: "MKDIR", path, parents: options.parents }),
+      "MKDIR",
+    ).path;
+  }
+
+  /** Removes an empty remote directory. */
+  async rmdir(path: string): Promise<void> {
+    await this.#conn.request({ op: "RMDIR", path });
+  }
+
+  /** Renames or moves a remote file or directory. Resolves with the new path. */
+  async rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<string> {
+    return expectShape(
+      pathReply,
+      await this.#conn.request({ op: "RENAME", from, to, overwrite: options.overwrite }),
+      "RENAME",
+    ).path;
+  }
+
+  /** SHA-256 of a remote file or range, as `sha256sum` prints it. */
+  async hash(path: string, options: { offset?: number; length?: number } = {}): Promise<string> {
+    return expectShape(
+      hashReply,
+      await this.#conn.request({ op: "HASH", path, ...options }),
+      "HASH",
+    ).value;
+  }
+
+  /** A keep-alive round trip. */
+  async noop(): Promise<void> {
+    await this.#conn.request({ op: "NOOP" });
+  }
+
+  /** Says QUIT once pending calls finish, and closes. */
+  close(): Promise<void> {
+    return this.#conn.close();
+  }
+
+  /** For tree.ts and batch operations: the connection itself. */
+  get connection(): ClientConnection {
+    return this.#conn;
+  }
+}
+
+function tooMany(max: number): BftpError {
+  return new BftpError(
+    "BFTP_ERR_MESSAGE_TOO_LONG",
+    `Cannot collect the listing: more than ${max} entries (use onEntries to stream it)`,
+    {
+      details: { max, inStep: true },
+    },
+  );
+}

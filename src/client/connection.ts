@@ -1,0 +1,211 @@
+import { once } from "node:events";
+import net from "node:net";
+import { BftpError, isBftpError } from "../errors.js";
+import { parseReply, type ReplyBody } from "../protocol/replies.js";
+import { encodeMessage } from "../protocol/replies.js";
+import { StreamReader } from "../wire/stream-reader.js";
+import { writeAll } from "../wire/write-all.js";
+
+/** Limits the client applies to the server (DESIGN.md: the client treats the server as hostile). */
+export interface ClientLimits {
+  /** Largest reply or trailer frame accepted. */
+  readonly maxReplyFrame: number;
+  /** Largest data frame accepted. */
+  readonly maxChunk: number;
+  /** Longest wait for progress on any read or write, ms. */
+  readonly stallTimeoutMs: number;
+}
+
+/** The defaults of {@link ClientLimits}. */
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  maxReplyFrame: 1024 * 1024,
+  maxChunk: 16 * 1024 * 1024,
+  stallTimeoutMs: 60_000,
+};
+
+/** Options for {@link ClientConnection.open}. */
+export interface OpenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Deadline for the TCP connection, ms (default 10 s). */
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+  readonly limits?: Partial<ClientLimits>;
+}
+
+/**
+ * One connection to a server: a socket, a reader, and two serial chains. Sends go out in
+ * order (an upload's data phase never interleaves with another request), replies are read in
+ * order (PROTOCOL.md §4.2); the two chains run concurrently, which is what pipelining is.
+ *
+ * One way to close (basic-ftp's closeWithError): the first failure of the stream is kept, the
+ * socket destroyed, and every pending and later exchange rejects with that first reason. A
+ * remote error (the server said no) is not a failure of the connection.
+ */
+export class ClientConnection {
+  readonly socket: net.Socket;
+  readonly reader: StreamReader;
+  readonly limits: ClientLimits;
+  #sending: Promise<unknown> = Promise.resolve();
+  #receiving: Promise<unknown> = Promise.resolve();
+  #failure: BftpError | undefined;
+
+  private constructor(socket: net.Socket, limits: ClientLimits) {
+    this.socket = socket;
+    this.limits = limits;
+    this.reader = new StreamReader(socket);
+    socket.on("error", () => {
+      // Surfaces through the reader and writes as BFTP_ERR_CONNECTION_LOST.
+    });
+  }
+
+  /** Connects over TCP with TCP_NODELAY (small requests must not wait for Nagle). */
+  static async open(options: OpenOptions): Promise<ClientConnection> {
+    const limits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
+    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    const timeout = options.timeout ?? 10_000;
+    const timer = setTimeout(
+      () =>
+        socket.destroy(
+          new BftpError(
+            "BFTP_ERR_TIMEOUT",
+            `Cannot connect to ${options.host}:${options.port}: no answer within ${timeout} ms`,
+          ),
+        ),
+      timeout,
+    );
+    const onAbort = (): void => {
+      socket.destroy(
+        new BftpError("BFTP_ERR_ABORTED", "Cannot connect: the operation was aborted"),
+      );
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await once(socket, "connect");
+    } catch (err) {
+      throw connectError(err, options.host, options.port);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    return new ClientConnection(socket, limits);
+  }
+
+  /** The first reason the connection failed, if it has. */
+  get failure(): BftpError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Runs one exchange. `send` writes the request (and an upload's data phase) once every
+   * earlier send is done; `receive` reads the reply (and a download's data phase) once every
+   * earlier receive is done. Resolves with what `receive` returns.
+   */
+  exchange<T>(send: () => Promise<void>, receive: () => Promise<T>): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const sent = this.#sending.then(() => this.#guard(send));
+    this.#sending = sent.catch(() => undefined);
+    const received = this.#receiving.then(() => this.#guard(receive));
+    this.#receiving = received.catch(() => undefined);
+    return Promise.all([sent, received]).then(([, value]) => value);
+  }
+
+  /** Sends a request with no data phase and resolves with the body of its reply. */
+  request(fields: Readonly<Record<string, unknown>>): Promise<ReplyBody> {
+    return this.exchange(
+      () => this.send(fields),
+      () => this.readReply(),
+    );
+  }
+
+  /** Writes one control frame. */
+  send(fields: Readonly<Record<string, unknown>>): Promise<void> {
+    return writeAll(this.socket, encodeMessage(fields), { timeout: this.limits.stallTimeoutMs });
+  }
+
+  /** Reads one reply; an error reply rejects with the server's code (the stream stays usable). */
+  async readReply(): Promise<ReplyBody> {
+    const payload = await this.reader.readFrame({
+      maxSize: this.limits.maxReplyFrame,
+      timeout: this.limits.stallTimeoutMs,
+    });
+    return parseReply(payload);
+  }
+
+  /** Closes with `reason` as the first failure; returns the first failure (later calls reject with it). */
+  closeWithError(reason: BftpError): BftpError {
+    this.#failure ??= reason;
+    this.socket.destroy();
+    return this.#failure;
+  }
+
+  /** Ends the connection politely: QUIT once every exchange has finished, then close. */
+  async close(): Promise<void> {
+    if (this.#failure) {
+      this.socket.destroy();
+      return;
+    }
+    try {
+      await this.request({ op: "QUIT" });
+      this.socket.end();
+    } catch {
+      // The server may already be gone; closing is all that is left to do.
+    } finally {
+      this.closeWithError(
+        new BftpError("BFTP_ERR_CONNECTION_LOST", "Cannot use a closed connection"),
+      );
+    }
+  }
+
+  /** Runs `step`; a failure that is not the server's refusal closes the connection. */
+  async #guard<T>(step: () => Promise<T>): Promise<T> {
+    if (this.#failure) throw this.#failure;
+    try {
+      return await step();
+    } catch (err) {
+      if (isRemoteRefusal(err) || isLocalRefusal(err)) throw err;
+      throw this.closeWithError(
+        isBftpError(err)
+          ? err
+          : new BftpError("BFTP_ERR_CONNECTION_LOST", "Cannot go on: the connection failed", {
+              cause: err,
+            }),
+      );
+    }
+  }
+}
+
+/** The server refused a request but the connection goes on (no `close: true`). */
+function isRemoteRefusal(err: unknown): boolean {
+  return isBftpError(err) && err.details["remote"] === true && err.details["close"] !== true;
+}
+
+/** A local refusal raised before anything was sent, or after the stream was brought back in step. */
+function isLocalRefusal(err: unknown): boolean {
+  return isBftpError(err) && err.details["inStep"] === true;
+}
+
+function connectError(err: unknown, host: string, port: number): BftpError {
+  if (isBftpError(err)) return err;
+  const code = (err as { code?: unknown }).code;
+  const where = `${host}:${port}`;
+  if (code === "ECONNREFUSED") {
+    return new BftpError(
+      "BFTP_ERR_CONNECTION_REFUSED",
+      `Cannot connect to ${where}: nothing is listening there; start a server with "bftp serve"`,
+      { cause: err },
+    );
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new BftpError(
+      "BFTP_ERR_CONNECTION_REFUSED",
+      `Cannot connect to ${where}: the host name does not resolve`,
+      { cause: err },
+    );
+  }
+  return new BftpError(
+    "BFTP_ERR_CONNECTION_LOST",
+    `Cannot connect to ${where}: ${String(code ?? err)}`,
+    { cause: err },
+  );
+}

@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { BftpError, isBftpError } from "../errors.js";
+import { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import type { ChecksumAlg } from "../protocol/version.js";
+import type { ClientConnection } from "./connection.js";
+import { inStep } from "./in-step.js";
+import { ProgressTracker, type ProgressHandler } from "./progress.js";
+import { expectShape, getReply, hashReply } from "./reply-shapes.js";
+
+/** Options for a download. */
+export interface DownloadOptions {
+  /** Start at this byte of the remote file (a Writable destination only). */
+  readonly offset?: number;
+  /** Fetch only this many bytes (a Writable destination only). */
+  readonly length?: number;
+  /** Continue an interrupted download into a file: its `NAME.bftp-part` is checked and extended. */
+  readonly resume?: boolean;
+  /** Replace an existing local file (default: refuse, like `cp -n`). */
+  readonly overwrite?: boolean;
+  /** Transfer checksum (default crc32; PROTOCOL.md §9). */
+  readonly checksum?: ChecksumAlg;
+  readonly onProgress?: ProgressHandler;
+}
+
+/** What a finished transfer did. */
+export interface TransferResult {
+  /** The remote path. */
+  readonly path: string;
+  /** Bytes moved by this transfer. */
+  readonly bytes: number;
+  /** Size of the complete file. */
+  readonly size: number;
+  /** Where the transfer started (non-zero when resumed). */
+  readonly offset: number;
+  /** The verified checksum of the bytes moved. */
+  readonly checksum: { readonly alg: ChecksumAlg; readonly value: string };
+}
+
+/** Suffix of a download in progress; what `resume` continues. */
+export const PARTIAL_SUFFIX = ".bftp-part";
+
+/**
+ * GET into a Writable: the reply, then the data phase streamed with backpressure and checked
+ * against the sender's checksum and the announced length before it resolves. If the
+ * destination fails, the rest of the phase is read and dropped so the connection stays usable.
+ */
+export function downloadToStream(
+  conn: ClientConnection,
+  remote: string,
+  sink: Writable,
+  options: DownloadOptions & { end?: boolean } = {},
+): Promise<TransferResult> {
+  const alg = options.checksum ?? "crc32";
+  const request = {
+    op: "GET",
+    path: remote,
+    offset: options.offset,
+    length: options.length,
+    checksum: options.checksum,
+  };
+  return conn.exchange(
+    () => conn.send(request),
+    async () => {
+      const info = expectShape(getReply, await conn.readReply(), "GET");
+      const phase = new DataPhaseReader(conn.reader, alg, {
+        maxChunk: conn.limits.maxChunk,
+        maxTrailer: conn.limits.maxReplyFrame,
+        timeout: conn.limits.stallTimeoutMs,
+      });
+      const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
+      const state = { phaseFailed: false }; // set inside the generator
+      try {
+        await pipeline(
+          async function* counted() {
+            try {
+              for await (const piece of phase.chunks()) {
+                tracker.add(piece.length);
+                yield piece;
+              }
+            } catch (err) {
+              state.phaseFailed = true; // the stream itself failed: the connection cannot go on
+              throw err;
+            }
+          },
+          sink,
+          { end: options.end ?? true },
+        );
+      } catch (err) {
+        if (state.phaseFailed || isBftpError(err, "BFTP_ERR_CONNECTION_LOST")) throw err;
+        await phase.drain(); // the destination failed: keep the stream in step
+        throw inStep(err, `Cannot write the download of ${JSON.stringify(remote)}`);
+      }
+      const { failure, bytes, checksum } = phase.result;
+      if (failure !== undefined) throw inStep(failure, "Cannot download");
+      if (bytes !== info.length) {
+        throw inStep(
+          new BftpError(
+            "BFTP_ERR_SIZE_MISMATCH",
+            `Cannot trust the download of ${JSON.stringify(remote)}: ${bytes} bytes arrived, ${info.length} were announced`,
+          ),
+          "Cannot download",
+        );
+      }
+      tracker.finish();
+      return {
+        path: remote,
+        bytes,
+        size: info.size,
+        offset: info.offset,
+        checksum: { alg, value: checksum },
+      };
+    },
+  );
+}
+
+/**
+ * GET into a local file. The bytes go to `LOCAL.bftp-part`, renamed to `LOCAL` once verified,
+ * so an interrupted download never looks complete. With `resume`, an existing partial is kept
+ * if the server's SHA-256 of the same range matches it, and only the rest is fetched.
+ */
+export async function downloadFile(
+  conn: ClientConnection,
+  remote: string,
+  local: string,
+  options: DownloadOptions = {},
+): Promise<TransferResult> {
+  const part = `${local}${PARTIAL_SUFFIX}`;
+  if (options.overwrite !== true && (await exists(local))) {
+    throw inStep(
+      Object.assign(new Error("exists"), { code: "EEXIST" }),
+      `Cannot download to ${JSON.stringify(local)}`,
+    );
+  }
+  let offset = 0;
+  if (options.resume === true) offset = await resumableOffset(conn, remote, part);
+  const sink = fs.createWriteStream(
+    part,
+    offset > 0 ? { flags: "r+", start: offset } : { flags: "w" },
+  );
+  const { length: _whole, ...rest } = options; // a file download is always the whole file
+  const result = await downloadToStream(conn, remote, sink, { ...rest, offset });
+  try {
+    if (options.overwrite === true) {
+      await fsp.rename(part, local);
+    } else {
+      await fsp.link(part, local); // fails if LOCAL appeared meanwhile: never clobber
+      await fsp.unlink(part);
+    }
+  } catch (err) {
+    throw inStep(err, `Cannot save the download as ${JSON.stringify(local)}`);
+  }
+  return result;
+}
+
+/** How much of an existing partial download can be kept: all of it if the server agrees on its hash. */
+async function resumableOffset(
+  conn: ClientConnection,
+  remote: string,
+  part: string,
+): Promise<number> {
+  const size = await fsp.stat(part).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (size === 0) return 0;
+  let theirs: string;
+  try {
+    theirs = expectShape(
+      hashReply,
+      await conn.request({ op: "HASH", path: remote, offset: 0, length: size }),
+      "HASH",
+    ).value;
+  } catch (err) {
+    if (isBftpError(err, "BFTP_ERR_BAD_RANGE")) return 0; // the remote file is shorter now: start over
+    throw err;
+  }
+  return theirs === (await sha256Of(part, size)) ? size : 0;
+}
+
+/** SHA-256 of the first `length` bytes of a local file. */
+export async function sha256Of(file: string, length: number): Promise<string> {
+  const digest = createHash("sha256");
+  if (length > 0)
+    await pipeline(
+      fs.createReadStream(file, { start: 0, end: length - 1, highWaterMark: 1 << 20 }),
+      digest,
+    );
+  return digest.digest("hex");
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.lstat(file).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,17 @@
+/** `client`: the typed async client library. */
+export { BftpClient, type ClientOptions, type ListOptions } from "./client.js";
+export { DEFAULT_CLIENT_LIMITS, type ClientLimits } from "./connection.js";
+export { PARTIAL_SUFFIX, type DownloadOptions, type TransferResult } from "./download.js";
+export { isLocation, parseLocation, type Location } from "./location.js";
+export type { Progress, ProgressHandler } from "./progress.js";
+export type { Entry, ServerInfo } from "./reply-shapes.js";
+export { escapeControls, localName } from "./safe-name.js";
+export {
+  downloadMany,
+  downloadTree,
+  uploadTree,
+  type BatchItem,
+  type BatchOptions,
+  type BatchResult,
+} from "./tree.js";
+export type { UploadOptions } from "./upload.js";
