@@ -42,6 +42,3 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 /** Largest data frame LIST sends: one JSON array of entries. */
 export const LIST_FRAME_BYTES = 64 * 1024;
-
-/** Largest control frame the server accepts from a client in a data phase (the trailer). */
-export const MAX_TRAILER_BYTES = 8192;

@@ -1,4 +1,5 @@
-import fs from "node:fs/promises";
+import { existsSync } from "node:fs";
+import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { BftpError } from "../errors.js";
 import { fsError } from "./fs-error.js";
@@ -16,6 +17,43 @@ export interface ResolvedPath {
   readonly virtual: string;
   /** Real path on disk, symbolic links resolved (except a last component kept as a link). */
   readonly real: string;
+}
+
+/** Linux's O_PATH: a descriptor for fstat and readlink that opens nothing for I/O (FIFOs, devices). */
+export const O_PATH = 0o10000000;
+
+/** Something inside the root, held by an open descriptor checked to lie inside. */
+export interface OpenedInside {
+  readonly handle: FileHandle;
+  readonly virtual: string;
+  /** Where the descriptor's file is on disk, as the kernel reports it. */
+  readonly real: string;
+  /** A path that reaches the file through the descriptor (`/proc/self/fd/N`). */
+  readonly path: string;
+}
+
+/**
+ * A name inside an open directory that was checked to lie inside the root. Acting on `path`
+ * (`/proc/self/fd/N/name`) reaches the name through that directory wherever it is now, so a
+ * directory swapped for a link after the check cannot redirect the act outside.
+ */
+export interface Anchor {
+  readonly virtual: string;
+  /**
+   * The last component; "" for the root, whose `path` is then the directory itself (a
+   * `/proc/self/fd` link that lstat reports as a link): commands refuse the root by its
+   * virtual path before acting on a name.
+   */
+  readonly name: string;
+  /** The directory that holds `name`, open. */
+  readonly dir: FileHandle;
+  /** Its real path, as the kernel reports it. */
+  readonly realDir: string;
+  /** `name` reached through the open directory. */
+  readonly path: string;
+  /** A sibling of `name` in the same directory, reached the same way. */
+  sibling(name: string): string;
+  close(): Promise<void>;
 }
 
 /** Options for {@link Sandbox.resolve}. */
@@ -49,9 +87,12 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\\ud800-\udfff]/u;
 export class Sandbox {
   /** The root's real path (symbolic links resolved), against which everything is compared. */
   readonly root: string;
+  /** Whether `/proc/self/fd` exists (Linux): descriptor checks and anchored paths need it. */
+  readonly #procFd: boolean;
 
   private constructor(root: string) {
     this.root = root;
+    this.#procFd = existsSync("/proc/self/fd");
   }
 
   /** Opens a sandbox on an existing directory. */
@@ -120,17 +161,106 @@ export class Sandbox {
 
   /**
    * Confirms that an opened descriptor refers to a file inside the root, closing the race in
-   * which a directory is swapped for a link between `resolve()` and `open()`. Linux only
-   * (`/proc/self/fd`); elsewhere it trusts `resolve()`.
+   * which a directory is swapped for a link between `resolve()` and `open()`; resolves with
+   * the file's real path. Linux only (`/proc/self/fd`); elsewhere it trusts `resolve()`.
    */
-  async verifyOpened(fd: number, virtual: string): Promise<void> {
-    let target: string;
-    try {
-      target = await fs.readlink(`/proc/self/fd/${fd}`);
-    } catch {
-      return;
-    }
+  async verifyOpened(fd: number, virtual: string, fallback = ""): Promise<string> {
+    if (!this.#procFd) return fallback;
+    const target = await fs.readlink(`/proc/self/fd/${fd}`);
     if (!this.contains(target)) throw refused(virtual, "it leads outside the root");
+    return target;
+  }
+
+  /**
+   * Resolves `input` (following links that stay inside), opens it with `flags`, and checks the
+   * descriptor: for commands that act on what a path names (GET, HASH, STAT, CD, LIST).
+   */
+  async openInside(cwd: string, input: string, flags: number): Promise<OpenedInside> {
+    const { virtual, real } = await this.resolve(cwd, input);
+    return this.#openVerified(real, flags, virtual);
+  }
+
+  /**
+   * Resolves `input` without following its last component and opens the directory that holds
+   * it, checked: for commands that act on a name (DELETE, RMDIR, MKDIR, RENAME, PUT).
+   */
+  async anchor(cwd: string, input: string): Promise<Anchor> {
+    const { virtual, real } = await this.resolve(cwd, input, { followLast: false });
+    const name = virtual === "/" ? "" : path.basename(real);
+    const dirReal = virtual === "/" ? real : path.dirname(real);
+    const dir = await this.#openVerified(
+      dirReal,
+      fs.constants.O_RDONLY | fs.constants.O_DIRECTORY,
+      virtual,
+    );
+    const at = (child: string): string => (child === "" ? dir.path : `${dir.path}/${child}`);
+    return {
+      virtual,
+      name,
+      dir: dir.handle,
+      realDir: dir.real,
+      path: at(name),
+      sibling: at,
+      close: () => dir.handle.close(),
+    };
+  }
+
+  /**
+   * `mkdir -p` one component at a time, each directory opened and checked before the next is
+   * made inside it, so no swap can steer the creation outside. Resolves with the virtual path.
+   */
+  async makeDirectories(cwd: string, input: string): Promise<string> {
+    const virtual = this.normalize(cwd, input);
+    const { O_RDONLY, O_DIRECTORY } = fs.constants;
+    const names = virtual.split("/").filter((p) => p !== "");
+    let current = await this.#openVerified(this.root, O_RDONLY | O_DIRECTORY, virtual);
+    try {
+      for (const [i, name] of names.entries()) {
+        const child = `${current.path}/${name}`;
+        await fs.mkdir(child, { mode: 0o755 }).catch((err: unknown) => {
+          if ((err as { code?: unknown }).code !== "EEXIST")
+            throw fsError(err, "create directory", virtual);
+        });
+        const next = await this.#openVerified(child, O_RDONLY | O_DIRECTORY, virtual).catch(
+          (err: unknown) => {
+            // A file where the last directory should be: it exists, as plain MKDIR would say.
+            const last = i === names.length - 1;
+            throw last && err instanceof BftpError && err.code === "BFTP_ERR_NOT_A_DIRECTORY"
+              ? new BftpError(
+                  "BFTP_ERR_EXISTS",
+                  `Cannot create directory ${JSON.stringify(virtual)}: a file has that name`,
+                )
+              : err;
+          },
+        );
+        await current.handle.close();
+        current = next;
+      }
+    } finally {
+      await current.handle.close();
+    }
+    return virtual;
+  }
+
+  async #openVerified(real: string, flags: number, virtual: string): Promise<OpenedInside> {
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(real, flags);
+    } catch (err) {
+      throw fsError(err, "open", virtual);
+    }
+    try {
+      const verified = await this.verifyOpened(handle.fd, virtual, real);
+      return {
+        handle,
+        virtual,
+        real: verified,
+        path: this.#procFd ? `/proc/self/fd/${handle.fd}` : real,
+      };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
   }
 
   async #resolveExisting(virtual: string, names: readonly string[]): Promise<string> {

@@ -52,9 +52,12 @@ export class BftpServer {
     this.#sandbox = sandbox;
     this.limits = limits;
     this.#log = log;
-    this.#listener = net.createServer({ noDelay: true, keepAlive: true }, (socket) => {
-      this.#accept(socket);
-    });
+    this.#listener = net.createServer(
+      { noDelay: true, keepAlive: true, allowHalfOpen: true },
+      (socket) => {
+        this.#accept(socket);
+      },
+    );
   }
 
   /** Opens the root, sweeps stale temporary files, and listens. */

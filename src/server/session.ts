@@ -8,9 +8,9 @@ import { StreamReader } from "../wire/stream-reader.js";
 import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
 import { COMMANDS } from "./commands/index.js";
-import { MAX_TRAILER_BYTES, type ServerLimits } from "./limits.js";
+import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
-import type { ResolvedPath, ResolveOptions, Sandbox } from "./sandbox.js";
+import type { Anchor, OpenedInside, ResolvedPath, ResolveOptions, Sandbox } from "./sandbox.js";
 
 /** Commands a session accepts before HELLO and before authentication (PROTOCOL.md §3). */
 const BEFORE_HELLO: ReadonlySet<string> = new Set(["HELLO", "NOOP", "HELP", "QUIT"]);
@@ -130,7 +130,7 @@ export class Session implements CommandContext {
         parsed.ok && parsed.request.op === "PUT" ? (parsed.request.checksum ?? "crc32") : "crc32";
       this.upload = new DataPhaseReader(this.reader, alg, {
         maxChunk: this.limits.maxChunk,
-        maxTrailer: MAX_TRAILER_BYTES,
+        maxTrailer: this.limits.maxControlFrame, // a trailer is a control frame
         timeout: this.limits.stallTimeoutMs,
       });
     }
@@ -176,7 +176,12 @@ export class Session implements CommandContext {
   /** Ends the session after a failure; returns the reason for the log. */
   #fail(err: unknown): string {
     const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
-    if (code === "BFTP_ERR_PEER_CLOSED") return "closed by client";
+    if (code === "BFTP_ERR_PEER_CLOSED") {
+      // The client half-closed after its last request: every reply has been written (the
+      // socket allows half-open), so now end our side too.
+      this.socket.end();
+      return "closed by client";
+    }
     if (code === "BFTP_ERR_CONNECTION_LOST" || code === "BFTP_ERR_UNEXPECTED_EOF") {
       this.socket.destroy();
       return "connection lost";
@@ -217,6 +222,14 @@ export class Session implements CommandContext {
 
   resolve(input: string, options?: ResolveOptions): Promise<ResolvedPath> {
     return this.sandbox.resolve(this.cwd, input, options);
+  }
+
+  openInside(input: string, flags: number): Promise<OpenedInside> {
+    return this.sandbox.openInside(this.cwd, input, flags);
+  }
+
+  anchor(input: string): Promise<Anchor> {
+    return this.sandbox.anchor(this.cwd, input);
   }
 
   replyFrame(fields: Readonly<Record<string, unknown>>): Buffer {

@@ -9,15 +9,14 @@ const PART = `${TEMP_PREFIX}part-`;
 /** Partial uploads kept for resume (PUT with `resumable`), one per user and path. */
 const RESUMABLE = `${TEMP_PREFIX}resume-`;
 
-/** A fresh temporary file name beside `target` (same directory, so rename is atomic). */
-export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `${PART}${randomBytes(8).toString("hex")}`);
+/** A fresh temporary file name, for the target's own directory (so the commit is one rename). */
+export function tempName(): string {
+  return `${PART}${randomBytes(8).toString("hex")}`;
 }
 
-/** The partial-upload file that `user` resumes for the virtual path `virtual`. */
-export function resumablePathFor(target: string, user: string, virtual: string): string {
-  const key = createHash("sha256").update(`${user}\0${virtual}`).digest("hex").slice(0, 32);
-  return path.join(path.dirname(target), `${RESUMABLE}${key}`);
+/** The name of the partial upload that `user` resumes for the virtual path `virtual`. */
+export function resumableName(user: string, virtual: string): string {
+  return `${RESUMABLE}${createHash("sha256").update(`${user}\0${virtual}`).digest("hex").slice(0, 32)}`;
 }
 
 /**

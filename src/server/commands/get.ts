@@ -1,11 +1,12 @@
 import type { Readable } from "node:stream";
 import { BftpError } from "../../errors.js";
-import { parseRequest, type RequestOf } from "../../protocol/requests.js";
+import type { RequestOf } from "../../protocol/requests.js";
 import { sendDataPhase } from "../../protocol/send-data-phase.js";
 import type { CommandContext } from "../command-context.js";
 import { byteRange } from "../byte-range.js";
 import { fsError } from "../fs-error.js";
 import { openFileInside } from "../open-file.js";
+import { abortRequested } from "./abort.js";
 
 /** Largest read from the file at once: large writes are what let a socket reach its ceiling. */
 const READ_CHUNK = 1024 * 1024;
@@ -82,14 +83,4 @@ async function* exactly(stream: Readable, length: number, virtual: string): Asyn
 
 async function* nothing(): AsyncGenerator<Buffer> {
   // An empty range: the data phase is the terminator and the trailer alone.
-}
-
-/** An ABORT waiting at the head of the request queue stops the download (PROTOCOL.md §7.2). */
-function abortRequested(ctx: CommandContext): BftpError | undefined {
-  const next = ctx.reader.peekFrame({ maxSize: ctx.limits.maxControlFrame });
-  if (next === undefined) return undefined;
-  const parsed = parseRequest(next);
-  if (!parsed.ok || parsed.request.op !== "ABORT") return undefined;
-  ctx.transferAborted = true;
-  return new BftpError("BFTP_ERR_TRANSFER_ABORTED", "The client aborted the download");
 }

@@ -1,5 +1,4 @@
 import fs from "node:fs/promises";
-import path from "node:path";
 import type { RequestOf } from "../../protocol/requests.js";
 import { sendDataPhase } from "../../protocol/send-data-phase.js";
 import type { CommandContext } from "../command-context.js";
@@ -7,15 +6,20 @@ import { toEntry } from "../entry.js";
 import { fsError } from "../fs-error.js";
 import { LIST_FRAME_BYTES } from "../limits.js";
 import { TEMP_PREFIX } from "../sandbox.js";
+import { abortRequested } from "./abort.js";
 
 /**
  * LIST (PROTOCOL.md §8.6): entries streamed as JSON arrays of at most 64 KiB per data frame,
  * read from the directory as they are sent, so a directory of any size costs bounded memory.
- * Temporary upload files are never shown.
+ * Temporary upload files are never shown. An ABORT queued behind it stops it, as it does GET.
  */
 export async function list(ctx: CommandContext, req: RequestOf<"LIST">): Promise<void> {
-  const target = await ctx.resolve(req.path ?? ".");
-  const dir = await fs.opendir(target.real, { bufferSize: 256 }).catch((err: unknown) => {
+  // The directory is held by a checked descriptor and read through it, so no swap after the
+  // check can turn the listing to a folder outside.
+  const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+  const target = await ctx.openInside(req.path ?? ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const dir = await fs.opendir(target.path, { bufferSize: 256 }).catch(async (err: unknown) => {
+    await target.handle.close();
     throw fsError(err, "list", target.virtual);
   });
   let count = 0;
@@ -25,7 +29,7 @@ export async function list(ctx: CommandContext, req: RequestOf<"LIST">): Promise
     try {
       for await (const dirent of dir) {
         if (dirent.name.startsWith(TEMP_PREFIX)) continue;
-        const stats = await fs.lstat(path.join(target.real, dirent.name)).catch(() => undefined);
+        const stats = await fs.lstat(`${target.path}/${dirent.name}`).catch(() => undefined);
         if (stats === undefined) continue; // removed while we listed
         const json = JSON.stringify(toEntry(dirent.name, stats));
         const size = Buffer.byteLength(json) + 1;
@@ -43,11 +47,16 @@ export async function list(ctx: CommandContext, req: RequestOf<"LIST">): Promise
     }
     if (batch.length > 0) yield Buffer.from(`[${batch.join(",")}]`);
   }
-  await sendDataPhase(ctx.socket, batches(), {
-    alg: "crc32",
-    maxChunk: LIST_FRAME_BYTES,
-    timeout: ctx.limits.stallTimeoutMs,
-    prefix: [ctx.replyFrame({ path: target.virtual })],
-    trailerFields: () => ({ count }),
-  });
+  try {
+    await sendDataPhase(ctx.socket, batches(), {
+      alg: "crc32",
+      maxChunk: LIST_FRAME_BYTES,
+      timeout: ctx.limits.stallTimeoutMs,
+      prefix: [ctx.replyFrame({ path: target.virtual })],
+      trailerFields: () => ({ count }),
+      shouldStop: () => abortRequested(ctx),
+    });
+  } finally {
+    await target.handle.close();
+  }
 }

@@ -4,15 +4,24 @@ import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
 
 /**
- * MKDIR (PROTOCOL.md §8.9): with `parents`, like `mkdir -p` (existing directories are fine;
- * an existing file on the way is refused).
+ * MKDIR (PROTOCOL.md §8.9). Without `parents`, the name is created through its checked, open
+ * parent. With `parents`, like `mkdir -p`, one component at a time, each opened and checked
+ * before the next is made inside it (Sandbox.makeDirectories): existing directories, and links
+ * to directories inside the root, are fine; a link leading outside is refused, and an existing
+ * file in the way is `BFTP_ERR_EXISTS` when it is the last name.
  */
 export async function mkdir(ctx: CommandContext, req: RequestOf<"MKDIR">): Promise<void> {
-  const target = await ctx.resolve(req.path, { followLast: false });
+  if (req.parents === true) {
+    await ctx.reply({ path: await ctx.sandbox.makeDirectories(ctx.cwd, req.path) });
+    return;
+  }
+  const target = await ctx.anchor(req.path);
   try {
-    await fs.mkdir(target.real, { recursive: req.parents ?? false, mode: 0o755 });
+    await fs.mkdir(target.path, { mode: 0o755 });
   } catch (err) {
     throw fsError(err, "create directory", target.virtual);
+  } finally {
+    await target.close();
   }
   await ctx.reply({ path: target.virtual });
 }

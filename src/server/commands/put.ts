@@ -1,10 +1,11 @@
 import fs, { type FileHandle } from "node:fs/promises";
-import path from "node:path";
 import { BftpError, isBftpError } from "../../errors.js";
+import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
-import { resumablePathFor, tempPathFor } from "../temp-files.js";
+import type { Anchor } from "../sandbox.js";
+import { resumableName, tempName } from "../temp-files.js";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = fs.constants;
 
@@ -22,15 +23,31 @@ export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<v
   if (phase === undefined)
     throw new BftpError("BFTP_ERR_INTERNAL", "Cannot run PUT without its data phase");
   const started = Date.now();
-  const target = await ctx.resolve(req.path, { followLast: false });
-  await refuseEarly(target.real, target.virtual, req.overwrite === true);
+  // Everything happens through the target's checked, open directory (Sandbox.anchor): the
+  // temporary file, the commit and the directory flush cannot be steered outside by a swap.
+  const target = await ctx.anchor(req.path);
+  try {
+    await upload(ctx, req, phase, target, started);
+  } finally {
+    await target.close();
+  }
+}
+
+async function upload(
+  ctx: CommandContext,
+  req: RequestOf<"PUT">,
+  phase: DataPhaseReader,
+  target: Anchor,
+  started: number,
+): Promise<void> {
+  await refuseEarly(target, req.overwrite === true);
   const offset = req.offset ?? 0;
   const resumable = req.resumable === true;
-  const temp = resumable
-    ? resumablePathFor(target.real, ctx.user ?? "", target.virtual)
-    : tempPathFor(target.real);
+  const name = resumable ? resumableName(ctx.user ?? "", target.virtual) : tempName();
+  const temp = target.sibling(name);
   const handle = await openTemp(temp, target.virtual, offset, resumable);
-  const untrack = resumable ? () => false : ctx.trackTemp(temp);
+  // The session removes it if the connection dies first; by real path, as this anchor closes.
+  const untrack = resumable ? () => false : ctx.trackTemp(`${target.realDir}/${name}`);
   let keep = resumable; // a resumable partial survives failures; a plain temporary file never
   let committed = false;
   let open = true;
@@ -52,8 +69,18 @@ export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<v
     }
     const { failure, bytes, checksum } = phase.result;
     if (failure !== undefined) {
-      keep &&= failure.code === "BFTP_ERR_TRANSFER_ABORTED"; // a corrupt partial is useless
-      throw failure;
+      // The client's error trailer is an abort whatever code it carries: that code describes
+      // the client's side, and replied as is it would claim a server fault or a full server
+      // disk (PROTOCOL.md §12.4). A checksum mismatch is ours: its partial is corrupt, useless.
+      const byClient = failure.details["remote"] === true;
+      keep &&= byClient;
+      throw byClient
+        ? new BftpError(
+            "BFTP_ERR_TRANSFER_ABORTED",
+            `Cannot commit ${JSON.stringify(target.virtual)}: the client aborted the upload`,
+            { cause: failure },
+          )
+        : failure;
     }
     const size = offset + bytes;
     if (req.size !== undefined && size !== req.size) {
@@ -70,9 +97,9 @@ export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<v
     if (req.mtime !== undefined) await handle.utimes(new Date(), new Date(req.mtime));
     await handle.close();
     open = false;
-    await commit(temp, target.real, target.virtual, req.overwrite === true);
+    await commit(temp, target.path, target.virtual, req.overwrite === true);
     committed = true;
-    await syncDirectory(path.dirname(target.real));
+    await target.dir.sync(); // the rename itself must survive a crash
     ctx.log.info("put", {
       peer: ctx.peer,
       path: target.virtual,
@@ -104,10 +131,11 @@ export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<v
 }
 
 /** Refuses what is certain to fail before any data is written (the commit re-checks). */
-async function refuseEarly(real: string, virtual: string, overwrite: boolean): Promise<void> {
+async function refuseEarly(target: Anchor, overwrite: boolean): Promise<void> {
+  const { virtual } = target;
   if (virtual === "/")
     throw new BftpError("BFTP_ERR_IS_A_DIRECTORY", 'Cannot upload to "/": it is a directory');
-  const existing = await fs.lstat(real).catch(() => undefined);
+  const existing = await fs.lstat(target.path).catch(() => undefined);
   if (existing?.isDirectory() === true) {
     throw new BftpError(
       "BFTP_ERR_IS_A_DIRECTORY",
@@ -184,15 +212,5 @@ async function commit(
     }
   } catch (err) {
     throw fsError(err, "create", virtual);
-  }
-}
-
-/** Flushes a directory so a committed rename survives a crash. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, fs.constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
