@@ -77,6 +77,13 @@ export class BftpClient {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
+    // The signal covers the HELLO exchange too, not only the TCP connect.
+    const onAbort = (): void => {
+      conn.closeWithError(
+        new BftpError("BFTP_ERR_ABORTED", "Cannot connect: the operation was aborted"),
+      );
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const hello = await conn.request({
         op: "HELLO",
@@ -85,12 +92,13 @@ export class BftpClient {
       });
       return new BftpClient(conn, expectShape(helloShape, hello, "HELLO"));
     } catch (err) {
-      conn.closeWithError(
+      throw conn.closeWithError(
         err instanceof BftpError
           ? err
           : new BftpError("BFTP_ERR_CONNECTION_LOST", "Cannot say hello", { cause: err }),
       );
-      throw err;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
     }
   }
 

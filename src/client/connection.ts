@@ -57,6 +57,17 @@ export class ClientConnection {
     socket.on("error", () => {
       // Surfaces through the reader and writes as BFTP_ERR_CONNECTION_LOST.
     });
+    // A server that closes an idle connection is noticed now, not at the next call.
+    socket.on("close", () => {
+      // Marked, so a caller can tell an idle close (reconnect) from a failure during a call.
+      this.#failure ??= new BftpError(
+        "BFTP_ERR_CONNECTION_LOST",
+        "Cannot use the connection: the server closed it",
+        {
+          details: { closedByServer: true },
+        },
+      );
+    });
   }
 
   /** Connects over TCP with TCP_NODELAY (small requests must not wait for Nagle). */

@@ -129,6 +129,10 @@ export async function downloadFile(
   options: DownloadOptions = {},
 ): Promise<TransferResult> {
   const part = `${local}${PARTIAL_SUFFIX}`;
+  if (options.resume === true && options.overwrite !== true) {
+    const done = await alreadyComplete(conn, remote, local);
+    if (done !== undefined) return done;
+  }
   if (options.overwrite !== true && (await exists(local))) {
     throw inStep(
       Object.assign(new Error("exists"), { code: "EEXIST" }),
@@ -154,6 +158,37 @@ export async function downloadFile(
     throw inStep(err, `Cannot save the download as ${JSON.stringify(local)}`);
   }
   return result;
+}
+
+/**
+ * With resume, a local file that is already the whole remote file (same size, same SHA-256)
+ * is a finished transfer, as `wget -c` says "already fully retrieved"; otherwise undefined.
+ */
+async function alreadyComplete(
+  conn: ClientConnection,
+  remote: string,
+  local: string,
+): Promise<TransferResult | undefined> {
+  const size = await fsp.stat(local).then(
+    (s) => (s.isFile() ? s.size : -1),
+    () => -1,
+  );
+  if (size < 0) return undefined;
+  let theirs;
+  try {
+    theirs = expectShape(hashReply, await conn.request({ op: "HASH", path: remote }), "HASH");
+  } catch (err) {
+    if (isBftpError(err) && err.details["remote"] === true) return undefined;
+    throw err;
+  }
+  if (theirs.length !== size || theirs.value !== (await sha256Of(local, size))) return undefined;
+  return {
+    path: remote,
+    bytes: 0,
+    size,
+    offset: size,
+    checksum: { alg: "sha256", value: theirs.value },
+  };
 }
 
 /** How much of an existing partial download can be kept: all of it if the server agrees on its hash. */

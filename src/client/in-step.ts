@@ -24,7 +24,7 @@ export function localReason(err: unknown): string {
     case "ENOENT":
       return "no such file or directory";
     case "EEXIST":
-      return "it exists (use --overwrite, or -c to resume)";
+      return "it exists";
     case "EACCES":
     case "EPERM":
       return "permission denied";
