@@ -1,11 +1,22 @@
 #!/usr/bin/env node
 /**
  * The `bftp` command: argument parsing and dispatch only (DESIGN.md: the CLI is thin).
- * Exit codes: 0 success, 1 failure, 2 usage error.
+ * Exit codes (common.ts EXIT): 0 success, 1 failure, 2 usage error, 3 cannot connect,
+ * 4 connection lost, 5 a recursive transfer partly failed.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { getCommand } from "./get-command.js";
+import { hashCommand } from "./hash-command.js";
+import { lsCommand } from "./ls-command.js";
+import { mkdirCommand } from "./mkdir-command.js";
+import { mvCommand } from "./mv-command.js";
+import { putCommand } from "./put-command.js";
+import { rmCommand } from "./rm-command.js";
+import { rmdirCommand } from "./rmdir-command.js";
 import { serveCommand } from "./serve-command.js";
+import { shellCommand } from "./shell/shell-command.js";
+import { statCommand } from "./stat-command.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -17,11 +28,30 @@ const program = new Command("bftp")
   .description("Move files between machines over TCP: fast, checked, resumable")
   .version(VERSION, "-V, --version")
   .addCommand(serveCommand())
+  .addCommand(getCommand())
+  .addCommand(putCommand())
+  .addCommand(lsCommand())
+  .addCommand(statCommand())
+  .addCommand(hashCommand())
+  .addCommand(mkdirCommand())
+  .addCommand(rmCommand())
+  .addCommand(rmdirCommand())
+  .addCommand(mvCommand())
+  .addCommand(shellCommand())
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
   .addHelpText(
     "after",
-    "\nExit codes: 0 success, 1 failure, 2 usage error.\nProtocol: PROTOCOL.md. Run `bftp <command> --help` for examples.",
+    `
+Examples:
+  bftp serve ~/shared                          share a folder on 127.0.0.1:9921
+  bftp ls bftp://127.0.0.1/                    list it from another terminal
+  bftp get bftp://127.0.0.1/report.pdf         download (./report.pdf)
+  bftp put -r photos bftp://127.0.0.1/backup   upload a folder
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 cannot connect, 4 connection lost,
+5 a recursive transfer partly failed.
+Protocol: PROTOCOL.md. Run \`bftp <command> --help\` for examples.`,
   );
 
 // A reader that goes away (bftp ... | head) is not an error.

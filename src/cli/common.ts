@@ -1,7 +1,11 @@
+import { type Command, InvalidArgumentError } from "commander";
 import { BftpClient } from "../client/client.js";
+import { localReason } from "../client/in-step.js";
 import { parseLocation, type Location } from "../client/location.js";
+import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
+import { DEFAULT_PORT } from "../protocol/version.js";
 
 /**
  * Exit codes of every `bftp` command (README: CLI reference).
@@ -41,7 +45,7 @@ const LOST_CODES: ReadonlySet<ErrorCode> = new Set([
 export function exitCodeFor(err: unknown): number {
   if (!isBftpError(err)) return EXIT.failed;
   if (err.code === "BFTP_ERR_INVALID_ARGUMENT") return EXIT.usage;
-  if (CONNECT_CODES.has(err.code)) return EXIT.connect;
+  if (CONNECT_CODES.has(err.code) || err.details["phase"] === "connect") return EXIT.connect;
   if (LOST_CODES.has(err.code)) return EXIT.lost;
   return EXIT.failed;
 }
@@ -55,7 +59,7 @@ export function reportError(err: unknown, flags: CommonFlags = {}): number {
   const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
   const message = err instanceof Error ? err.message : String(err);
   if (flags.json === true) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
+    process.stdout.write(`${jsonLine({ ok: false, error: { code, message } })}\n`);
   } else {
     process.stderr.write(`bftp: ${escapeControls(message)} (${code})\n`);
   }
@@ -83,11 +87,33 @@ export async function withClient<T>(
   body: (client: BftpClient) => Promise<T>,
 ): Promise<T> {
   const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
-  const client = await BftpClient.connect(
-    { host: where.host, port: where.port },
-    timeoutMs === undefined ? {} : { timeout: timeoutMs, limits: { stallTimeoutMs: timeoutMs } },
-  );
+  const started = performance.now();
+  let client: BftpClient;
   try {
+    client = await BftpClient.connect(
+      { host: where.host, port: where.port },
+      timeoutMs === undefined ? {} : { timeout: timeoutMs, limits: { stallTimeoutMs: timeoutMs } },
+    );
+  } catch (err) {
+    // Whatever failed before HELLO was answered (a timeout, a reset) is "could not connect".
+    if (!isBftpError(err)) throw err;
+    const said = err.details["remote"] === true || err.message.startsWith("Cannot connect");
+    const message = said
+      ? err.message
+      : `Cannot connect to ${hostPort(where)}: the server did not answer the greeting (${err.message})`;
+    throw new BftpError(err.code, message, {
+      cause: err.cause ?? err,
+      details: { ...err.details, phase: "connect" },
+    });
+  }
+  try {
+    note(
+      flags,
+      `connected to ${hostPort(where)} (${client.server.server}, BFTP/${client.server.version}) in ${Math.round(performance.now() - started)} ms`,
+    );
+    // PROTOCOL.md §8.2: a user named in the location logs in; the server decides.
+    if (where.user !== undefined)
+      await client.connection.request({ op: "LOGIN", user: where.user });
     return await body(client);
   } finally {
     await client.close();
@@ -101,7 +127,7 @@ export function say(flags: CommonFlags, line: string): void {
 
 /** Prints the JSON document of a command (with --json). */
 export function sayJson(flags: CommonFlags, value: unknown): void {
-  if (flags.json === true) process.stdout.write(`${JSON.stringify(value)}\n`);
+  if (flags.json === true) process.stdout.write(`${jsonLine(value)}\n`);
 }
 
 /** Bytes for people: 1.5 MiB. */
@@ -114,4 +140,126 @@ export function formatBytes(n: number): string {
     unit++;
   }
   return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit] ?? ""}`;
+}
+
+/**
+ * One line of JSON that is safe on a terminal: JSON.stringify escapes C0 controls but leaves
+ * DEL and the C1 range raw, and a C1 CSI can still drive some terminals.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** A diagnostic line on stderr, shown with -v only (never with -q or --json). */
+export function note(flags: CommonFlags, line: string): void {
+  if (flags.verbose === true && flags.quiet !== true && flags.json !== true) {
+    process.stderr.write(`bftp: ${escapeControls(line)}\n`);
+  }
+}
+
+/** A warning on stderr (not with -q or --json, where it goes into the JSON document). */
+export function warn(flags: CommonFlags, line: string): void {
+  if (flags.quiet !== true && flags.json !== true) {
+    process.stderr.write(`bftp: warning: ${escapeControls(line)}\n`);
+  }
+}
+
+/** `HOST:PORT` of a location, IPv6 in brackets. */
+export function hostPort(where: { readonly host: string; readonly port: number }): string {
+  return where.host.includes(":") ? `[${where.host}]:${where.port}` : `${where.host}:${where.port}`;
+}
+
+/** A usage error (exit code 2) that says what was expected. */
+export function usageError(message: string): BftpError {
+  return new BftpError("BFTP_ERR_INVALID_ARGUMENT", message);
+}
+
+/**
+ * The same failure with advice appended, when it has `code`: the library says what went
+ * wrong, the command line knows which flag or command fixes it.
+ */
+export function withHint(err: unknown, code: ErrorCode, hint: string): unknown {
+  if (!isBftpError(err, code)) return err;
+  return new BftpError(err.code, `${err.message} (${hint})`, {
+    cause: err.cause ?? err,
+    details: err.details,
+  });
+}
+
+/**
+ * Runs a command's body and turns any failure into its report and exit code, so every
+ * command fails the same way. The body resolves with the exit code (0 unless it says so).
+ */
+export async function runAction(
+  flags: CommonFlags,
+  body: () => Promise<number | undefined>,
+): Promise<void> {
+  try {
+    process.exitCode = (await body()) ?? EXIT.ok;
+  } catch (err) {
+    process.exitCode = reportError(localFailure(err), flags);
+  }
+}
+
+/**
+ * A Node file-system error that escaped the library (a folder a tree copy could not create)
+ * as BFTP_ERR_LOCAL_FILE with a short reason, instead of an internal error with the
+ * system's text.
+ */
+function localFailure(err: unknown): unknown {
+  if (isBftpError(err) || !(err instanceof Error)) return err;
+  const { code, syscall, path } = err as NodeJS.ErrnoException;
+  if (typeof code !== "string" || syscall === undefined) return err;
+  const what = path === undefined ? "" : ` ${JSON.stringify(path)}`;
+  return new BftpError("BFTP_ERR_LOCAL_FILE", `Cannot ${syscall}${what}: ${localReason(err)}`, {
+    cause: err,
+  });
+}
+
+/** The seconds of --timeout (commander parser). */
+export function timeoutSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError("expected a number of seconds greater than 0");
+  }
+  return n;
+}
+
+/** Adds -q, -v, --json and --timeout, shared by every client command. */
+export function addCommonOptions(command: Command): Command {
+  return command
+    .option("-q, --quiet", "print only errors")
+    .option("-v, --verbose", "print more: the connection, each file, timings (on stderr)")
+    .option("--json", "print one JSON document on stdout, for programs")
+    .option(
+      "--timeout <seconds>",
+      "give up connecting (default 10), or on a transfer stalled this long (default 60)",
+      timeoutSeconds,
+    );
+}
+
+/** The exit-code table, for the end of every client command's --help. */
+export const EXIT_HELP = `
+Exit codes:
+  0  success
+  1  the operation failed (the server refused, a check failed, a local file problem)
+  2  usage error (bad flag, bad location)
+  3  could not connect (nothing listening: start one with "bftp serve DIR")
+  4  the connection was lost part-way (run again; -c continues a transfer)
+  5  a recursive transfer finished, but some files failed or were skipped
+
+Locations are written bftp://[user@]host[:port]/path (port ${DEFAULT_PORT} by default);
+names with spaces are quoted for the shell or written %20.`;
+
+/** The remote entry at `remote`, or undefined when there is none. */
+export async function statOrNone(client: BftpClient, remote: string): Promise<Entry | undefined> {
+  try {
+    return await client.stat(remote);
+  } catch (err) {
+    if (isBftpError(err, "BFTP_ERR_NOT_FOUND")) return undefined;
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import { z } from "zod";
 import { BftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
@@ -84,6 +85,16 @@ export class BftpClient {
       );
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // `timeout` is the deadline for connecting and HELLO together, as documented.
+    const timeout = options.timeout ?? 10_000;
+    const timer = setTimeout(() => {
+      conn.closeWithError(
+        new BftpError(
+          "BFTP_ERR_TIMEOUT",
+          `Cannot connect to ${host}:${port}: no HELLO reply within ${timeout} ms`,
+        ),
+      );
+    }, timeout);
     try {
       const hello = await conn.request({
         op: "HELLO",
@@ -98,6 +109,7 @@ export class BftpClient {
           : new BftpError("BFTP_ERR_CONNECTION_LOST", "Cannot say hello", { cause: err }),
       );
     } finally {
+      clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -105,6 +117,12 @@ export class BftpClient {
   /** The largest data frame to send: the server's limit, at most 1 MiB. */
   get #maxChunk(): number {
     return Math.max(1, Math.min(this.server.limits.maxChunk, 1 << 20));
+  }
+
+  /** Logs in (PROTOCOL.md §8.2); resolves with the user the server accepted. */
+  async login(user: string, password?: string): Promise<string> {
+    const reply = await this.#conn.request({ op: "LOGIN", user, password });
+    return expectShape(z.looseObject({ user: z.string().max(256) }), reply, "LOGIN").user;
   }
 
   /** The server's working directory. */

@@ -44,14 +44,15 @@ export interface TransferResult {
 export const PARTIAL_SUFFIX = ".bftp-part";
 
 /**
- * GET into a Writable: the reply, then the data phase streamed with backpressure and checked
+ * GET into a Writable (or one made by a function once the server has accepted the GET):
+ * the reply, then the data phase streamed with backpressure and checked
  * against the sender's checksum and the announced length before it resolves. If the
  * destination fails, the rest of the phase is read and dropped so the connection stays usable.
  */
 export function downloadToStream(
   conn: ClientConnection,
   remote: string,
-  sink: Writable,
+  destination: Writable | (() => Writable),
   options: DownloadOptions & { end?: boolean } = {},
 ): Promise<TransferResult> {
   const alg = options.checksum ?? "crc32";
@@ -66,6 +67,8 @@ export function downloadToStream(
     () => conn.send(request),
     async () => {
       const info = expectShape(getReply, await conn.readReply(), "GET");
+      // Made only once the server said yes: a refused GET leaves no empty local file behind.
+      const sink = typeof destination === "function" ? destination() : destination;
       const phase = new DataPhaseReader(conn.reader, alg, {
         maxChunk: conn.limits.maxChunk,
         maxTrailer: conn.limits.maxReplyFrame,
@@ -141,10 +144,8 @@ export async function downloadFile(
   }
   let offset = 0;
   if (options.resume === true) offset = await resumableOffset(conn, remote, part);
-  const sink = fs.createWriteStream(
-    part,
-    offset > 0 ? { flags: "r+", start: offset } : { flags: "w" },
-  );
+  const sink = (): Writable =>
+    fs.createWriteStream(part, offset > 0 ? { flags: "r+", start: offset } : { flags: "w" });
   const { length: _whole, ...rest } = options; // a file download is always the whole file
   const result = await downloadToStream(conn, remote, sink, { ...rest, offset });
   try {

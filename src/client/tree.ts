@@ -66,10 +66,22 @@ export async function downloadTree(
   options: BatchOptions & DownloadOptions = {},
 ): Promise<BatchResult> {
   const items: BatchItem[] = [];
+  const failedDirs: { path: string; error: BftpError }[] = [];
   let skipped = 0;
   const walk = async (remote: string, local: string): Promise<void> => {
-    await fs.mkdir(local, { recursive: true });
-    for (const entry of await client.list(remote)) {
+    let entries;
+    try {
+      await fs.mkdir(local, { recursive: true });
+      entries = await client.list(remote);
+    } catch (err) {
+      // One unreadable folder fails that folder, not the whole tree (a lost connection still
+      // fails everything after it, through the client).
+      if (remote === remoteDir || !isBftpError(err) || err.details["remote"] !== true)
+        throw asBftp(err);
+      failedDirs.push({ path: remote, error: err });
+      return;
+    }
+    for (const entry of entries) {
       let name: string;
       try {
         name = localName(entry.name);
@@ -92,7 +104,11 @@ export async function downloadTree(
   };
   await walk(remoteDir, localDir);
   const result = await downloadMany(client, items, options);
-  return { ...result, skipped: result.skipped + skipped };
+  return {
+    ...result,
+    failed: [...failedDirs, ...result.failed],
+    skipped: result.skipped + skipped,
+  };
 }
 
 /**
@@ -133,6 +149,14 @@ export async function uploadTree(
     files.map((f) => f.remote),
     skipped,
   );
+}
+
+function asBftp(err: unknown): BftpError {
+  return isBftpError(err)
+    ? err
+    : new BftpError("BFTP_ERR_LOCAL_FILE", `Cannot make the local folder: ${String(err)}`, {
+        cause: err,
+      });
 }
 
 function collect(

@@ -1,0 +1,239 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { Command } from "commander";
+import type { BftpClient } from "../client/client.js";
+import { PARTIAL_SUFFIX } from "../client/download.js";
+import type { Location } from "../client/location.js";
+import { escapeControls, localName } from "../client/safe-name.js";
+import { downloadTree } from "../client/tree.js";
+import { BftpError, isBftpError } from "../errors.js";
+import {
+  EXIT_HELP,
+  addCommonOptions,
+  formatBytes,
+  location,
+  note,
+  runAction,
+  usageError,
+  withClient,
+  withHint,
+  type CommonFlags,
+} from "./common.js";
+import { ProgressDisplay } from "./progress-display.js";
+import { localKind, planRemoteTree } from "./transfer-plan.js";
+import {
+  finishTransfer,
+  isAlreadyComplete,
+  isExistsFailure,
+  type TransferReport,
+} from "./transfer-report.js";
+
+/** Flags of `bftp get`. */
+export interface GetFlags extends CommonFlags {
+  readonly recursive?: boolean;
+  readonly continue?: boolean;
+  readonly overwrite?: boolean;
+}
+
+/** `bftp get REMOTE [LOCAL]`: download a file, or a folder with -r (like `scp`, `cp -r`). */
+export function getCommand(): Command {
+  return addCommonOptions(
+    new Command("get")
+      .description("Download a file, or a folder with -r")
+      .argument("<remote>", "what to download: bftp://[user@]host[:port]/path")
+      .argument("[local]", "where to save it; an existing folder receives it (default: ./NAME)")
+      .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
+      .option("-c, --continue", "continue an interrupted download (its NAME.bftp-part file)")
+      .option("--overwrite", "replace local files that exist (default: refuse and exit 1)"),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  bftp get bftp://files.local/docs/report.pdf              saves ./report.pdf
+  bftp get bftp://files.local/docs/report.pdf ~/Downloads  saves ~/Downloads/report.pdf
+  bftp get -c bftp://files.local/iso/big.iso               continues an interrupted download
+  bftp get -r bftp://files.local/photos backup             backup/photos if backup exists,
+                                                           else backup becomes the copy
+  bftp get --json bftp://127.0.0.1:9000/a.txt | jq .files
+
+A download is written to NAME.bftp-part and renamed once its checksum is verified, so a file
+under its own name is always complete. With -c, a local file that is already the whole
+remote file (same SHA-256) counts as done; one that differs is left alone and reported.
+Names from the server that could write outside LOCAL ("../x", "/etc/x", control characters)
+are skipped with a warning.
+${EXIT_HELP}`,
+    )
+    .action(async (remote: string, local: string | undefined, flags: GetFlags) => {
+      await runAction(flags, () => get(remote, local, flags));
+    });
+}
+
+async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
+  const where = location(remoteArg);
+  const display = ProgressDisplay.for(flags);
+  const started = performance.now();
+  let report: Omit<TransferReport, "ms">;
+  try {
+    report = await withClient(where, flags, async (client) => {
+      if (flags.recursive === true && (await client.stat(where.path)).type === "dir") {
+        return getTree(client, where, local, flags, display);
+      }
+      return getFile(client, where, local, flags, display);
+    });
+  } finally {
+    display.stop();
+  }
+  return finishTransfer({ ...report, ms: performance.now() - started }, flags);
+}
+
+async function getFile(
+  client: BftpClient,
+  where: Location,
+  local: string | undefined,
+  flags: GetFlags,
+  display: ProgressDisplay,
+): Promise<Omit<TransferReport, "ms">> {
+  const kind = local === undefined ? "none" : await localKind(local);
+  let target: string;
+  if (local === undefined) target = nameOf(where.path);
+  else if (kind === "dir") target = path.join(local, nameOf(where.path));
+  else if (/[/\\]$/.test(local)) throw noSuchFolder(local);
+  else target = local;
+  note(flags, `downloading ${where.path} to ${target}`);
+  display.begin(where.path);
+  let result;
+  try {
+    result = await client.download(where.path, target, {
+      resume: flags.continue === true,
+      overwrite: flags.overwrite === true,
+      onProgress: display.onProgress,
+    });
+  } catch (err) {
+    await removeEmptyPartial(target);
+    if (isBftpError(err) && isExistsFailure(err, "get")) {
+      throw new BftpError(
+        err.code,
+        flags.continue === true
+          ? `${err.message} and differs from the remote file (use --overwrite to replace it)`
+          : `${err.message} (use --overwrite to replace it, or -c to continue a download)`,
+        { cause: err.cause, details: err.details },
+      );
+    }
+    throw withHint(err, "BFTP_ERR_IS_A_DIRECTORY", "use -r to copy a folder");
+  }
+  display.done(result.path, result.size);
+  const complete = isAlreadyComplete(result);
+  return {
+    direction: "get",
+    source: where.path,
+    destination: target,
+    tree: false,
+    files: complete ? [] : [{ ...result, local: target }],
+    failed: [],
+    kept: complete ? [target] : [],
+    skipped: 0,
+    warnings: [],
+  };
+}
+
+async function getTree(
+  client: BftpClient,
+  where: Location,
+  local: string | undefined,
+  flags: GetFlags,
+  display: ProgressDisplay,
+): Promise<Omit<TransferReport, "ms">> {
+  // cp -r: an existing folder receives the copy under the source's name; a missing one
+  // becomes the copy. The server's root has no name: its contents go into LOCAL.
+  const base = where.path === "/" ? undefined : nameOf(where.path);
+  let dest: string;
+  if (local === undefined) {
+    if (base === undefined) {
+      throw usageError(
+        "Cannot choose a local folder for the server's root: name one, as in bftp get -r bftp://HOST/ DIR",
+      );
+    }
+    dest = base;
+  } else {
+    const kind = await localKind(local);
+    if (kind === "other") throw notAFolder(local);
+    dest = kind === "dir" && base !== undefined ? path.join(local, base) : local;
+  }
+  if ((await localKind(dest)) === "other") throw notAFolder(dest);
+  if (display.drawing) {
+    const plan = await planRemoteTree(client, where.path);
+    display.expect(plan.files, plan.bytes);
+  }
+  note(flags, `copying ${where.path} into ${dest}`);
+  const warnings: string[] = [];
+  const result = await downloadTree(client, where.path, dest, {
+    resume: flags.continue === true,
+    overwrite: flags.overwrite === true,
+    onProgress: display.onProgress,
+    onWarning: (message) => {
+      warnings.push(message);
+      if (flags.quiet !== true && flags.json !== true) {
+        display.log(`bftp: warning: ${escapeControls(message)}`);
+      }
+    },
+    onFile: (file) => {
+      display.done(file.path, file.size);
+      if (flags.verbose === true && flags.quiet !== true && flags.json !== true) {
+        display.log(`bftp: got ${escapeControls(file.path)} (${formatBytes(file.bytes)})`);
+      }
+    },
+  });
+  const localOf = (remote: string): string =>
+    path.join(dest, ...path.posix.relative(where.path, remote).split("/"));
+  for (const f of result.failed) await removeEmptyPartial(localOf(f.path));
+  return {
+    direction: "get",
+    source: where.path,
+    destination: dest,
+    tree: true,
+    files: result.files
+      .filter((f) => !isAlreadyComplete(f))
+      .map((f) => ({ ...f, local: localOf(f.path) })),
+    failed: result.failed,
+    kept: result.files.filter(isAlreadyComplete).map((f) => localOf(f.path)),
+    skipped: result.skipped,
+    warnings,
+  };
+}
+
+/** The local name for a remote path's last component, checked like any name from a server. */
+function nameOf(remote: string): string {
+  const base = path.posix.basename(remote);
+  if (base === "") {
+    throw usageError(
+      `Cannot choose a local name for ${JSON.stringify(remote)}: it names no file; give LOCAL`,
+    );
+  }
+  return localName(base);
+}
+
+/**
+ * Removes `LOCAL.bftp-part` if it is empty. The library creates it before the server's reply,
+ * so a refused GET (no such file, a folder) leaves an empty one behind; empty, it holds no
+ * progress for -c to keep.
+ */
+async function removeEmptyPartial(local: string): Promise<void> {
+  const part = `${local}${PARTIAL_SUFFIX}`;
+  const stats = await fs.lstat(part).catch(() => undefined);
+  if (stats?.isFile() === true && stats.size === 0) await fs.rm(part, { force: true });
+}
+
+function noSuchFolder(local: string): BftpError {
+  return new BftpError(
+    "BFTP_ERR_LOCAL_FILE",
+    `Cannot save into ${JSON.stringify(local)}: no such folder (create it first)`,
+  );
+}
+
+function notAFolder(local: string): BftpError {
+  return new BftpError(
+    "BFTP_ERR_LOCAL_FILE",
+    `Cannot copy a folder to ${JSON.stringify(local)}: it exists and is not a folder`,
+  );
+}

@@ -1,0 +1,233 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { Command } from "commander";
+import type { BftpClient } from "../client/client.js";
+import { sha256Of } from "../client/download.js";
+import type { Location } from "../client/location.js";
+import { escapeControls } from "../client/safe-name.js";
+import { uploadTree } from "../client/tree.js";
+import { BftpError } from "../errors.js";
+import {
+  EXIT_HELP,
+  addCommonOptions,
+  formatBytes,
+  location,
+  note,
+  runAction,
+  statOrNone,
+  usageError,
+  withClient,
+  type CommonFlags,
+} from "./common.js";
+import { ProgressDisplay } from "./progress-display.js";
+import { localKind, planLocalTree } from "./transfer-plan.js";
+import { finishTransfer, isExistsFailure, type TransferReport } from "./transfer-report.js";
+
+/** Flags of `bftp put`. */
+export interface PutFlags extends CommonFlags {
+  readonly recursive?: boolean;
+  readonly continue?: boolean;
+  readonly overwrite?: boolean;
+}
+
+/** `bftp put LOCAL REMOTE`: upload a file, or a folder with -r (like `scp`, `cp -r`). */
+export function putCommand(): Command {
+  return addCommonOptions(
+    new Command("put")
+      .description("Upload a file, or a folder with -r")
+      .argument("<local>", "the local file or folder")
+      .argument(
+        "<remote>",
+        "where to put it: bftp://[user@]host[:port]/path; an existing folder receives it",
+      )
+      .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
+      .option("-c, --continue", "continue an interrupted upload the server kept")
+      .option("--overwrite", "replace remote files that exist (default: refuse and exit 1)"),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  bftp put report.pdf bftp://files.local/docs/        uploads /docs/report.pdf
+  bftp put report.pdf bftp://files.local/docs/r.pdf   uploads under another name
+  bftp put -c big.iso bftp://files.local/iso/         continues an interrupted upload
+  bftp put -r photos bftp://files.local/backup        /backup/photos if /backup exists,
+                                                      else /backup becomes the copy
+  bftp put --overwrite --json notes.txt bftp://127.0.0.1:9000/notes.txt
+
+The server commits an upload only once every byte and its checksum arrived: the remote name
+shows the old file or the complete new one, never a partial. An interrupted upload is kept
+by the server for -c. With -c, a remote file that is already the whole local file (same
+SHA-256) counts as done; one that differs is left alone and reported.
+${EXIT_HELP}`,
+    )
+    .action(async (local: string, remote: string, flags: PutFlags) => {
+      await runAction(flags, () => put(local, remote, flags));
+    });
+}
+
+async function put(local: string, remoteArg: string, flags: PutFlags): Promise<number> {
+  const where = location(remoteArg);
+  const kind = await localKind(local);
+  if (kind === "none") {
+    throw new BftpError(
+      "BFTP_ERR_LOCAL_FILE",
+      `Cannot upload ${JSON.stringify(local)}: no such file or folder`,
+    );
+  }
+  if (kind === "dir" && flags.recursive !== true) {
+    throw usageError(`Cannot upload ${JSON.stringify(local)}: it is a folder; use -r to copy it`);
+  }
+  const display = ProgressDisplay.for(flags);
+  const started = performance.now();
+  let report: Omit<TransferReport, "ms">;
+  try {
+    report = await withClient(where, flags, (client) =>
+      kind === "dir"
+        ? putTree(client, local, where, flags, display)
+        : putFile(client, local, where, flags, display),
+    );
+  } finally {
+    display.stop();
+  }
+  return finishTransfer({ ...report, ms: performance.now() - started }, flags);
+}
+
+async function putFile(
+  client: BftpClient,
+  local: string,
+  where: Location,
+  flags: PutFlags,
+  display: ProgressDisplay,
+): Promise<Omit<TransferReport, "ms">> {
+  const name = path.basename(local);
+  let target = where.path;
+  let existing = where.path.endsWith("/") ? undefined : await statOrNone(client, where.path);
+  if (where.path.endsWith("/") || existing?.type === "dir") {
+    target = path.posix.join(where.path, name);
+    existing = await statOrNone(client, target);
+  }
+  // Checked before any byte is sent (PROTOCOL.md §7.3: a refused PUT still carries its data).
+  if (existing !== undefined && flags.overwrite !== true) {
+    const resumed = flags.continue === true && existing.type === "file";
+    if (resumed && (await sameContent(client, local, target, existing.size))) {
+      return {
+        direction: "put",
+        source: local,
+        destination: target,
+        tree: false,
+        files: [],
+        failed: [],
+        kept: [target],
+        skipped: 0,
+        warnings: [],
+      };
+    }
+    throw new BftpError(
+      existing.type === "dir" ? "BFTP_ERR_IS_A_DIRECTORY" : "BFTP_ERR_EXISTS",
+      `Cannot upload to ${JSON.stringify(target)}: it exists on the server${resumed ? " and differs from the local file" : ""} (use --overwrite to replace it)`,
+    );
+  }
+  note(flags, `uploading ${local} to ${target}`);
+  display.begin(target, (await fs.stat(local)).size);
+  const result = await client.upload(local, target, {
+    resume: flags.continue === true,
+    overwrite: flags.overwrite === true,
+    onProgress: display.onProgress,
+  });
+  display.done(result.path, result.size);
+  return {
+    direction: "put",
+    source: local,
+    destination: target,
+    tree: false,
+    files: [{ ...result, local }],
+    failed: [],
+    kept: [],
+    skipped: 0,
+    warnings: [],
+  };
+}
+
+async function putTree(
+  client: BftpClient,
+  local: string,
+  where: Location,
+  flags: PutFlags,
+  display: ProgressDisplay,
+): Promise<Omit<TransferReport, "ms">> {
+  // cp -r: an existing remote folder receives the copy under the source's name; a missing
+  // one becomes the copy.
+  const existing = await statOrNone(client, where.path);
+  if (existing !== undefined && existing.type !== "dir") {
+    throw new BftpError(
+      "BFTP_ERR_NOT_A_DIRECTORY",
+      `Cannot copy a folder to ${JSON.stringify(where.path)}: it exists and is not a folder`,
+    );
+  }
+  const dest =
+    existing === undefined
+      ? where.path
+      : path.posix.join(where.path, path.basename(path.resolve(local)));
+  if (display.drawing) {
+    const plan = await planLocalTree(local);
+    display.expect(plan.files, plan.bytes);
+  }
+  note(flags, `copying ${local} into ${dest}`);
+  const warnings: string[] = [];
+  const result = await uploadTree(client, local, dest, {
+    resume: flags.continue === true,
+    overwrite: flags.overwrite === true,
+    onProgress: display.onProgress,
+    onWarning: (message) => {
+      warnings.push(message);
+      if (flags.quiet !== true && flags.json !== true) {
+        display.log(`bftp: warning: ${escapeControls(message)}`);
+      }
+    },
+    onFile: (file) => {
+      display.done(file.path, file.size);
+      if (flags.verbose === true && flags.quiet !== true && flags.json !== true) {
+        display.log(`bftp: sent ${escapeControls(file.path)} (${formatBytes(file.bytes)})`);
+      }
+    },
+  });
+  const localOf = (remote: string): string =>
+    path.join(local, ...path.posix.relative(dest, remote).split("/"));
+  // With -c, a file refused because it exists counts as done if it is the same file.
+  const done = await Promise.all(
+    result.failed.map(
+      async (f) =>
+        flags.continue === true &&
+        isExistsFailure(f.error, "put") &&
+        (await sameContent(client, localOf(f.path), f.path)),
+    ),
+  );
+  return {
+    direction: "put",
+    source: local,
+    destination: dest,
+    tree: true,
+    files: result.files.map((f) => ({ ...f, local: localOf(f.path) })),
+    failed: result.failed.filter((_, i) => done[i] !== true),
+    kept: result.failed.filter((_, i) => done[i] === true).map((f) => f.path),
+    skipped: result.skipped,
+    warnings,
+  };
+}
+
+/**
+ * True when the remote file is the local one, byte for byte: same size, then the server's
+ * SHA-256 (HASH) against ours. What -c needs to count an existing file as done.
+ */
+async function sameContent(
+  client: BftpClient,
+  local: string,
+  remote: string,
+  remoteSize?: number,
+): Promise<boolean> {
+  const size = (await fs.stat(local)).size;
+  if ((remoteSize ?? (await client.stat(remote)).size) !== size) return false;
+  const [theirs, ours] = await Promise.all([client.hash(remote), sha256Of(local, size)]);
+  return theirs === ours;
+}

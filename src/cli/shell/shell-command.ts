@@ -1,0 +1,96 @@
+import { Command } from "commander";
+import { escapeControls } from "../../client/safe-name.js";
+import { EXIT, location, reportError } from "../common.js";
+import { seconds } from "../options.js";
+import { shouldDraw } from "../progress-display.js";
+import { historyPath } from "./history.js";
+import { runShell } from "./run-shell.js";
+import { ShellSession } from "./shell-session.js";
+
+interface ShellFlags {
+  history: boolean;
+  quiet: boolean | undefined;
+  stopOnError: boolean | undefined;
+  timeout: number | undefined;
+}
+
+const HELP_AFTER = `
+At a terminal the shell prompts with the remote folder (bftp:/docs>), completes commands
+and paths with Tab, keeps a history (Up/Down; saved in $XDG_STATE_HOME/bftp/history or
+~/.local/state/bftp/history, 1000 lines, mode 0600), and draws progress bars. Type help
+inside it for the commands: get, put, ls, cd, pwd, stat, hash, mkdir, rmdir, rm, mv, lcd,
+lls, lpwd, help, quit.
+
+When standard input is not a terminal it runs one command per line, with no prompt: a
+script. It goes on after a failing command, and exits with the code of the first failure
+(--stop-on-error stops there instead); # starts a comment.
+
+Examples:
+  bftp shell bftp://127.0.0.1:9921
+  bftp shell bftp://files.local/docs                 start in /docs
+  printf 'mkdir -p out\\nput report.pdf out/\\n' | bftp shell bftp://127.0.0.1:9921
+  bftp shell --stop-on-error bftp://127.0.0.1:9921 < nightly.bftp
+
+Exit codes:
+  0  quit or end of input (scripted: and every command succeeded)
+  1  scripted: a command failed (the server refused, a local file problem)
+  2  scripted: a command was written wrongly (unknown command or option, bad quoting)
+  3  could not connect (nothing listening: start one with "bftp serve DIR")
+  4  the connection was lost
+  5  scripted: a recursive transfer finished with some files failed or skipped`;
+
+/** `bftp shell bftp://host[:port][/folder]`: the interactive (or scripted) session. */
+export function shellCommand(): Command {
+  return new Command("shell")
+    .description("Work on a server interactively, like sftp (or run commands from a script)")
+    .argument("<location>", "the server, and optionally the folder to start in")
+    .option("--no-history", "do not read or save the history file")
+    .option("-q, --quiet", "no result lines for transfers, no progress bars")
+    .option("--stop-on-error", "scripted: stop at the first failing command")
+    .option(
+      "--timeout <seconds>",
+      "give up connecting, or on a stalled transfer, after this long",
+      seconds,
+    )
+    .addHelpText("after", HELP_AFTER)
+    .action(async (where: string, flags: ShellFlags) => {
+      process.exitCode = await shell(where, flags);
+    });
+}
+
+async function shell(where: string, flags: ShellFlags): Promise<number> {
+  let session: ShellSession;
+  try {
+    session = await ShellSession.open(
+      location(where),
+      flags.timeout === undefined ? {} : { timeoutMs: flags.timeout },
+    );
+  } catch (err) {
+    return reportError(err);
+  }
+  const stdin: { isTTY?: boolean } = process.stdin; // undefined on a pipe, whatever the types say
+  const interactive = stdin.isTTY === true;
+  const quiet = flags.quiet === true;
+  if (interactive && !quiet) {
+    process.stdout.write(
+      `Connected to ${session.where} (${escapeControls(session.client.server.server)}). Type help for the commands.\n`,
+    );
+  }
+  try {
+    return await runShell(session, {
+      input: process.stdin,
+      output: process.stdout,
+      errorOutput: process.stderr,
+      interactive,
+      quiet,
+      stopOnError: flags.stopOnError === true,
+      historyFile: flags.history ? historyPath() : undefined,
+      drawProgress: shouldDraw({ quiet }),
+    });
+  } catch (err) {
+    reportError(err);
+    return EXIT.failed;
+  } finally {
+    await session.close();
+  }
+}
