@@ -150,6 +150,14 @@ function announce(server: BftpServer, root: string): void {
   const { address, port } = server.address();
   process.stdout.write(`listening on ${hostPort(address, port)}\n`);
   process.stdout.write(`serving ${root} over BFTP/1; stop with Ctrl-C\n`);
+  process.stdout.write(connectHint(address, port));
+}
+
+/** How to reach the server, printed after the listening line. */
+function connectHint(address: string, port: number): string {
+  const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
+  const where = `bftp://${hostPort(host, port)}`;
+  return `connect with: bftp shell ${where}  (or: bftp ls ${where}/)\n`;
 }
 
 /** HOST:PORT, with IPv6 addresses in brackets. */
@@ -186,6 +194,7 @@ async function runPrimary(
     process.stdout.write(
       `serving ${root} over BFTP/1 with ${flags.workers} workers; stop with Ctrl-C\n`,
     );
+    process.stdout.write(connectHint(address.address, address.port));
   });
   let stopping = false;
   cluster.on("exit", (worker, code, signal) => {

@@ -4,7 +4,6 @@ import { BftpError } from "../errors.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import { armDeadline, type WaitOptions } from "./deadline.js";
 import { toDelimiter } from "./encode-delimited.js";
-import { waitForDrain } from "./write-all.js";
 import { HEX_SIZE_HEADER, type SizeHeader } from "./size-header.js";
 
 /** Options for {@link StreamReader}. */
@@ -49,6 +48,8 @@ type Attempt<T> = () => T | typeof NEED_MORE;
 interface Waiter {
   attempt: () => boolean; // true once it has settled
   fail: (err: BftpError) => void;
+  /** False while the waiter cannot take bytes (a pump whose destination drains). */
+  hungry?: () => boolean;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
@@ -363,70 +364,134 @@ export class StreamReader {
 
   /**
    * Moves chunks produced by `next` (null when done) into `destination`, with what
-   * `pipeline()` guarantees: the destination's backpressure is honoured, it is ended on
-   * success and destroyed on failure, and its own failure ends the pump at once (cancelling
-   * the pending read, so no byte meant for the next read is taken). A direct loop rather than
-   * `pipeline()` over an async generator: chunks already queued are moved without a promise
-   * each, which is what keeps `streamExactly` near the raw pipe (bench/wire-bench.ts).
+   * `pipeline()` guarantees: the destination's backpressure is honoured (the source is paused
+   * while it drains), it is ended on success and destroyed on failure, and its own failure ends
+   * the pump at once without taking bytes meant for the next read. Like `socket.pipe()`, and
+   * unlike `pipeline()` over an async generator, chunks move synchronously as they arrive, with
+   * no promise per chunk: that keeps `streamExactly` at the raw pipe's speed
+   * (bench/wire-bench.ts). `timeout` is a stall deadline: no chunk moved for that long.
    */
-  async #pump(
+  #pump(
     destination: Writable,
     options: StreamToOptions,
     what: string,
     next: Attempt<Buffer | null>,
     account: (chunk: Buffer) => void,
   ): Promise<void> {
-    let destinationError: Error | undefined;
-    const cancel = new AbortController();
-    const stop = (err: Error): void => {
-      destinationError ??= err;
-      cancel.abort(err);
-    };
-    const onError = (err: Error): void => {
-      stop(err);
-    };
-    const onClose = (): void => {
-      if (!destination.writableFinished)
-        stop(new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot ${what}: the destination closed`));
-    };
-    const forward = (): void => {
-      cancel.abort(options.signal?.reason);
-    };
-    if (options.signal?.aborted) forward();
-    else options.signal?.addEventListener("abort", forward, { once: true });
-    destination.on("error", onError);
-    destination.on("close", onClose);
-    const waits: WaitOptions = {
-      signal: cancel.signal,
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
-    };
-    await this.#exclusive(async () => {
-      try {
-        for (;;) {
-          let chunk = next(); // synchronous while bytes are queued
-          if (chunk === NEED_MORE) chunk = await this.#read(what, waits, next, true);
-          if (chunk === null) break;
-          account(chunk);
-          if (!destination.write(chunk)) await waitForDrain(destination, waits);
-          if (destinationError) throw destinationError;
-        }
-        if (options.end ?? true) {
-          destination.end();
-          await finished(destination);
-        }
-      } catch (err) {
-        const failure = destinationError ?? asError(err);
-        // destroy(err) emits 'error' on a later tick; the caller hears of it through our
-        // rejection, so that event must not reach the process as an uncaught exception.
-        destination.once("error", () => {});
-        destination.destroy(failure);
-        throw failure;
-      } finally {
-        options.signal?.removeEventListener("abort", forward);
-        destination.off("error", onError);
-        destination.off("close", onClose);
-      }
-    });
+    return this.#exclusive(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const { timeout, signal } = options;
+          let settled = false;
+          let draining = false;
+          let lastProgress = performance.now();
+          let stall: NodeJS.Timeout | undefined;
+          const finish = (err?: Error): void => {
+            if (settled) return;
+            settled = true;
+            this.#waiter = undefined;
+            clearInterval(stall);
+            signal?.removeEventListener("abort", onAbort);
+            destination.off("drain", onDrain);
+            destination.off("error", onError);
+            destination.off("close", onClose);
+            this.#updateFlow();
+            if (err !== undefined) {
+              // destroy(err) emits 'error' on a later tick; the caller hears of it through the
+              // rejection, so that event must not reach the process as an uncaught exception.
+              destination.once("error", () => {});
+              destination.destroy(err);
+              reject(err);
+            } else if (options.end ?? true) {
+              destination.end();
+              finished(destination).then(resolve, reject);
+            } else {
+              resolve();
+            }
+          };
+          /** Moves every chunk available now; true once the pump has settled. */
+          const move = (): boolean => {
+            while (!draining) {
+              let chunk: Buffer | null | typeof NEED_MORE;
+              try {
+                chunk = next();
+                if (chunk === NEED_MORE) {
+                  if (this.#failure === undefined) return false;
+                  throw this.#failure;
+                }
+                if (chunk !== null) account(chunk);
+              } catch (err) {
+                finish(asError(err));
+                return true;
+              }
+              if (chunk === null) {
+                finish();
+                return true;
+              }
+              if (timeout !== undefined) lastProgress = performance.now();
+              if (!destination.write(chunk)) draining = true;
+            }
+            return false;
+          };
+          const onDrain = (): void => {
+            draining = false;
+            if (timeout !== undefined) lastProgress = performance.now();
+            if (!move()) this.#updateFlow();
+          };
+          const onError = (err: Error): void => {
+            finish(err);
+          };
+          const onClose = (): void => {
+            if (!destination.writableFinished)
+              finish(
+                new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot ${what}: the destination closed`),
+              );
+          };
+          const onAbort = (): void => {
+            finish(
+              new BftpError("BFTP_ERR_ABORTED", `Cannot ${what}: the operation was aborted`, {
+                cause: signal?.reason,
+              }),
+            );
+          };
+          if (signal?.aborted) {
+            onAbort();
+            return;
+          }
+          if (timeout !== undefined) {
+            if (!(Number.isFinite(timeout) && timeout >= 0)) {
+              finish(new BftpError("BFTP_ERR_INVALID_ARGUMENT", `Cannot use timeout "${timeout}"`));
+              return;
+            }
+            stall = setInterval(
+              () => {
+                if (performance.now() - lastProgress >= timeout) {
+                  finish(
+                    new BftpError(
+                      "BFTP_ERR_TIMEOUT",
+                      `Cannot ${what}: no progress within ${timeout} ms`,
+                      { details: { timeout } },
+                    ),
+                  );
+                }
+              },
+              Math.max(5, Math.min(timeout / 4, 1000)),
+            );
+          }
+          signal?.addEventListener("abort", onAbort, { once: true });
+          destination.on("drain", onDrain);
+          destination.on("error", onError);
+          destination.on("close", onClose);
+          // The reader calls attempt() as bytes arrive or the stream ends; while the destination
+          // drains the pump is not hungry, so the reader pauses its source at the high-water mark.
+          this.#waiter = {
+            attempt: move,
+            fail: finish,
+            hungry: () => !draining,
+          };
+          if (!move()) this.#updateFlow();
+        }),
+    );
   }
 
   /** Holds the reader for a multi-step operation so no other read interleaves with it. */
@@ -551,7 +616,8 @@ export class StreamReader {
 
   /** Reads ahead up to the high-water mark; a pending read keeps the bytes coming. */
   #updateFlow(): void {
-    const pause = this.#waiter === undefined && this.#queue.length >= this.#highWaterMark;
+    const waiting = this.#waiter !== undefined && this.#waiter.hungry?.() !== false;
+    const pause = !waiting && this.#queue.length >= this.#highWaterMark;
     if (pause && !this.#paused) {
       this.#paused = true;
       this.#source.pause();
