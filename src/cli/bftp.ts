@@ -7,16 +7,11 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { getCommand } from "./get-command.js";
-import { hashCommand } from "./hash-command.js";
-import { lsCommand } from "./ls-command.js";
-import { mkdirCommand } from "./mkdir-command.js";
 import { mvCommand } from "./mv-command.js";
 import { putCommand } from "./put-command.js";
-import { rmCommand } from "./rm-command.js";
-import { rmdirCommand } from "./rmdir-command.js";
+import { remoteCommands } from "./remote-commands.js";
 import { serveCommand } from "./serve-command.js";
 import { shellCommand } from "./shell/shell-command.js";
-import { statCommand } from "./stat-command.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -29,13 +24,10 @@ const program = new Command("bftp")
   .version(VERSION, "-V, --version")
   .addCommand(serveCommand())
   .addCommand(getCommand())
-  .addCommand(putCommand())
-  .addCommand(lsCommand())
-  .addCommand(statCommand())
-  .addCommand(hashCommand())
-  .addCommand(mkdirCommand())
-  .addCommand(rmCommand())
-  .addCommand(rmdirCommand())
+  .addCommand(putCommand());
+// ls, stat, hash, mkdir, rm, rmdir: one table (remote-commands.ts), one builder.
+for (const command of remoteCommands()) program.addCommand(command);
+program
   .addCommand(mvCommand())
   .addCommand(shellCommand())
   .showHelpAfterError("(run with --help for usage)")

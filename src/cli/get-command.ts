@@ -4,29 +4,24 @@ import { Command } from "commander";
 import type { BftpClient } from "../client/client.js";
 import { PARTIAL_SUFFIX } from "../client/download.js";
 import type { Location } from "../client/location.js";
-import { escapeControls, localName } from "../client/safe-name.js";
+import { localName } from "../client/safe-name.js";
 import { downloadTree } from "../client/tree.js";
 import { BftpError, isBftpError } from "../errors.js";
 import {
   EXIT_HELP,
   addCommonOptions,
-  formatBytes,
   location,
   note,
   runAction,
   usageError,
-  withClient,
   withHint,
   type CommonFlags,
 } from "./common.js";
-import { ProgressDisplay } from "./progress-display.js";
+import type { ProgressDisplay } from "./progress-display.js";
+import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
-import {
-  finishTransfer,
-  isAlreadyComplete,
-  isExistsFailure,
-  type TransferReport,
-} from "./transfer-report.js";
+import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
+import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp get`. */
 export interface GetFlags extends CommonFlags {
@@ -71,29 +66,26 @@ ${EXIT_HELP}`,
 
 async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
   const where = location(remoteArg);
-  const display = ProgressDisplay.for(flags);
-  const started = performance.now();
-  let report: Omit<TransferReport, "ms">;
-  try {
-    report = await withClient(where, flags, async (client) => {
-      if (flags.recursive === true && (await client.stat(where.path)).type === "dir") {
-        return getTree(client, where, local, flags, display);
-      }
-      return getFile(client, where, local, flags, display);
-    });
-  } finally {
-    display.stop();
-  }
-  return finishTransfer({ ...report, ms: performance.now() - started }, flags);
+  return runTransfer(where, flags, async (client, display) => {
+    const job: GetJob = { client, where, local, flags, display };
+    if (flags.recursive === true && (await client.stat(where.path)).type === "dir") {
+      return getTree(job);
+    }
+    return getFile(job);
+  });
 }
 
-async function getFile(
-  client: BftpClient,
-  where: Location,
-  local: string | undefined,
-  flags: GetFlags,
-  display: ProgressDisplay,
-): Promise<Omit<TransferReport, "ms">> {
+/** One `bftp get` on its connection: what the file and the folder cases both read. */
+interface GetJob {
+  readonly client: BftpClient;
+  readonly where: Location;
+  readonly local: string | undefined;
+  readonly flags: GetFlags;
+  readonly display: ProgressDisplay;
+}
+
+async function getFile(job: GetJob): Promise<Omit<TransferReport, "ms">> {
+  const { client, where, local, flags, display } = job;
   const kind = local === undefined ? "none" : await localKind(local);
   let target: string;
   if (local === undefined) target = nameOf(where.path);
@@ -137,13 +129,8 @@ async function getFile(
   };
 }
 
-async function getTree(
-  client: BftpClient,
-  where: Location,
-  local: string | undefined,
-  flags: GetFlags,
-  display: ProgressDisplay,
-): Promise<Omit<TransferReport, "ms">> {
+async function getTree(job: GetJob): Promise<Omit<TransferReport, "ms">> {
+  const { client, where, local, flags, display } = job;
   // cp -r: an existing folder receives the copy under the source's name; a missing one
   // becomes the copy. The server's root has no name: its contents go into LOCAL.
   const base = where.path === "/" ? undefined : nameOf(where.path);
@@ -166,24 +153,8 @@ async function getTree(
     display.expect(plan.files, plan.bytes);
   }
   note(flags, `copying ${where.path} into ${dest}`);
-  const warnings: string[] = [];
-  const result = await downloadTree(client, where.path, dest, {
-    resume: flags.continue === true,
-    overwrite: flags.overwrite === true,
-    onProgress: display.onProgress,
-    onWarning: (message) => {
-      warnings.push(message);
-      if (flags.quiet !== true && flags.json !== true) {
-        display.log(`bftp: warning: ${escapeControls(message)}`);
-      }
-    },
-    onFile: (file) => {
-      display.done(file.path, file.size);
-      if (flags.verbose === true && flags.quiet !== true && flags.json !== true) {
-        display.log(`bftp: got ${escapeControls(file.path)} (${formatBytes(file.bytes)})`);
-      }
-    },
-  });
+  const { options, warnings } = treeTransferOptions(flags, { display, verb: "got" });
+  const result = await downloadTree(client, where.path, dest, options);
   const localOf = (remote: string): string =>
     path.join(dest, ...path.posix.relative(where.path, remote).split("/"));
   for (const f of result.failed) await removeEmptyPartial(localOf(f.path));

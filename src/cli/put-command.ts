@@ -4,24 +4,23 @@ import { Command } from "commander";
 import type { BftpClient } from "../client/client.js";
 import { sha256Of } from "../client/download.js";
 import type { Location } from "../client/location.js";
-import { escapeControls } from "../client/safe-name.js";
 import { uploadTree } from "../client/tree.js";
 import { BftpError } from "../errors.js";
 import {
   EXIT_HELP,
   addCommonOptions,
-  formatBytes,
   location,
   note,
   runAction,
   statOrNone,
   usageError,
-  withClient,
   type CommonFlags,
 } from "./common.js";
-import { ProgressDisplay } from "./progress-display.js";
+import type { ProgressDisplay } from "./progress-display.js";
+import { runTransfer } from "./run-transfer.js";
 import { localKind, planLocalTree } from "./transfer-plan.js";
-import { finishTransfer, isExistsFailure, type TransferReport } from "./transfer-report.js";
+import { isExistsFailure, type TransferReport } from "./transfer-report.js";
+import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp put`. */
 export interface PutFlags extends CommonFlags {
@@ -78,28 +77,23 @@ async function put(local: string, remoteArg: string, flags: PutFlags): Promise<n
   if (kind === "dir" && flags.recursive !== true) {
     throw usageError(`Cannot upload ${JSON.stringify(local)}: it is a folder; use -r to copy it`);
   }
-  const display = ProgressDisplay.for(flags);
-  const started = performance.now();
-  let report: Omit<TransferReport, "ms">;
-  try {
-    report = await withClient(where, flags, (client) =>
-      kind === "dir"
-        ? putTree(client, local, where, flags, display)
-        : putFile(client, local, where, flags, display),
-    );
-  } finally {
-    display.stop();
-  }
-  return finishTransfer({ ...report, ms: performance.now() - started }, flags);
+  return runTransfer(where, flags, (client, display) => {
+    const job: PutJob = { client, local, where, flags, display };
+    return kind === "dir" ? putTree(job) : putFile(job);
+  });
 }
 
-async function putFile(
-  client: BftpClient,
-  local: string,
-  where: Location,
-  flags: PutFlags,
-  display: ProgressDisplay,
-): Promise<Omit<TransferReport, "ms">> {
+/** One `bftp put` on its connection: what the file and the folder cases both read. */
+interface PutJob {
+  readonly client: BftpClient;
+  readonly local: string;
+  readonly where: Location;
+  readonly flags: PutFlags;
+  readonly display: ProgressDisplay;
+}
+
+async function putFile(job: PutJob): Promise<Omit<TransferReport, "ms">> {
+  const { client, local, where, flags, display } = job;
   const name = path.basename(local);
   let target = where.path;
   let existing = where.path.endsWith("/") ? undefined : await statOrNone(client, where.path);
@@ -149,13 +143,8 @@ async function putFile(
   };
 }
 
-async function putTree(
-  client: BftpClient,
-  local: string,
-  where: Location,
-  flags: PutFlags,
-  display: ProgressDisplay,
-): Promise<Omit<TransferReport, "ms">> {
+async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
+  const { client, local, where, flags, display } = job;
   // cp -r: an existing remote folder receives the copy under the source's name; a missing
   // one becomes the copy.
   const existing = await statOrNone(client, where.path);
@@ -174,24 +163,8 @@ async function putTree(
     display.expect(plan.files, plan.bytes);
   }
   note(flags, `copying ${local} into ${dest}`);
-  const warnings: string[] = [];
-  const result = await uploadTree(client, local, dest, {
-    resume: flags.continue === true,
-    overwrite: flags.overwrite === true,
-    onProgress: display.onProgress,
-    onWarning: (message) => {
-      warnings.push(message);
-      if (flags.quiet !== true && flags.json !== true) {
-        display.log(`bftp: warning: ${escapeControls(message)}`);
-      }
-    },
-    onFile: (file) => {
-      display.done(file.path, file.size);
-      if (flags.verbose === true && flags.quiet !== true && flags.json !== true) {
-        display.log(`bftp: sent ${escapeControls(file.path)} (${formatBytes(file.bytes)})`);
-      }
-    },
-  });
+  const { options, warnings } = treeTransferOptions(flags, { display, verb: "sent" });
+  const result = await uploadTree(client, local, dest, options);
   const localOf = (remote: string): string =>
     path.join(local, ...path.posix.relative(dest, remote).split("/"));
   // With -c, a file refused because it exists counts as done if it is the same file.

@@ -1,7 +1,13 @@
 import path from "node:path";
 import type { TransferResult } from "../../client/download.js";
+import type { ProgressHandler } from "../../client/progress.js";
 import { escapeControls, localName } from "../../client/safe-name.js";
-import { downloadTree, uploadTree, type BatchResult } from "../../client/tree.js";
+import {
+  downloadTree,
+  uploadTree,
+  type BatchOptions,
+  type BatchResult,
+} from "../../client/tree.js";
 import { BftpError, isBftpError } from "../../errors.js";
 import { EXIT, formatBytes } from "../common.js";
 import { ProgressDisplay } from "../progress-display.js";
@@ -73,38 +79,15 @@ async function get(
     base === "" ? "" : localName(base),
     "local",
   );
-  const display = new ProgressDisplay(ctx.drawProgress);
-  const options = {
-    resume: flags.has("resume"),
-    overwrite: flags.has("overwrite"),
-    onProgress: display.onProgress,
-  };
-  if (entry.type === "file") {
-    let result: TransferResult;
-    try {
-      result = await client.download(remote, target, options);
-      display.done(result.path, result.size);
-    } finally {
-      display.stop();
-    }
-    if (!ctx.quiet) ctx.print(`get ${show(remote)} -> ${show(target)} (${sized(result)})`);
-    return undefined;
-  }
-  let batch: BatchResult;
-  try {
-    batch = await downloadTree(client, remote, target, {
-      ...options,
-      onFile: (r) => {
-        display.done(r.path, r.size);
-      },
-      onWarning: (m) => {
-        display.log(`warning: ${m}`);
-      },
-    });
-  } finally {
-    display.stop();
-  }
-  return reportBatch(ctx, `get -r ${show(remote)} -> ${show(target)}`, batch);
+  return transfer(ctx, {
+    verb: "get",
+    flags,
+    source: remote,
+    target,
+    folder: entry.type === "dir",
+    file: (options) => client.download(remote, target, options),
+    tree: (options) => downloadTree(client, remote, target, options),
+  });
 }
 
 async function put(
@@ -130,26 +113,63 @@ async function put(
   }
   const base = path.basename(path.resolve(local));
   const target = await copyTarget(remoteArg, base, "remote", ctx);
+  return transfer(ctx, {
+    verb: "put",
+    flags,
+    source: local,
+    target,
+    folder: stats.isDirectory(),
+    file: (options) => client.upload(local, target, options),
+    tree: (options) => uploadTree(client, local, target, options),
+  });
+}
+
+/** Options of one file's transfer: the shell's flags and the progress handler. */
+interface FileOptions {
+  readonly resume: boolean;
+  readonly overwrite: boolean;
+  readonly onProgress: ProgressHandler;
+}
+
+/** One `get` or `put`, once its source was checked and its target chosen. */
+interface Transfer {
+  readonly verb: "get" | "put";
+  readonly flags: ReadonlySet<string>;
+  /** As the user named it, for the result line. */
+  readonly source: string;
+  readonly target: string;
+  /** A folder (-r): copied by `tree` and reported as a batch; otherwise `file` copies it. */
+  readonly folder: boolean;
+  readonly file: (options: FileOptions) => Promise<TransferResult>;
+  readonly tree: (options: FileOptions & BatchOptions) => Promise<BatchResult>;
+}
+
+/**
+ * Runs a file or a tree transfer with a progress display, stopped whatever happens, then
+ * prints its result line (a file unless quiet; a tree as {@link reportBatch} does).
+ */
+async function transfer(ctx: ShellContext, job: Transfer): Promise<number | undefined> {
   const display = new ProgressDisplay(ctx.drawProgress);
-  const options = {
-    resume: flags.has("resume"),
-    overwrite: flags.has("overwrite"),
+  const options: FileOptions = {
+    resume: job.flags.has("resume"),
+    overwrite: job.flags.has("overwrite"),
     onProgress: display.onProgress,
   };
-  if (stats.isFile()) {
+  const what = `${show(job.source)} -> ${show(job.target)}`;
+  if (!job.folder) {
     let result: TransferResult;
     try {
-      result = await client.upload(local, target, options);
+      result = await job.file(options);
       display.done(result.path, result.size);
     } finally {
       display.stop();
     }
-    if (!ctx.quiet) ctx.print(`put ${show(local)} -> ${show(target)} (${sized(result)})`);
+    if (!ctx.quiet) ctx.print(`${job.verb} ${what} (${sized(result)})`);
     return undefined;
   }
   let batch: BatchResult;
   try {
-    batch = await uploadTree(client, local, target, {
+    batch = await job.tree({
       ...options,
       onFile: (r) => {
         display.done(r.path, r.size);
@@ -161,7 +181,7 @@ async function put(
   } finally {
     display.stop();
   }
-  return reportBatch(ctx, `put -r ${show(local)} -> ${show(target)}`, batch);
+  return reportBatch(ctx, `${job.verb} -r ${what}`, batch);
 }
 
 /**

@@ -1,0 +1,165 @@
+import type { Command } from "commander";
+import type { Entry } from "../client/reply-shapes.js";
+import { escapeControls } from "../client/safe-name.js";
+import { isBftpError } from "../errors.js";
+import { formatBytes, withHint, type CommonFlags } from "./common.js";
+import { formatDate, formatListing } from "./entry-format.js";
+import { remoteCommand, type RemoteCommandSpec } from "./remote-command.js";
+
+/** Flags of `bftp mkdir`. */
+export interface MkdirFlags extends CommonFlags {
+  readonly parents?: boolean;
+}
+
+/** `bftp ls REMOTE`: list a remote folder like `ls -l`, sorted by name. */
+const ls: RemoteCommandSpec = {
+  name: "ls",
+  description: "List a remote folder (or describe one file), like ls -l",
+  argument: "the folder: bftp://[user@]host[:port]/path",
+  about: `Each line is TYPE SIZE DATE NAME: type "-" file, "d" folder, "l" link, "?" other; size in
+bytes; date of last change in local time. Names are sorted; control characters in them are
+shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal.`,
+  examples: [
+    "bftp ls bftp://files.local/",
+    "bftp ls bftp://files.local:9000/photos/2024",
+    `bftp ls --json bftp://127.0.0.1:9000/ | jq '.entries[] | select(.type == "file") | .name'`,
+  ],
+  run: async (client, path) => {
+    let entries: Entry[];
+    try {
+      entries = await client.list(path);
+    } catch (err) {
+      // `ls FILE` describes the file, as ls does.
+      if (!isBftpError(err, "BFTP_ERR_NOT_A_DIRECTORY")) throw err;
+      entries = [await client.stat(path)];
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return {
+      json: { path, entries },
+      line: entries.length > 0 ? formatListing(entries).join("\n") : undefined,
+    };
+  },
+};
+
+/** `bftp stat REMOTE`: describe one remote file or folder. */
+const stat: RemoteCommandSpec = {
+  name: "stat",
+  description: "Describe a remote file or folder: type, size, last change",
+  argument: "bftp://[user@]host[:port]/path",
+  examples: [
+    "bftp stat bftp://files.local/docs/report.pdf",
+    "bftp stat --json bftp://127.0.0.1:9000/docs | jq .entry.type",
+  ],
+  run: async (client, path) => {
+    const entry = await client.stat(path);
+    const size =
+      entry.type === "dir" ? `${entry.size}` : `${entry.size} (${formatBytes(entry.size)})`;
+    const line = [
+      `    path: ${escapeControls(path)}`,
+      `    type: ${entry.type}`,
+      `    size: ${size}`,
+      `modified: ${formatDate(entry.mtime)} (${new Date(entry.mtime).toISOString()})`,
+    ].join("\n");
+    return { json: { path, entry }, line };
+  },
+};
+
+/** `bftp hash REMOTE`: the SHA-256 of a remote file, printed as `sha256sum` prints it. */
+const hash: RemoteCommandSpec = {
+  name: "hash",
+  description: "Print the SHA-256 of a remote file, as sha256sum does",
+  argument: "the file: bftp://[user@]host[:port]/path",
+  about: `The server reads the file; nothing is downloaded. The line is "HEX  PATH", so it can be
+compared with sha256sum's output of a local copy.`,
+  examples: [
+    "bftp hash bftp://files.local/iso/big.iso",
+    "bftp hash bftp://files.local/a.txt; sha256sum a.txt",
+    "bftp hash --json bftp://127.0.0.1:9000/a.txt | jq -r .value",
+  ],
+  run: async (client, path) => {
+    const value = await client.hash(path);
+    return { json: { path, alg: "sha256", value }, line: `${value}  ${escapeControls(path)}` };
+  },
+};
+
+/** `bftp mkdir REMOTE [-p]`: create a remote folder. */
+const mkdir: RemoteCommandSpec<MkdirFlags> = {
+  name: "mkdir",
+  description: "Create a remote folder",
+  argument: "the new folder: bftp://[user@]host[:port]/path",
+  options: [
+    {
+      flags: "-p, --parents",
+      description: "create missing parent folders too; an existing folder is fine",
+    },
+  ],
+  examples: [
+    "bftp mkdir bftp://files.local/photos",
+    "bftp mkdir -p bftp://files.local/photos/2024/summer",
+  ],
+  run: async (client, path, flags) => {
+    let created: string;
+    try {
+      created = await client.mkdir(path, { parents: flags.parents === true });
+    } catch (err) {
+      throw withHint(err, "BFTP_ERR_NOT_FOUND", "use -p to create the missing parents");
+    }
+    return { json: { path: created }, line: `created ${escapeControls(created)}` };
+  },
+};
+
+/** `bftp rm REMOTE`: delete a remote file. */
+const rm: RemoteCommandSpec = {
+  name: "rm",
+  description: "Delete a remote file (folders: bftp rmdir)",
+  argument: "the file: bftp://[user@]host[:port]/path",
+  examples: [
+    "bftp rm bftp://files.local/docs/old-report.pdf",
+    `bftp rm -q "bftp://files.local/with space.txt"`,
+  ],
+  run: async (client, path) => {
+    try {
+      await client.delete(path);
+    } catch (err) {
+      throw withHint(err, "BFTP_ERR_IS_A_DIRECTORY", "folders go with bftp rmdir");
+    }
+    return { json: { path }, line: `removed ${escapeControls(path)}` };
+  },
+};
+
+/** `bftp rmdir REMOTE`: remove an empty remote folder. */
+const rmdir: RemoteCommandSpec = {
+  name: "rmdir",
+  description: "Remove an empty remote folder",
+  argument: "the folder: bftp://[user@]host[:port]/path",
+  examples: [
+    "bftp rmdir bftp://files.local/old",
+    "bftp rmdir --json bftp://127.0.0.1:9000/tmp/empty",
+  ],
+  run: async (client, path) => {
+    try {
+      await client.rmdir(path);
+    } catch (err) {
+      throw withHint(err, "BFTP_ERR_NOT_EMPTY", "remove what is inside it first");
+    }
+    return { json: { path }, line: `removed folder ${escapeControls(path)}` };
+  },
+};
+
+/**
+ * The commands that act on one remote path (ls, stat, hash, mkdir, rm, rmdir), built from
+ * their table entries by {@link remoteCommand}, in the order `bftp --help` lists them.
+ *
+ * @example
+ * for (const command of remoteCommands()) program.addCommand(command);
+ */
+export function remoteCommands(): Command[] {
+  return [
+    remoteCommand(ls),
+    remoteCommand(stat),
+    remoteCommand(hash),
+    remoteCommand(mkdir),
+    remoteCommand(rm),
+    remoteCommand(rmdir),
+  ];
+}
