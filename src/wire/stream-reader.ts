@@ -1,9 +1,9 @@
 import type { Readable, Writable } from "node:stream";
-import { finished } from "node:stream/promises";
 import { BftpError } from "../errors.js";
-import { ChunkQueue } from "./chunk-queue.js";
-import { armDeadline, type WaitOptions } from "./deadline.js";
+import type { ChunkQueue } from "./chunk-queue.js";
+import type { WaitOptions } from "./deadline.js";
 import { toDelimiter } from "./encode-delimited.js";
+import { NEED_MORE, ReadEngine } from "./read-engine.js";
 import { HEX_SIZE_HEADER, type SizeHeader } from "./size-header.js";
 
 /** Options for {@link StreamReader}. */
@@ -42,16 +42,6 @@ export interface StreamToOptions extends WaitOptions {
   readonly end?: boolean;
 }
 
-const NEED_MORE = Symbol("need more bytes");
-type Attempt<T> = () => T | typeof NEED_MORE;
-
-interface Waiter {
-  attempt: () => boolean; // true once it has settled
-  fail: (err: BftpError) => void;
-  /** False while the waiter cannot take bytes (a pump whose destination drains). */
-  hungry?: () => boolean;
-}
-
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
 /**
@@ -74,33 +64,15 @@ const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
  * await reader.streamExactly(size, fs.createWriteStream("copy.bin"));
  */
 export class StreamReader {
-  readonly #source: Readable;
-  readonly #queue = new ChunkQueue();
-  readonly #highWaterMark: number;
-  #waiter: Waiter | undefined;
-  #streaming = false;
-  #ended = false;
-  #failure: BftpError | undefined;
-  #paused = false;
+  // The queue, the waiter, flow control and the pump live in the engine; this class says
+  // what a complete message is. #queue is the engine's own queue, held here so the attempts
+  // below reach it without a getter call per try.
+  readonly #engine: ReadEngine;
+  readonly #queue: ChunkQueue;
 
   constructor(source: Readable, options: StreamReaderOptions = {}) {
-    this.#source = source;
-    this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    source.on("data", (chunk: Buffer | string) => {
-      this.#queue.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-      this.#service();
-    });
-    source.on("end", () => {
-      this.#ended = true;
-      this.#service();
-    });
-    source.on("error", (err: Error) => {
-      this.#fail(lost("the stream failed", err));
-    });
-    source.on("close", () => {
-      if (!this.#ended) this.#fail(lost("the stream closed before it ended", source.errored));
-    });
-    if (source.readableEnded) this.#ended = true;
+    this.#engine = new ReadEngine(source, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+    this.#queue = this.#engine.queue;
   }
 
   /** Bytes received and not yet read. */
@@ -110,7 +82,7 @@ export class StreamReader {
 
   /** True once the peer has ended the stream and every byte has been read. */
   get ended(): boolean {
-    return this.#ended && this.#queue.length === 0;
+    return this.#engine.sourceEnded && this.#queue.length === 0;
   }
 
   /**
@@ -121,7 +93,7 @@ export class StreamReader {
    */
   readExactly(n: number, options: WaitOptions = {}): Promise<Buffer> {
     if (!isLength(n)) return Promise.reject(badLength(n));
-    return this.#read(`read ${n} bytes`, options, () =>
+    return this.#engine.read(`read ${n} bytes`, options, () =>
       this.#queue.length >= n ? this.#queue.take(n) : this.#endOr(n),
     );
   }
@@ -159,7 +131,7 @@ export class StreamReader {
     const { max } = options;
     if (!isLength(max)) return Promise.reject(badLength(max));
     let from = 0;
-    return this.#read("read a delimited message", options, () => {
+    return this.#engine.read("read a delimited message", options, () => {
       const at = this.#queue.indexOf(delim, from);
       if (at === -1) from = Math.max(from, this.#queue.length - delim.length + 1);
       if ((at === -1 ? from : at) > max) {
@@ -192,7 +164,7 @@ export class StreamReader {
     const { maxSize } = options;
     if (!isLength(maxSize)) return Promise.reject(badLength(maxSize));
     let size = -1;
-    return this.#read("read a frame", options, () => {
+    return this.#engine.read("read a frame", options, () => {
       const queue = this.#queue;
       if (size < 0) {
         if (queue.length < header.width) return this.#endOr(header.width);
@@ -254,7 +226,7 @@ export class StreamReader {
    * const frame = await reader.readFrame({ maxSize, timeout: 30_000 }); // frame deadline
    */
   waitForData(options: WaitOptions = {}): Promise<void> {
-    return this.#read("wait for data", options, () => {
+    return this.#engine.read("wait for data", options, () => {
       if (this.#queue.length > 0) return undefined;
       return this.#endOr(undefined);
     });
@@ -270,10 +242,10 @@ export class StreamReader {
   readToEnd(options: ReadToEndOptions): Promise<Buffer> {
     const { max } = options;
     if (!isLength(max)) return Promise.reject(badLength(max));
-    return this.#read("read until the peer closes", options, () => {
+    return this.#engine.read("read until the peer closes", options, () => {
       const length = this.#queue.length;
       if (length > max) throw tooLong(max);
-      return this.#ended ? this.#queue.take(length) : NEED_MORE;
+      return this.#engine.sourceEnded ? this.#queue.take(length) : NEED_MORE;
     });
   }
 
@@ -283,16 +255,16 @@ export class StreamReader {
    */
   readSome(max: number, options: WaitOptions = {}): Promise<Buffer> {
     if (!isLength(max) || max === 0) return Promise.reject(badLength(max));
-    return this.#read("read", options, () => this.#readSomeAttempt(max));
+    return this.#engine.read("read", options, () => this.#readSomeAttempt(max));
   }
 
   /** Discards exactly `n` bytes as they arrive, without buffering them. */
   async skip(n: number, options: WaitOptions = {}): Promise<void> {
     if (!isLength(n)) throw badLength(n);
     let left = n;
-    await this.#exclusive(async () => {
+    await this.#engine.exclusive(async () => {
       while (left > 0) {
-        const piece = await this.#read(
+        const piece = await this.#engine.read(
           "skip bytes",
           options,
           () => this.#bodyAttempt(left, n),
@@ -320,7 +292,7 @@ export class StreamReader {
   ): Promise<void> {
     if (!isLength(n)) throw badLength(n);
     let left = n;
-    await this.#pump(
+    await this.#engine.pump(
       destination,
       options,
       "stream bytes",
@@ -346,13 +318,13 @@ export class StreamReader {
     const { max } = options;
     if (!isLength(max)) throw badLength(max);
     let total = 0;
-    await this.#pump(
+    await this.#engine.pump(
       destination,
       options,
       "stream until the peer closes",
       () => {
         if (this.#queue.length > 0) return this.#queue.takeSome(max - total + 1);
-        return this.#ended ? null : NEED_MORE;
+        return this.#engine.sourceEnded ? null : NEED_MORE;
       },
       (chunk) => {
         total += chunk.length;
@@ -362,161 +334,9 @@ export class StreamReader {
     return total;
   }
 
-  /**
-   * Moves chunks produced by `next` (null when done) into `destination`, with what
-   * `pipeline()` guarantees: the destination's backpressure is honoured (the source is paused
-   * while it drains), it is ended on success and destroyed on failure, and its own failure ends
-   * the pump at once without taking bytes meant for the next read. Like `socket.pipe()`, and
-   * unlike `pipeline()` over an async generator, chunks move synchronously as they arrive, with
-   * no promise per chunk: that keeps `streamExactly` at the raw pipe's speed
-   * (bench/wire-bench.ts). `timeout` is a stall deadline: no chunk moved for that long.
-   */
-  #pump(
-    destination: Writable,
-    options: StreamToOptions,
-    what: string,
-    next: Attempt<Buffer | null>,
-    account: (chunk: Buffer) => void,
-  ): Promise<void> {
-    return this.#exclusive(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const { timeout, signal } = options;
-          let settled = false;
-          let draining = false;
-          let lastProgress = performance.now();
-          let stall: NodeJS.Timeout | undefined;
-          const finish = (err?: Error): void => {
-            if (settled) return;
-            settled = true;
-            this.#waiter = undefined;
-            clearInterval(stall);
-            signal?.removeEventListener("abort", onAbort);
-            destination.off("drain", onDrain);
-            destination.off("error", onError);
-            destination.off("close", onClose);
-            this.#updateFlow();
-            if (err !== undefined) {
-              // destroy(err) emits 'error' on a later tick; the caller hears of it through the
-              // rejection, so that event must not reach the process as an uncaught exception.
-              destination.once("error", () => {});
-              destination.destroy(err);
-              reject(err);
-            } else if (options.end ?? true) {
-              destination.end();
-              finished(destination).then(resolve, reject);
-            } else {
-              resolve();
-            }
-          };
-          /** Moves every chunk available now; true once the pump has settled. */
-          const move = (): boolean => {
-            while (!draining) {
-              let chunk: Buffer | null | typeof NEED_MORE;
-              try {
-                chunk = next();
-                if (chunk === NEED_MORE) {
-                  if (this.#failure === undefined) return false;
-                  throw this.#failure;
-                }
-                if (chunk !== null) account(chunk);
-              } catch (err) {
-                finish(asError(err));
-                return true;
-              }
-              if (chunk === null) {
-                finish();
-                return true;
-              }
-              if (timeout !== undefined) lastProgress = performance.now();
-              if (!destination.write(chunk)) draining = true;
-            }
-            return false;
-          };
-          const onDrain = (): void => {
-            draining = false;
-            if (timeout !== undefined) lastProgress = performance.now();
-            if (!move()) this.#updateFlow();
-          };
-          const onError = (err: Error): void => {
-            finish(err);
-          };
-          const onClose = (): void => {
-            if (!destination.writableFinished)
-              finish(
-                new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot ${what}: the destination closed`),
-              );
-          };
-          const onAbort = (): void => {
-            finish(
-              new BftpError("BFTP_ERR_ABORTED", `Cannot ${what}: the operation was aborted`, {
-                cause: signal?.reason,
-              }),
-            );
-          };
-          if (signal?.aborted) {
-            onAbort();
-            return;
-          }
-          if (timeout !== undefined) {
-            if (!(Number.isFinite(timeout) && timeout >= 0)) {
-              finish(new BftpError("BFTP_ERR_INVALID_ARGUMENT", `Cannot use timeout "${timeout}"`));
-              return;
-            }
-            stall = setInterval(
-              () => {
-                if (performance.now() - lastProgress >= timeout) {
-                  finish(
-                    new BftpError(
-                      "BFTP_ERR_TIMEOUT",
-                      `Cannot ${what}: no progress within ${timeout} ms`,
-                      { details: { timeout } },
-                    ),
-                  );
-                }
-              },
-              Math.max(5, Math.min(timeout / 4, 1000)),
-            );
-          }
-          signal?.addEventListener("abort", onAbort, { once: true });
-          destination.on("drain", onDrain);
-          destination.on("error", onError);
-          destination.on("close", onClose);
-          // The reader calls attempt() as bytes arrive or the stream ends; while the destination
-          // drains the pump is not hungry, so the reader pauses its source at the high-water mark.
-          this.#waiter = {
-            attempt: move,
-            fail: finish,
-            hungry: () => !draining,
-          };
-          if (!move()) this.#updateFlow();
-        }),
-    );
-  }
-
-  /** Holds the reader for a multi-step operation so no other read interleaves with it. */
-  async #exclusive(body: () => Promise<void>): Promise<void> {
-    const busy = this.#busyError();
-    if (busy) throw busy;
-    this.#streaming = true;
-    try {
-      await body();
-    } finally {
-      this.#streaming = false;
-      this.#updateFlow();
-    }
-  }
-
-  #busyError(): BftpError | undefined {
-    if (this.#waiter !== undefined || this.#streaming) {
-      return new BftpError("BFTP_ERR_READ_PENDING", "Cannot start a read while another is pending");
-    }
-    return undefined;
-  }
-
   #readSomeAttempt(max: number): Buffer | typeof NEED_MORE {
     if (this.#queue.length > 0) return this.#queue.takeSome(max);
-    if (this.#ended)
+    if (this.#engine.sourceEnded)
       throw new BftpError("BFTP_ERR_PEER_CLOSED", "Cannot read: the peer closed the stream");
     return NEED_MORE;
   }
@@ -524,13 +344,13 @@ export class StreamReader {
   /** Next piece of a body of `total` bytes of which `left` remain. */
   #bodyAttempt(left: number, total: number): Buffer | typeof NEED_MORE {
     if (this.#queue.length > 0) return this.#queue.takeSome(left);
-    if (this.#ended) throw eof(total - left, total);
+    if (this.#engine.sourceEnded) throw eof(total - left, total);
     return NEED_MORE;
   }
 
   /** NEED_MORE, or when the stream has ended, the EOF error for a message of `expected` bytes. */
   #endOr(expected: number | undefined, alreadyRead = 0): typeof NEED_MORE {
-    if (!this.#ended) return NEED_MORE;
+    if (!this.#engine.sourceEnded) return NEED_MORE;
     const received = alreadyRead + this.#queue.length;
     if (received === 0) {
       throw new BftpError(
@@ -540,97 +360,6 @@ export class StreamReader {
     }
     throw eof(received, expected === undefined ? undefined : alreadyRead + expected);
   }
-
-  /**
-   * Runs `attempt` now, and again each time bytes arrive or the stream ends, until it
-   * returns a value or throws. Reads already satisfied by buffered bytes resolve without
-   * waiting, even after the stream failed.
-   */
-  #read<T>(what: string, options: WaitOptions, attempt: Attempt<T>, internal = false): Promise<T> {
-    if (!internal) {
-      const busy = this.#busyError();
-      if (busy) return Promise.reject(busy);
-    }
-    try {
-      const value = attempt();
-      if (value !== NEED_MORE) {
-        this.#updateFlow();
-        return Promise.resolve(value);
-      }
-    } catch (err) {
-      return Promise.reject(asError(err));
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise<T>((resolve, reject) => {
-      const settle = (fn: () => void): void => {
-        this.#waiter = undefined;
-        if (typeof disarm === "function") disarm();
-        fn();
-        this.#updateFlow();
-      };
-      const disarm = armDeadline(options, what, (err) => {
-        settle(() => {
-          reject(err);
-        });
-      });
-      if (disarm instanceof BftpError) {
-        reject(disarm);
-        return;
-      }
-      this.#waiter = {
-        attempt: () => {
-          try {
-            const value = attempt();
-            if (value === NEED_MORE) return false;
-            settle(() => {
-              resolve(value);
-            });
-          } catch (err) {
-            settle(() => {
-              reject(asError(err));
-            });
-          }
-          return true;
-        },
-        fail: (err) => {
-          settle(() => {
-            reject(err);
-          });
-        },
-      };
-      this.#updateFlow();
-    });
-  }
-
-  #service(): void {
-    this.#waiter?.attempt();
-    this.#updateFlow();
-  }
-
-  #fail(err: BftpError): void {
-    if (this.#failure) return;
-    this.#failure = err;
-    // Bytes that arrived before the failure may still complete the pending read.
-    if (this.#waiter?.attempt() === false) this.#waiter.fail(err);
-  }
-
-  /** Reads ahead up to the high-water mark; a pending read keeps the bytes coming. */
-  #updateFlow(): void {
-    const waiting = this.#waiter !== undefined && this.#waiter.hungry?.() !== false;
-    const pause = !waiting && this.#queue.length >= this.#highWaterMark;
-    if (pause && !this.#paused) {
-      this.#paused = true;
-      this.#source.pause();
-    } else if (!pause && this.#paused) {
-      this.#paused = false;
-      this.#source.resume();
-    }
-  }
-}
-
-/** Attempts throw only BftpErrors; anything else is a bug, surfaced as an Error still. */
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 function isLength(n: number): boolean {
@@ -639,10 +368,6 @@ function isLength(n: number): boolean {
 
 function badLength(n: number): BftpError {
   return new BftpError("BFTP_ERR_INVALID_ARGUMENT", `Cannot use length "${n}"`);
-}
-
-function lost(why: string, cause: Error | null | undefined): BftpError {
-  return new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot read: ${why}`, cause ? { cause } : {});
 }
 
 function tooLong(max: number): BftpError {

@@ -1,0 +1,331 @@
+import type { Readable, Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import { BftpError } from "../errors.js";
+import { ChunkQueue } from "./chunk-queue.js";
+import { armDeadline, type WaitOptions } from "./deadline.js";
+
+/** What an attempt returns while the bytes it needs have not all arrived. */
+export const NEED_MORE = Symbol("need more bytes");
+
+/**
+ * One try at completing a read from the queued bytes: the value, `NEED_MORE`, or a thrown
+ * BftpError. It is run again each time bytes arrive or the stream ends.
+ */
+export type Attempt<T> = () => T | typeof NEED_MORE;
+
+/** How {@link ReadEngine.pump} waits, and whether it ends its destination when done. */
+export interface PumpOptions extends WaitOptions {
+  /** End the destination when done (default true). */
+  readonly end?: boolean;
+}
+
+interface Waiter {
+  attempt: () => boolean; // true once it has settled
+  fail: (err: BftpError) => void;
+  /** False while the waiter cannot take bytes (a pump whose destination drains). */
+  hungry?: () => boolean;
+}
+
+/**
+ * The byte-queue engine under `StreamReader`: listens to the source, queues what it
+ * sends, runs the one pending read's attempt as bytes arrive, keeps the source flowing or
+ * paused around the high-water mark, and records the first failure. It knows nothing of
+ * messages; the attempts it runs decide what a complete one is.
+ *
+ * Internal to `wire`: `StreamReader` is the API.
+ *
+ * @example
+ * const engine = new ReadEngine(socket, 256 * 1024);
+ * const four = await engine.read("read 4 bytes", {}, () =>
+ *   engine.queue.length >= 4 ? engine.queue.take(4) : NEED_MORE,
+ * );
+ */
+export class ReadEngine {
+  readonly #source: Readable;
+  readonly #queue = new ChunkQueue();
+  readonly #highWaterMark: number;
+  #waiter: Waiter | undefined;
+  #streaming = false;
+  #ended = false;
+  #failure: BftpError | undefined;
+  #paused = false;
+
+  /** Starts listening to `source`, pausing it once `highWaterMark` bytes are unread. */
+  constructor(source: Readable, highWaterMark: number) {
+    this.#source = source;
+    this.#highWaterMark = highWaterMark;
+    source.on("data", (chunk: Buffer | string) => {
+      this.#queue.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+      this.#service();
+    });
+    source.on("end", () => {
+      this.#ended = true;
+      this.#service();
+    });
+    source.on("error", (err: Error) => {
+      this.#fail(lost("the stream failed", err));
+    });
+    source.on("close", () => {
+      if (!this.#ended) this.#fail(lost("the stream closed before it ended", source.errored));
+    });
+    if (source.readableEnded) this.#ended = true;
+  }
+
+  /** The bytes received and not yet read; attempts take from it. */
+  get queue(): ChunkQueue {
+    return this.#queue;
+  }
+
+  /** True once the source has ended (bytes may still be queued). */
+  get sourceEnded(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Moves chunks produced by `next` (null when done) into `destination`, with what
+   * `pipeline()` guarantees: the destination's backpressure is honoured (the source is paused
+   * while it drains), it is ended on success and destroyed on failure, and its own failure ends
+   * the pump at once without taking bytes meant for the next read. Like `socket.pipe()`, and
+   * unlike `pipeline()` over an async generator, chunks move synchronously as they arrive, with
+   * no promise per chunk: that keeps `streamExactly` at the raw pipe's speed
+   * (bench/wire-bench.ts). `timeout` is a stall deadline: no chunk moved for that long.
+   */
+  pump(
+    destination: Writable,
+    options: PumpOptions,
+    what: string,
+    next: Attempt<Buffer | null>,
+    account: (chunk: Buffer) => void,
+  ): Promise<void> {
+    return this.exclusive(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const { timeout, signal } = options;
+          let settled = false;
+          let draining = false;
+          let lastProgress = performance.now();
+          let stall: NodeJS.Timeout | undefined;
+          const finish = (err?: Error): void => {
+            if (settled) return;
+            settled = true;
+            this.#waiter = undefined;
+            clearInterval(stall);
+            signal?.removeEventListener("abort", onAbort);
+            destination.off("drain", onDrain);
+            destination.off("error", onError);
+            destination.off("close", onClose);
+            this.#updateFlow();
+            if (err !== undefined) {
+              // destroy(err) emits 'error' on a later tick; the caller hears of it through the
+              // rejection, so that event must not reach the process as an uncaught exception.
+              destination.once("error", () => {});
+              destination.destroy(err);
+              reject(err);
+            } else if (options.end ?? true) {
+              destination.end();
+              finished(destination).then(resolve, reject);
+            } else {
+              resolve();
+            }
+          };
+          /** Moves every chunk available now; true once the pump has settled. */
+          const move = (): boolean => {
+            while (!draining) {
+              let chunk: Buffer | null | typeof NEED_MORE;
+              try {
+                chunk = next();
+                if (chunk === NEED_MORE) {
+                  if (this.#failure === undefined) return false;
+                  throw this.#failure;
+                }
+                if (chunk !== null) account(chunk);
+              } catch (err) {
+                finish(asError(err));
+                return true;
+              }
+              if (chunk === null) {
+                finish();
+                return true;
+              }
+              if (timeout !== undefined) lastProgress = performance.now();
+              if (!destination.write(chunk)) draining = true;
+            }
+            return false;
+          };
+          const onDrain = (): void => {
+            draining = false;
+            if (timeout !== undefined) lastProgress = performance.now();
+            if (!move()) this.#updateFlow();
+          };
+          const onError = (err: Error): void => {
+            finish(err);
+          };
+          const onClose = (): void => {
+            if (!destination.writableFinished)
+              finish(
+                new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot ${what}: the destination closed`),
+              );
+          };
+          const onAbort = (): void => {
+            finish(
+              new BftpError("BFTP_ERR_ABORTED", `Cannot ${what}: the operation was aborted`, {
+                cause: signal?.reason,
+              }),
+            );
+          };
+          if (signal?.aborted) {
+            onAbort();
+            return;
+          }
+          if (timeout !== undefined) {
+            if (!(Number.isFinite(timeout) && timeout >= 0)) {
+              finish(new BftpError("BFTP_ERR_INVALID_ARGUMENT", `Cannot use timeout "${timeout}"`));
+              return;
+            }
+            stall = setInterval(
+              () => {
+                if (performance.now() - lastProgress >= timeout) {
+                  finish(
+                    new BftpError(
+                      "BFTP_ERR_TIMEOUT",
+                      `Cannot ${what}: no progress within ${timeout} ms`,
+                      { details: { timeout } },
+                    ),
+                  );
+                }
+              },
+              Math.max(5, Math.min(timeout / 4, 1000)),
+            );
+          }
+          signal?.addEventListener("abort", onAbort, { once: true });
+          destination.on("drain", onDrain);
+          destination.on("error", onError);
+          destination.on("close", onClose);
+          // The engine calls attempt() as bytes arrive or the stream ends; while the destination
+          // drains the pump is not hungry, so the engine pauses its source at the high-water mark.
+          this.#waiter = {
+            attempt: move,
+            fail: finish,
+            hungry: () => !draining,
+          };
+          if (!move()) this.#updateFlow();
+        }),
+    );
+  }
+
+  /** Holds the reader for a multi-step operation so no other read interleaves with it. */
+  async exclusive(body: () => Promise<void>): Promise<void> {
+    const busy = this.#busyError();
+    if (busy) throw busy;
+    this.#streaming = true;
+    try {
+      await body();
+    } finally {
+      this.#streaming = false;
+      this.#updateFlow();
+    }
+  }
+
+  #busyError(): BftpError | undefined {
+    if (this.#waiter !== undefined || this.#streaming) {
+      return new BftpError("BFTP_ERR_READ_PENDING", "Cannot start a read while another is pending");
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs `attempt` now, and again each time bytes arrive or the stream ends, until it
+   * returns a value or throws. Reads already satisfied by buffered bytes resolve without
+   * waiting, even after the stream failed. `internal` is for a caller that already holds
+   * the reader through {@link exclusive}, so the busy check must not refuse it.
+   */
+  read<T>(what: string, options: WaitOptions, attempt: Attempt<T>, internal = false): Promise<T> {
+    if (!internal) {
+      const busy = this.#busyError();
+      if (busy) return Promise.reject(busy);
+    }
+    try {
+      const value = attempt();
+      if (value !== NEED_MORE) {
+        this.#updateFlow();
+        return Promise.resolve(value);
+      }
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<T>((resolve, reject) => {
+      const settle = (fn: () => void): void => {
+        this.#waiter = undefined;
+        if (typeof disarm === "function") disarm();
+        fn();
+        this.#updateFlow();
+      };
+      const disarm = armDeadline(options, what, (err) => {
+        settle(() => {
+          reject(err);
+        });
+      });
+      if (disarm instanceof BftpError) {
+        reject(disarm);
+        return;
+      }
+      this.#waiter = {
+        attempt: () => {
+          try {
+            const value = attempt();
+            if (value === NEED_MORE) return false;
+            settle(() => {
+              resolve(value);
+            });
+          } catch (err) {
+            settle(() => {
+              reject(asError(err));
+            });
+          }
+          return true;
+        },
+        fail: (err) => {
+          settle(() => {
+            reject(err);
+          });
+        },
+      };
+      this.#updateFlow();
+    });
+  }
+
+  #service(): void {
+    this.#waiter?.attempt();
+    this.#updateFlow();
+  }
+
+  #fail(err: BftpError): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    // Bytes that arrived before the failure may still complete the pending read.
+    if (this.#waiter?.attempt() === false) this.#waiter.fail(err);
+  }
+
+  /** Reads ahead up to the high-water mark; a pending read keeps the bytes coming. */
+  #updateFlow(): void {
+    const waiting = this.#waiter !== undefined && this.#waiter.hungry?.() !== false;
+    const pause = !waiting && this.#queue.length >= this.#highWaterMark;
+    if (pause && !this.#paused) {
+      this.#paused = true;
+      this.#source.pause();
+    } else if (!pause && this.#paused) {
+      this.#paused = false;
+      this.#source.resume();
+    }
+  }
+}
+
+/** Attempts throw only BftpErrors; anything else is a bug, surfaced as an Error still. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function lost(why: string, cause: Error | null | undefined): BftpError {
+  return new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot read: ${why}`, cause ? { cause } : {});
+}
