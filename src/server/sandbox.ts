@@ -131,7 +131,13 @@ export class Sandbox {
       if (name.startsWith(TEMP_PREFIX)) throw refused(input, "it names a reserved temporary file");
       parts.push(name);
     }
-    return `/${parts.join("/")}`;
+    const virtual = `/${parts.join("/")}`;
+    // The cap holds for the result too: CD then MKDIR, repeated, must not grow a tree deeper
+    // than the file system can name (issue 6, P1 finding).
+    if (Buffer.byteLength(virtual) > MAX_PATH_BYTES) {
+      throw refused(input, `with the working directory it is longer than ${MAX_PATH_BYTES} bytes`);
+    }
+    return virtual;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { once, setMaxListeners } from "node:events";
 import net from "node:net";
 import { BftpError } from "../errors.js";
 import { encodeMessage, toWireError } from "../protocol/replies.js";
@@ -52,6 +52,10 @@ export class BftpServer {
     this.#sandbox = sandbox;
     this.limits = limits;
     this.#log = log;
+    // Every idle session waits on the shutdown signal (one listener each, removed when the
+    // wait ends): up to maxConnections listeners is the design, not a leak, so Node's
+    // MaxListenersExceededWarning at 11 would be a false alarm on the server's stderr.
+    setMaxListeners(0, this.#shutdown.signal);
     this.#listener = net.createServer(
       { noDelay: true, keepAlive: true, allowHalfOpen: true },
       (socket) => {

@@ -4,12 +4,18 @@ import { encodeMessage } from "../../src/protocol/replies.js";
 import { sendDataPhase } from "../../src/protocol/send-data-phase.js";
 import { StreamReader, writeAll } from "../../src/wire/index.js";
 
+/** One name of a hostile listing. */
+export interface HostileEntry {
+  readonly name: string;
+  readonly type: "file" | "dir";
+}
+
 /**
  * Names a hostile server puts in a listing (DESIGN.md: the client treats names from the
  * server as hostile): traversal, absolute paths, separators, NUL, terminal escapes, CR/LF,
  * C1 controls and a Windows drive. Only `ok.txt` is safe.
  */
-export const HOSTILE_NAMES: readonly { name: string; type: "file" | "dir" }[] = [
+export const HOSTILE_NAMES: readonly HostileEntry[] = [
   { name: "../evil", type: "file" },
   { name: "/etc/evil", type: "file" },
   { name: "a\\b", type: "file" },
@@ -35,19 +41,28 @@ export interface HostileServer {
   readonly close: () => Promise<void>;
 }
 
+/** Options for {@link startHostileServer}. */
+export interface HostileServerOptions {
+  /** The listing sent for a LIST of `path` (default: always {@link HOSTILE_NAMES}). */
+  readonly listing?: (path: string) => readonly HostileEntry[];
+}
+
 /**
  * Starts a server on 127.0.0.1 port 0 that speaks just enough BFTP/1 through src/wire and
  * src/protocol: HELLO, STAT (every path is a folder, except names ending in `.txt`), LIST
- * (always {@link HOSTILE_NAMES}), GET (always {@link HOSTILE_CONTENT}) and QUIT.
+ * (by default always {@link HOSTILE_NAMES}), GET (always {@link HOSTILE_CONTENT}) and QUIT.
  */
-export async function startHostileServer(): Promise<HostileServer> {
+export async function startHostileServer(
+  options: HostileServerOptions = {},
+): Promise<HostileServer> {
+  const listing = options.listing ?? (() => HOSTILE_NAMES);
   const requests: { op: string; path: string | undefined }[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
-    serve(socket, requests).catch(() => socket.destroy());
+    serve(socket, requests, listing).catch(() => socket.destroy());
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -65,6 +80,7 @@ export async function startHostileServer(): Promise<HostileServer> {
 async function serve(
   socket: net.Socket,
   requests: { op: string; path: string | undefined }[],
+  listing: (path: string) => readonly HostileEntry[],
 ): Promise<void> {
   const reader = new StreamReader(socket);
   const mtime = Date.UTC(2024, 0, 1);
@@ -99,7 +115,7 @@ async function serve(
         break;
       }
       case "LIST": {
-        const entries = HOSTILE_NAMES.map((e) => ({
+        const entries = listing(req.path ?? "/").map((e) => ({
           ...e,
           size: e.type === "file" ? HOSTILE_CONTENT.length : 0,
           mtime,

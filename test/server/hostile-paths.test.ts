@@ -16,6 +16,7 @@ import { snapshotTree, walkTree } from "../fixtures/tree-snapshot.js";
 import { startServer, type TestServer } from "../helpers/bftp-server.js";
 import { PLANTED_LINKS, hostilePaths } from "../helpers/hostile-paths.js";
 import { ProtocolConnection, type Body } from "../helpers/protocol-connection.js";
+import { probeAtime, readWithoutAtime } from "../helpers/canary.js";
 
 const MARKER = `bftp-canary-${randomUUID()}`;
 const CANARY_CONTENT = `${MARKER}\nthis file lies outside the served root\n`;
@@ -147,30 +148,6 @@ before(async () => {
 after(async () => {
   await srv.stop();
 });
-
-/** Whether reading a file on this file system moves its atime (false under noatime). */
-async function probeAtime(dir: string): Promise<boolean> {
-  const probe = path.join(dir, "atime-probe");
-  await fs.writeFile(probe, "probe");
-  await fs.utimes(probe, new Date("2020-01-01"), new Date());
-  const before = (await fs.stat(probe)).atimeMs;
-  await fs.readFile(probe);
-  const moved = (await fs.stat(probe)).atimeMs !== before;
-  await fs.rm(probe);
-  return moved;
-}
-
-/** Reads a file without moving its atime (O_NOATIME: we own it), so checking is not reading. */
-async function readWithoutAtime(file: string): Promise<string> {
-  // Linux only: undefined elsewhere, whatever the type says (atime is then not checked).
-  const noAtime = (fs.constants as { O_NOATIME?: number }).O_NOATIME;
-  const handle = await fs.open(file, fs.constants.O_RDONLY | (noAtime ?? 0));
-  try {
-    return await handle.readFile("utf8");
-  } finally {
-    await handle.close();
-  }
-}
 
 /** A fresh root: a subfolder, the planted links, a directory swapped for a link, sources. */
 async function resetRoot(count: number): Promise<void> {

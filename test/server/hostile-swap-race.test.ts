@@ -6,11 +6,10 @@
 // reach outside. GET and HASH re-check the opened descriptor (Sandbox.verifyOpened); every
 // command is held to the same standard: nothing outside is read, listed, written or removed.
 //
-// Known bug, left failing on purpose: every command but GET and HASH acts on the resolved
-// path string after the check (stat, opendir, unlink, rename, mkdir, rmdir, the PUT temp
-// file), so a swap in between lets STAT, LIST, DELETE, RENAME, MKDIR, RMDIR and PUT reach the
-// outside folder. The fix belongs in the sandbox: act through a directory descriptor that
-// was opened and verified (e.g. /proc/self/fd/N/name, as restoreInside() below does).
+// Regression for the race this file found: every command but GET and HASH used to act on the
+// resolved path string after the check, so a swap in between let STAT, LIST, DELETE, RENAME,
+// MKDIR, RMDIR and PUT reach the outside folder. Commands now act only through a descriptor
+// checked via /proc/self/fd (Sandbox.openInside and Sandbox.anchor).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { existsSync } from "node:fs";

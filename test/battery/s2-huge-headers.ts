@@ -1,0 +1,116 @@
+/**
+ * S2 (issue 6): huge size headers. A header over the limit (max+1) or at the top of what a
+ * header can say (ffffffff) must be refused as soon as it is read, before any payload is
+ * buffered (PROTOCOL.md §2): the server answers BFTP_ERR_FRAME_TOO_LARGE and closes within
+ * 100 ms, and 10,000 such attempts leave RSS within 5 MB of where it started.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { DEFAULT_LIMITS } from "../../src/server/limits.js";
+import type { BatterySize, Check, CheckResult } from "./check.js";
+import { F2_LIMITS, inParallel, serverAlive } from "./f2-live-fuzz.js";
+import { frameOf, header, probe, settle } from "./f2-probe.js";
+import { startServerProcess } from "./s2-server-process.js";
+
+const CLOSE_MS = 100;
+/** Few at a time: the 100 ms is the server's reaction, not a queue behind other attempts. */
+const CONCURRENCY = 4;
+
+/** A file in the root, so a PUT to it without overwrite is refused and its data drained. */
+const EXISTING = "exists.bin";
+const KINDS = 6;
+
+/**
+ * The six attempts, each at max+1 and at 2^32-1: a request header; the data-frame header of
+ * an accepted PUT (read while writing a temporary file); and that of a refused PUT (read while
+ * draining its data phase, PROTOCOL.md §7.3).
+ */
+function attempt(index: number, limits: { maxControlFrame: number; maxChunk: number }): Buffer {
+  const hello = frameOf({ op: "HELLO", versions: [1] });
+  const huge = index % 2 === 0 ? null : header(2 ** 32 - 1);
+  switch (Math.floor(index / 2) % 3) {
+    case 0:
+      return huge ?? header(limits.maxControlFrame + 1);
+    case 1: {
+      const put = frameOf({ op: "PUT", path: `/s2-${index % 8}.bin`, overwrite: true });
+      return Buffer.concat([hello, put, huge ?? header(limits.maxChunk + 1)]);
+    }
+    default: {
+      const put = frameOf({ op: "PUT", path: `/${EXISTING}` });
+      return Buffer.concat([hello, put, huge ?? header(limits.maxChunk + 1)]);
+    }
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+/** Runs S2 at `size`: 10,000 attempts full, 300 per push. */
+export async function runS2(size: BatterySize): Promise<CheckResult> {
+  const attempts = size === "full" ? 10_000 : 300;
+  // The server runs in its own process: its RSS is measured apart from the client sockets.
+  const server = await startServerProcess(F2_LIMITS);
+  const started = Date.now();
+  try {
+    const limits = { ...DEFAULT_LIMITS, ...F2_LIMITS };
+    await fs.writeFile(path.join(server.root, EXISTING), "kept\n");
+    const times: number[] = [];
+    let slow = 0;
+    const slowByKind = new Array<number>(KINDS).fill(0);
+    let wrong = 0;
+    let example: string | undefined;
+    const one = async (i: number, record: boolean): Promise<void> => {
+      const r = await probe(server.port, attempt(i, limits), {
+        end: false,
+        maxWaitMs: 2000,
+        ignoreFrames: i % KINDS >= 2 ? 1 : 0,
+      });
+      if (!record) return;
+      const ms = r.closedMs ?? Infinity;
+      times.push(ms);
+      if (ms > CLOSE_MS) {
+        slow++;
+        slowByKind[i % KINDS] = (slowByKind[i % KINDS] ?? 0) + 1;
+      }
+      if (!r.codes.includes("BFTP_ERR_FRAME_TOO_LARGE")) {
+        wrong++;
+        example ??= `attempt ${i % KINDS}: codes [${r.codes.join(", ")}]${r.connectError ?? ""}`;
+      }
+    };
+    // Warm up until the server's heap and allocator reach their working size (about 5,000
+    // connections on Node 20), so the growth measured is memory kept, not memory first used.
+    await inParallel(size === "full" ? 5000 : 1000, CONCURRENCY, (i) => one(i, false));
+    await settle(async () => (await server.sample()).connections === 0, 3000);
+    const rssBase = (await server.sample()).rss;
+    await inParallel(attempts, CONCURRENCY, (i) => one(i, true));
+    await settle(async () => (await server.sample()).connections === 0, 3000);
+    const rssGrowth = (await server.sample()).rss - rssBase;
+    const alive = await serverAlive(server.port);
+    // Nothing committed, no temporary file left, the refused target untouched.
+    const left = (await fs.readdir(server.root)).filter((name) => name !== EXISTING);
+    const kept = (await fs.readFile(path.join(server.root, EXISTING), "utf8")) === "kept\n";
+    times.sort((a, b) => a - b);
+    const pass = slow === 0 && wrong === 0 && alive && rssGrowth <= 5 && left.length === 0 && kept;
+    const figure =
+      `${attempts} attempts (max+1 and ffffffff; request, PUT data, refused PUT data): ` +
+      `close p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms, ` +
+      `max ${(times.at(-1) ?? NaN).toFixed(1)} ms; ${slow} over ${CLOSE_MS} ms` +
+      (slow > 0 ? ` (by kind ${slowByKind.join("/")})` : "") +
+      `, ` +
+      `${wrong} without FRAME_TOO_LARGE; server RSS ${rssGrowth >= 0 ? "+" : ""}${rssGrowth.toFixed(1)} MB; ` +
+      `${left.length} files left, existing file ${kept ? "intact" : "CHANGED"}; ` +
+      `server ${alive ? "alive" : "DEAD"}; ${((Date.now() - started) / 1000).toFixed(1)} s` +
+      (example === undefined ? "" : `; e.g. ${example}`);
+    return { pass, figure };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** S2 as a battery check. */
+export const S2: Check = {
+  id: "S2",
+  title: "huge size headers",
+  run: runS2,
+};
