@@ -3,7 +3,7 @@ import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { StreamReader } from "../wire/stream-reader.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
-import type { Anchor, OpenedInside, ResolvedPath, ResolveOptions, Sandbox } from "./sandbox.js";
+import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
 
 /**
  * What a command handler sees of its session: the sandbox, the connection, the session's
@@ -30,8 +30,6 @@ export interface CommandContext {
   quitting: boolean;
   /** For PUT: the data phase that follows the request. */
   readonly upload: DataPhaseReader | undefined;
-  /** Resolves a client path through the sandbox against the working directory. */
-  resolve(input: string, options?: ResolveOptions): Promise<ResolvedPath>;
   /** Opens what a client path names, checked through its descriptor (Sandbox.openInside). */
   openInside(input: string, flags: number): Promise<OpenedInside>;
   /** Opens the directory holding a client path's last name, checked (Sandbox.anchor). */

@@ -10,7 +10,7 @@ import type { CommandContext } from "./command-context.js";
 import { COMMANDS } from "./commands/index.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
-import type { Anchor, OpenedInside, ResolvedPath, ResolveOptions, Sandbox } from "./sandbox.js";
+import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
 
 /** Commands a session accepts before HELLO and before authentication (PROTOCOL.md §3). */
 const BEFORE_HELLO: ReadonlySet<string> = new Set(["HELLO", "NOOP", "HELP", "QUIT"]);
@@ -60,8 +60,6 @@ export class Session implements CommandContext {
   readonly #temps = new Set<string>();
   #tag: string | number | undefined;
   #requests = 0;
-  /** True while a request is being executed (shutdown lets it finish). */
-  busy = false;
 
   constructor(socket: net.Socket, host: SessionHost) {
     this.socket = socket;
@@ -108,12 +106,10 @@ export class Session implements CommandContext {
         maxSize: maxControlFrame,
         timeout: frameTimeoutMs,
       });
-      this.busy = true;
       this.#requests++;
       try {
         await this.#handle(payload);
       } finally {
-        this.busy = false;
         this.upload = undefined;
         this.#tag = undefined;
       }
@@ -142,7 +138,7 @@ export class Session implements CommandContext {
       if (isBftpError(err) && (STREAM_FATAL.has(err.code) || (!parsed.ok && parsed.fatal)))
         throw err;
       // A refused PUT still has its data phase on the wire: read it so the stream stays in step.
-      if (this.upload !== undefined && !this.#uploadEnded()) await this.upload.drain();
+      if (this.upload !== undefined) await this.upload.drain(); // at once if already read
       if (!isBftpError(err) || err.status === undefined) {
         this.log.error("internal", { peer: this.peer, op: op ?? null, error: String(err) });
       }
@@ -162,14 +158,6 @@ export class Session implements CommandContext {
     }
     if (this.user === undefined && this.helloDone && !BEFORE_LOGIN.has(op)) {
       throw new BftpError("BFTP_ERR_NOT_AUTHENTICATED", `Cannot run ${op}: log in first`);
-    }
-  }
-
-  #uploadEnded(): boolean {
-    try {
-      return this.upload?.result !== undefined;
-    } catch {
-      return false;
     }
   }
 
@@ -218,10 +206,6 @@ export class Session implements CommandContext {
 
   #send(frame: Buffer): Promise<void> {
     return writeAll(this.socket, frame, { timeout: this.limits.stallTimeoutMs });
-  }
-
-  resolve(input: string, options?: ResolveOptions): Promise<ResolvedPath> {
-    return this.sandbox.resolve(this.cwd, input, options);
   }
 
   openInside(input: string, flags: number): Promise<OpenedInside> {

@@ -44,7 +44,7 @@ export function writeAll(
  * Resolves on the stream's next `'drain'`; rejects with `BFTP_ERR_CONNECTION_LOST` if it
  * closes or fails first, or with the deadline's error.
  */
-export function waitForDrain(stream: Writable, options: WaitOptions): Promise<void> {
+function waitForDrain(stream: Writable, options: WaitOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const settle = (err?: BftpError): void => {
       stream.off("drain", onDrain);
