@@ -149,7 +149,13 @@ async function cliRun(world: World, name: string, args: readonly string[]): Prom
     failures.push(...judged.failures);
     written = ` wrote ${judged.written} inside,`;
   }
-  if (failures.length > 0) throw new Error(`bftp ${args.join(" ")}: ${failures.join("; ")}`);
+  if (failures.length > 0) {
+    // Say what the CLI said, so a failure under load can be told from a real one.
+    const said = JSON.stringify(result.stderr.slice(-300));
+    throw new Error(
+      `bftp ${args.join(" ")}: ${failures.join("; ")} (exit ${result.code ?? "?"}, stderr ${said})`,
+    );
+  }
   return `bftp ${args.filter((a) => a.startsWith("-") || /^[a-z]+$/.test(a)).join(" ")} exit ${result.code ?? "?"},${written} ${result.raw.length} bytes printed, 0 raw controls`;
 }
 
