@@ -63,7 +63,7 @@ export function renderText(report: BenchReport): string[] {
   const { totals, parameters, serverMemory } = report;
   const lines = [line(head), ...rows.map(line), ""];
   lines.push(
-    `verified ${formatBytes(totals.bytesVerified)} in ${totals.downloads} downloads (${parameters.iterations} iterations x ${parameters.concurrency} clients), ${totals.errors} failed`,
+    `verified ${formatBytes(totals.bytesVerified)} in ${totals.downloads} downloads (${parameters.iterations} iterations x ${parameters.concurrency} client${parameters.concurrency === 1 ? "" : "s"}), ${totals.errors} failed`,
     `client CPU ${totals.cpuSeconds.toFixed(2)} s${totals.cpuSecondsPerGiB === null ? "" : ` (${totals.cpuSecondsPerGiB.toFixed(2)} s/GiB)`}; MB/s = 10^6 bytes/s; files/s for sizes up to ${sizeLabel(parameters.smallFileMax)}`,
     serverMemory.measured
       ? `server RSS (pid ${serverMemory.pids.join(", ")}, ${serverMemory.processes} process${serverMemory.processes === 1 ? "" : "es"}): start ${mib(serverMemory.overall.start)}, peak ${mib(serverMemory.overall.peak)}, end ${mib(serverMemory.overall.end)}`
