@@ -151,3 +151,27 @@ test("--keep leaves the test files, inside the folder the location names", async
   assert.ok(kept.equals(Buffer.concat(expected)), "the uploaded bytes are the seed's test bytes");
   await fs.rm(path.join(folder.served, "sub"), { recursive: true });
 });
+
+test("a --workers server's memory is the primary's and its workers', summed", async () => {
+  const workers = await serveTempFolder("bftp-cli-bench-workers", ["--workers", "2"]);
+  try {
+    const result = await runCli(
+      ["bench", "--json", "--sizes", "1KiB", "--iterations", "2", workers.url],
+      {
+        timeout: 60_000,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const doc = jsonOf(result) as unknown as BenchReport;
+    assert.ok(doc.serverMemory.measured);
+    assert.deepEqual(
+      doc.serverMemory.pids,
+      [workers.serve.child.pid],
+      "the primary holds the socket",
+    );
+    assert.equal(doc.serverMemory.processes, 3, "the primary and two workers");
+    assert.deepEqual(await fs.readdir(workers.served), []);
+  } finally {
+    await workers.stop();
+  }
+});

@@ -24,7 +24,7 @@ import {
 import { integer } from "../options.js";
 import { ProgressDisplay } from "../progress-display.js";
 import { renderHtmlReport } from "./html-report.js";
-import { renderText } from "./summary-table.js";
+import { rate, renderText } from "./summary-table.js";
 
 /** Flags of `bftp bench`. */
 export interface BenchFlags extends CommonFlags {
@@ -199,10 +199,9 @@ function observer(flags: BenchFlags, display: ProgressDisplay): BenchObserver {
       display.done(label, size);
     },
     sizeDone: (r) => {
-      const rate = r.mbps === null ? "" : `, median ${r.mbps.median.toFixed(1)} MB/s`;
-      const files =
-        r.filesPerSecond === null ? "" : `, ${r.filesPerSecond.median.toFixed(0)} files/s`;
-      display.log(`${r.label}: ${r.downloads - r.errors}/${r.downloads} verified${rate}${files}`);
+      const mbps = r.mbps === null ? "" : `, median ${rate(r.mbps.median)} MB/s`;
+      const files = r.filesPerSecond === null ? "" : `, ${rate(r.filesPerSecond.median)} files/s`;
+      display.log(`${r.label}: ${r.downloads - r.errors}/${r.downloads} verified${mbps}${files}`);
     },
     warn: (message) => {
       display.log(`bftp: warning: ${message}`);

@@ -76,7 +76,7 @@ export function renderText(report: BenchReport): string[] {
 }
 
 /** MB/s, files/s, s/GiB: two decimals under 10, one under 100, none above; 12k past 100,000. */
-function rate(n: number | undefined): string {
+export function rate(n: number | undefined): string {
   if (n === undefined) return DASH;
   if (n > 0 && n < 0.01) return n.toPrecision(2);
   if (n >= 100_000) return `${(n / 1000).toFixed(0)}k`;
