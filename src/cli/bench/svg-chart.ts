@@ -101,10 +101,21 @@ export function lineChart(spec: ChartSpec): string {
     `<text x="${margin.left + plotW / 2}" y="${height - 8}" text-anchor="middle" class="label">${escapeHtml(spec.xLabel)}</text>`,
     `<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" class="label" transform="rotate(-90 16 ${margin.top + plotH / 2})">${escapeHtml(spec.yLabel)}</text>`,
   );
-  for (const [i, mark] of (spec.marks ?? []).entries()) {
+  // Marks close together share the top of the plot: each label goes on the first of five
+  // rows where it does not overlap the one before it, or is left out (the line keeps a title).
+  const rowEnds: number[] = [];
+  for (const mark of spec.marks ?? []) {
+    const x = px(mark.x);
+    const width = mark.label.length * 6.5 + 6;
+    let row = rowEnds.findIndex((end) => end <= x);
+    if (row < 0 && rowEnds.length < 5) row = rowEnds.push(0) - 1;
     out.push(
-      `<line x1="${r(px(mark.x))}" x2="${r(px(mark.x))}" y1="${margin.top}" y2="${margin.top + plotH}" class="mark"/>`,
-      `<text x="${r(px(mark.x) + 3)}" y="${margin.top + 12 + (i % 3) * 13}" class="marklabel">${escapeHtml(mark.label)}</text>`,
+      `<line x1="${r(x)}" x2="${r(x)}" y1="${margin.top}" y2="${margin.top + plotH}" class="mark"><title>${escapeHtml(mark.label)}</title></line>`,
+    );
+    if (row < 0) continue;
+    rowEnds[row] = x + width;
+    out.push(
+      `<text x="${r(x + 3)}" y="${margin.top + 12 + row * 13}" class="marklabel">${escapeHtml(mark.label)}</text>`,
     );
   }
   spec.series.forEach((series, i) => {
