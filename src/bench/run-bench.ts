@@ -14,11 +14,11 @@ import {
   type BenchFailure,
   type BenchReport,
   type IterationResult,
-  type ServerMemory,
   type SizeResult,
 } from "./bench-report.js";
 import { RssSampler } from "./rss-sampler.js";
-import { findListeningPids, isLocalHost, rssOf } from "./server-rss.js";
+import { finishReport } from "./finish-report.js";
+import { locateServer } from "./server-rss.js";
 import { sizeLabel } from "./sizes.js";
 import { summarize } from "./stats.js";
 import { VerifyingSink, testData } from "./test-data.js";
@@ -75,7 +75,7 @@ export async function runBench(options: BenchOptions, open: OpenClients): Promis
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const folder = posix.join(options.parent ?? "/", `bftp-bench-${randomBytes(6).toString("hex")}`);
-  const where = locateServer(options);
+  const where = locateServer(options.host, options.port, options.serverPid);
   const sampler = "pids" in where ? new RssSampler(where.pids, { origin: started }) : undefined;
   const run: Run = { options, folder, sampler, marks: [], failures: [], results: [] };
   // Set inside the callback below (an object, so the compiler does not narrow them away).
@@ -127,12 +127,23 @@ export async function runBench(options: BenchOptions, open: OpenClients): Promis
     }
   }
   if (fatal !== undefined || state.server === undefined) throw fatal;
-  return finish(run, {
+  return finishReport(run.results, run.failures, {
+    parameters: {
+      sizes: options.sizes,
+      iterations: options.iterations,
+      concurrency: options.concurrency,
+      seed: options.seed,
+      folder,
+      keep: options.keep === true,
+      smallFileMax: SMALL_FILE_MAX,
+    },
     server: state.server,
     startedAt,
     ms: performance.now() - started,
     cleanup,
     where,
+    sampler,
+    marks: run.marks,
   });
 }
 
@@ -296,25 +307,6 @@ function checkAborted(signal: AbortSignal | undefined): void {
   }
 }
 
-/** The server process to measure, or why there is none. */
-function locateServer(
-  options: BenchOptions,
-): { pids: number[]; source: string } | { reason: string } {
-  if (options.serverPid !== undefined) {
-    return rssOf(options.serverPid) === undefined
-      ? { reason: `cannot read the memory of process ${options.serverPid}` }
-      : { pids: [options.serverPid], source: "--server-pid" };
-  }
-  if (!isLocalHost(options.host)) return { reason: "the server is not on this machine" };
-  const pids = findListeningPids(options.port);
-  if (pids.length === 0) {
-    return {
-      reason: `no process of this user found listening on port ${options.port} (give --server-pid)`,
-    };
-  }
-  return { pids, source: "listening socket" };
-}
-
 /** Deletes every file in the bench's folder (whatever was committed), then the folder. */
 async function removeFolder(open: OpenClients, folder: string): Promise<BenchReport["cleanup"]> {
   try {
@@ -330,98 +322,3 @@ async function removeFolder(open: OpenClients, folder: string): Promise<BenchRep
     return { removed: false, error: err instanceof Error ? err.message : String(err) };
   }
 }
-
-/** The report of a run that went to its end. */
-function finish(
-  run: Run,
-  end: {
-    server: BenchReport["server"];
-    startedAt: string;
-    ms: number;
-    cleanup: BenchReport["cleanup"];
-    where: { pids: number[]; source: string } | { reason: string };
-  },
-): BenchReport {
-  const { options, results, failures, sampler } = run;
-  const bytesVerified = results.reduce((a, r) => a + r.bytesVerified, 0);
-  const cpuSeconds = results.reduce((a, r) => a + r.cpuSeconds, 0);
-  const error = firstError(failures);
-  return {
-    ok: error === undefined,
-    ...(error === undefined ? {} : { error }),
-    server: end.server,
-    parameters: {
-      sizes: options.sizes,
-      iterations: options.iterations,
-      concurrency: options.concurrency,
-      seed: options.seed,
-      folder: run.folder,
-      keep: options.keep === true,
-      smallFileMax: SMALL_FILE_MAX,
-    },
-    startedAt: end.startedAt,
-    ms: end.ms,
-    results,
-    totals: {
-      downloads: results.reduce((a, r) => a + r.downloads, 0),
-      bytesVerified,
-      errors: failures.length,
-      cpuSeconds,
-      cpuSecondsPerGiB: bytesVerified === 0 ? null : cpuSeconds / (bytesVerified / 1024 ** 3),
-    },
-    serverMemory: serverMemory(sampler, end.where, run.marks),
-    failures,
-    cleanup: end.cleanup,
-  };
-}
-
-function serverMemory(
-  sampler: RssSampler | undefined,
-  where: { pids: number[]; source: string } | { reason: string },
-  marks: readonly { t: number; label: string }[],
-): ServerMemory {
-  if ("reason" in where) return { measured: false, reason: where.reason };
-  const samples = sampler?.samples ?? [];
-  const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (sampler === undefined || first === undefined || last === undefined) {
-    return { measured: false, reason: "the server process ended before it could be measured" };
-  }
-  return {
-    measured: true,
-    pids: where.pids,
-    source: where.source,
-    processes: sampler.processes,
-    what: "VmRSS of the process and all its children (a --workers server's primary and workers), summed",
-    intervalMs: sampler.intervalMs,
-    overall: {
-      start: first.bytes,
-      peak: Math.max(...samples.map((s) => s.bytes)),
-      end: last.bytes,
-    },
-    samples,
-    marks,
-  };
-}
-
-/**
- * The run's failure, if a download failed: BFTP_ERR_VERIFY_FAILED when any download's bytes
- * differed or its transfer check failed (a checksum or length mismatch), else the first code.
- */
-function firstError(failures: readonly BenchFailure[]): BenchReport["error"] {
-  const [first] = failures;
-  if (first === undefined) return undefined;
-  const integrity = failures.filter((f) => INTEGRITY_CODES.has(f.code));
-  const example = integrity[0] ?? first;
-  const code = integrity.length > 0 ? "BFTP_ERR_VERIFY_FAILED" : first.code;
-  return {
-    code,
-    message: `${failures.length} of the downloads failed${integrity.length > 0 ? ` (${integrity.length} did not verify)` : ""}; first: ${example.message}`,
-  };
-}
-
-const INTEGRITY_CODES: ReadonlySet<string> = new Set([
-  "BFTP_ERR_VERIFY_FAILED",
-  "BFTP_ERR_CHECKSUM_MISMATCH",
-  "BFTP_ERR_SIZE_MISMATCH",
-]);

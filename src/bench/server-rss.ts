@@ -138,3 +138,26 @@ export function treeRss(pid: number): { bytes: number; processes: number } | und
   }
   return { bytes, processes };
 }
+
+/** Which server process(es) to measure and how they were found, or why none is measured. */
+export type ServerLocation = { pids: number[]; source: string } | { reason: string };
+
+/**
+ * The server to measure for `host:port`: `serverPid` when given, else the local process that
+ * listens on the port; a remote host, or a listener that cannot be found, says why not.
+ */
+export function locateServer(host: string, port: number, serverPid?: number): ServerLocation {
+  if (serverPid !== undefined) {
+    return rssOf(serverPid) === undefined
+      ? { reason: `cannot read the memory of process ${serverPid}` }
+      : { pids: [serverPid], source: "--server-pid" };
+  }
+  if (!isLocalHost(host)) return { reason: "the server is not on this machine" };
+  const pids = findListeningPids(port);
+  if (pids.length === 0) {
+    return {
+      reason: `no process of this user found listening on port ${port} (give --server-pid)`,
+    };
+  }
+  return { pids, source: "listening socket" };
+}
