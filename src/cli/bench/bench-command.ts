@@ -1,8 +1,9 @@
 import { stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { BftpClient } from "../../client/client.js";
 import type { Location } from "../../client/location.js";
+import { escapeControls } from "../../client/safe-name.js";
 import { SMALL_FILE_MAX, type BenchReport } from "../../bench/bench-report.js";
 import { runBench, type BenchObserver, type OpenClients } from "../../bench/run-bench.js";
 import { rssOf } from "../../bench/server-rss.js";
@@ -54,11 +55,13 @@ export function benchCommand(): Command {
         "<server>",
         "the server, bftp://[user@]host[:port]; a /FOLDER receives the bench's own folder",
       )
-      .option(
-        "--sizes <list>",
-        `file sizes, comma-separated, units K/KiB, M/MiB, G/GiB (default ${DEFAULT_SIZES.map((s) => sizeLabel(s).replace(" ", "")).join(",")})`,
-        sizes,
-        DEFAULT_SIZES,
+      .addOption(
+        new Option("--sizes <list>", "file sizes, comma-separated, units K/KiB, M/MiB, G/GiB")
+          .argParser(sizes)
+          .default(
+            DEFAULT_SIZES,
+            DEFAULT_SIZES.map((s) => sizeLabel(s).replace(" ", "")).join(","),
+          ),
       )
       .option("--iterations <n>", "downloads of each size per client", integer(1, 10_000), 20)
       .option("--concurrency <n>", "clients downloading the same file at once", integer(1, 64), 1)
@@ -94,8 +97,8 @@ disk. At the end, and on a failure or Ctrl-C, the files and the folder are remov
 
 Per size it reports MB/s (10^6 bytes/s over each round's wall time, all clients together):
 min, median, p95 (nearest rank) and max over the rounds, the coefficient of variation (CV =
-standard deviation / mean: lower is more uniform), files/s for sizes up to ${sizeLabel(SMALL_FILE_MAX)}, the client's CPU
-seconds (user + system) per GiB verified, and the errors. When the server runs on this
+standard deviation / mean: lower is more uniform), files/s for sizes up to ${sizeLabel(SMALL_FILE_MAX)},
+the client's CPU seconds (user + system) per GiB verified, and the errors. When the server runs on this
 machine (Linux), its memory is sampled every 100 ms: the resident set (VmRSS) of the process
 that listens on the port plus its children (a --workers server's workers), at the start,
 peak and end of each size; --server-pid names the process instead. Otherwise the report says
@@ -171,9 +174,12 @@ async function bench(serverArg: string, flags: BenchFlags): Promise<number> {
   for (const line of renderText(report)) say(flags, line);
   if (report.ok) return EXIT.ok;
   if (flags.json !== true) {
-    for (const f of report.failures.slice(0, 5))
-      process.stderr.write(`bftp: ${f.message} (${f.code})\n`);
-    process.stderr.write(`bftp: ${report.error?.message ?? ""} (${report.error?.code ?? ""})\n`);
+    // Messages may carry the server's words: escaped like every other line on the terminal.
+    for (const f of report.failures.slice(0, 5)) {
+      process.stderr.write(`bftp: ${escapeControls(f.message)} (${f.code})\n`);
+    }
+    const error = report.error ?? { code: "BFTP_ERR_INTERNAL", message: "the run failed" };
+    process.stderr.write(`bftp: ${escapeControls(error.message)} (${error.code})\n`);
   }
   return EXIT.failed;
 }
@@ -204,7 +210,7 @@ function observer(flags: BenchFlags, display: ProgressDisplay): BenchObserver {
       display.log(`${r.label}: ${r.downloads - r.errors}/${r.downloads} verified${mbps}${files}`);
     },
     warn: (message) => {
-      display.log(`bftp: warning: ${message}`);
+      display.log(`bftp: warning: ${escapeControls(message)}`);
     },
   };
 }
