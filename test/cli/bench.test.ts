@@ -175,3 +175,16 @@ test("a --workers server's memory is the primary's and its workers', summed", as
     await workers.stop();
   }
 });
+
+test("BFTP_PROGRESS=1 draws progress on stderr; stdout keeps only the table", async () => {
+  const result = await runCli(["bench", "--sizes", "1,1MiB", "--iterations", "2", folder.url], {
+    env: { BFTP_PROGRESS: "1" },
+    timeout: 60_000,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^1 B: 2\/2 verified, median [\d.]+ MB\/s, \d+ files\/s$/m);
+  assert.match(result.stderr, /^1 MiB: 2\/2 verified, median [\d.]+ MB\/s$/m);
+  assert.match(result.stderr, /total \d+\/6 files/);
+  assert.match(result.stdout, /^size +MB\/s min/);
+  assert.doesNotMatch(result.stdout, /verified, median|total \d+\/6/);
+});
