@@ -47,6 +47,10 @@ export const ERROR_CODES = {
     meaning:
       "A local file could not be read or written (missing, exists, no permission, disk full)",
   },
+  BFTP_ERR_VERIFY_FAILED: {
+    meaning:
+      "`bftp bench`: a download did not match the bytes uploaded (or failed its transfer check)",
+  },
   BFTP_ERR_READ_PENDING: {
     meaning: "A read was started while another read on the same reader had not finished",
   },

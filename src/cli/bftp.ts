@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { benchCommand } from "./bench/bench-command.js";
 import { getCommand } from "./get-command.js";
 import { mvCommand } from "./mv-command.js";
 import { putCommand } from "./put-command.js";
@@ -30,6 +31,7 @@ for (const command of remoteCommands()) program.addCommand(command);
 program
   .addCommand(mvCommand())
   .addCommand(shellCommand())
+  .addCommand(benchCommand())
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
   .addHelpText(
@@ -40,6 +42,7 @@ Examples:
   bftp ls bftp://127.0.0.1/                    list it from another terminal
   bftp get bftp://127.0.0.1/report.pdf         download (./report.pdf)
   bftp put -r photos bftp://127.0.0.1/backup   upload a folder
+  bftp bench bftp://127.0.0.1                  check the server: speed, memory, integrity
 
 Exit codes: 0 success, 1 failure, 2 usage error, 3 cannot connect, 4 connection lost,
 5 a recursive transfer partly failed.
