@@ -12,6 +12,7 @@ import { putCommand } from "./put-command.js";
 import { remoteCommands } from "./remote-commands.js";
 import { serveCommand } from "./serve-command.js";
 import { shellCommand } from "./shell/shell-command.js";
+import { userCommand } from "./user-command.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -30,6 +31,7 @@ for (const command of remoteCommands()) program.addCommand(command);
 program
   .addCommand(mvCommand())
   .addCommand(shellCommand())
+  .addCommand(userCommand())
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
   .addHelpText(
@@ -54,9 +56,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// Settings are not inherited by commands attached with addCommand().
-for (const command of program.commands)
-  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+// Settings are not inherited by commands attached with addCommand() (nor by their own).
+for (const command of program.commands) {
+  for (const c of [command, ...command.commands])
+    c.exitOverride().showHelpAfterError("(run with --help for usage)");
+}
 
 try {
   await program.parseAsync(process.argv);
