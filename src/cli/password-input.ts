@@ -62,8 +62,9 @@ function checked(password: string): string {
  */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
+  // Echo off before the prompt shows: what is typed as soon as it appears is not echoed.
   stdin.setRawMode(true);
+  process.stderr.write(prompt);
   stdin.resume();
   const decoder = new StringDecoder("utf8");
   const typed: string[] = []; // code points, so Backspace removes a whole character
