@@ -40,10 +40,13 @@ test("user add writes a 0600 users file with a scrypt hash, never the password",
   assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
   const text = await fs.readFile(file, "utf8");
   assert.doesNotMatch(text, /alice's secret/u);
-  const parsed = JSON.parse(text) as { version: number; users: Record<string, unknown>[] };
+  const parsed = JSON.parse(text) as {
+    version: number;
+    users: { permissions: string[]; password: { logN: number } }[];
+  };
   assert.equal(parsed.version, 1);
-  assert.deepEqual(parsed.users[0]?.["permissions"], ["read", "write", "delete", "mkdir"]);
-  assert.equal((parsed.users[0]?.["password"] as { logN: number }).logN, 15);
+  assert.deepEqual(parsed.users[0]?.permissions, ["read", "write", "delete", "mkdir"]);
+  assert.equal(parsed.users[0]?.password.logN, 15);
 
   const bob = await user(["add", "bob", "--root", "/bob", "--read-only", "--json"], "bob-pw");
   assert.equal(bob.code, 0, bob.stderr);
