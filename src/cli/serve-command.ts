@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { BftpServer } from "../server/server.js";
 import { sweepTempFiles } from "../server/temp-files.js";
-import { usageError } from "./common.js";
+import { reportError, usageError } from "./common.js";
 import { bytes, integer, seconds, secondsOrZero } from "./options.js";
 
 /** The folder `bftp serve` shares when none is named. */
@@ -158,7 +158,13 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     loginDelayMs: flags.loginDelay,
   };
   const root = path.resolve(dir);
-  const accounts = await accountsOf(flags);
+  let accounts: AccountsOptions;
+  try {
+    accounts = await accountsOf(flags);
+  } catch (err) {
+    process.exitCode = reportError(err); // a usage error exits 2, a bad users file 1
+    return;
+  }
   const shared = { limits, log, accounts };
   if (cluster.isWorker) {
     await runWorker(root, flags, shared);

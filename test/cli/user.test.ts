@@ -154,7 +154,25 @@ test("serve --anonymous lets others read, and only read", async () => {
     await server.stop();
   }
   const bad = await runCli(["serve", served, "--anonymous-permissions", "read"]);
-  assert.notEqual(bad.code, 0);
+  assert.equal(bad.code, 2);
+});
+
+test("a broken or world-readable users file stops serve and user list (exit 1, BFTP_ERR_LOCAL_FILE)", async () => {
+  const broken = path.join(base, "broken");
+  await fs.mkdir(broken, { mode: 0o700 });
+  const file = path.join(broken, "users.json");
+  for (const [content, mode] of [
+    ["{not json", 0o600],
+    [JSON.stringify({ version: 1, users: [] }), 0o644],
+  ] as const) {
+    await fs.writeFile(file, content);
+    await fs.chmod(file, mode);
+    const served2 = await runCli(["serve", served, "--port", "0", "--config-dir", broken]);
+    assert.equal(served2.code, 1);
+    assert.match(served2.stderr, /BFTP_ERR_LOCAL_FILE/u);
+    const listed = await runCli(["user", "list", "--config-dir", broken]);
+    assert.equal(listed.code, 1);
+  }
 });
 
 test("user passwd changes the password (for the next server start); user del removes", async () => {

@@ -44,13 +44,13 @@ test("a users file others may read is refused", async () => {
   await saveUsers(file, usersFile(await testUser("alice", "a")));
   await fs.chmod(file, 0o644);
   try {
-    await rejectsWithCode(loadUsers(file), "BFTP_ERR_INVALID_ARGUMENT");
+    await rejectsWithCode(loadUsers(file), "BFTP_ERR_LOCAL_FILE");
   } finally {
     await fs.chmod(file, 0o600);
   }
 });
 
-test("malformed users files are refused with BFTP_ERR_INVALID_ARGUMENT", async () => {
+test("malformed users files are refused with BFTP_ERR_LOCAL_FILE", async () => {
   const alice = await testUser("alice", "a");
   const bad: unknown[] = [
     "not json",
@@ -70,6 +70,6 @@ test("malformed users files are refused with BFTP_ERR_INVALID_ARGUMENT", async (
     await fs.writeFile(file, typeof content === "string" ? content : JSON.stringify(content), {
       mode: 0o600,
     });
-    await rejectsWithCode(loadUsers(file), "BFTP_ERR_INVALID_ARGUMENT");
+    await rejectsWithCode(loadUsers(file), "BFTP_ERR_LOCAL_FILE");
   }
 });

@@ -70,7 +70,7 @@ export const NO_USERS: UsersFile = { version: USERS_FILE_VERSION, users: [] };
 
 /**
  * Reads and validates the users file; a missing file is {@link NO_USERS}. Throws
- * `BFTP_ERR_INVALID_ARGUMENT` for a file that is not a valid users file (saying where), or one
+ * `BFTP_ERR_LOCAL_FILE` for a file that is not a valid users file (saying where), or one
  * that others may read or write (it holds password hashes).
  */
 export async function loadUsers(file: string): Promise<UsersFile> {
@@ -127,7 +127,7 @@ export async function hasAccounts(file: string): Promise<boolean> {
 
 function invalid(file: string, why: string): BftpError {
   return new BftpError(
-    "BFTP_ERR_INVALID_ARGUMENT",
+    "BFTP_ERR_LOCAL_FILE",
     `Cannot use users file ${JSON.stringify(file)}: ${why}`,
   );
 }
