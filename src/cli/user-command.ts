@@ -65,7 +65,17 @@ export function userCommand(): Command {
         .option("--root <dir>", "the account's folder inside the served one", "/")
         .option("--read-only", "only the read permission")
         .option("--permissions <list>", `comma-separated, from: ${PERMISSIONS.join(",")}`)
-        .option("--json", "print one JSON document on stdout"),
+        .option("--json", "print one JSON document on stdout")
+        .addHelpText(
+          "after",
+          `
+Examples:
+  bftp user add alice                          asks the password twice, without echo
+  bftp user add bob --root /bob --read-only    confined to /bob, read only
+  ${PASSWORD_ENV}=s3cret bftp user add ci --permissions read,write   from a script
+
+Run "bftp user --help" for the permissions and where the users file lives.`,
+        ),
     ).action(async (name: string, flags: AddFlags) => {
       await runAction(flags, () => addUser(name, flags));
     }),
@@ -86,7 +96,16 @@ export function userCommand(): Command {
       new Command("passwd")
         .description("Set an account's password; asks for it")
         .argument("<name>")
-        .option("--json", "print one JSON document on stdout"),
+        .option("--json", "print one JSON document on stdout")
+        .addHelpText(
+          "after",
+          `
+Examples:
+  bftp user passwd alice                       asks twice, without echo
+  ${PASSWORD_ENV}=s3cret bftp user passwd alice  from a script
+
+Restart bftp serve to apply.`,
+        ),
     ).action(async (name: string, flags: UserFlags) => {
       await runAction(flags, async () => {
         const password = await readPassword({
