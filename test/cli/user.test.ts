@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { runShellScript } from "../fixtures/spawn-shell.js";
 import { jsonOf, runCli } from "../helpers/run-cli.js";
 import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
 
@@ -127,6 +128,17 @@ test("a server with accounts lets a client in with BFTP_PASSWORD, and refuses th
     assert.equal(put.code, 1);
     assert.match(put.stderr, /BFTP_ERR_FORBIDDEN/u);
     await fs.stat(path.join(served, "bob"));
+
+    // The shell logs in the same way; scripted, the password comes from BFTP_PASSWORD.
+    const script = await runShellScript(`bftp://alice@127.0.0.1:${server.port}`, "ls\n", {
+      cwd: base,
+      env: { ...process.env, BFTP_PASSWORD: "alice's secret" },
+    });
+    assert.equal(script.code, 0, script.stderr);
+    assert.match(script.stdout, /hello\.txt/u);
+    const refused = await runShellScript(at, "ls\n", { cwd: base });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /BFTP_ERR_NOT_AUTHENTICATED/u);
 
     // The server's log never holds a password.
     const log = server.stderr.join("\n");
