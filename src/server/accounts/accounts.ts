@@ -51,13 +51,14 @@ interface Entry {
 export class Accounts {
   readonly #users: ReadonlyMap<string, Entry>;
   readonly #anonymous: Account | undefined;
-  readonly #dummy: PasswordHash;
+  /** What an unknown name is checked against; none without accounts (nothing to hide). */
+  readonly #dummy: PasswordHash | undefined;
   readonly #gate: HashGate;
 
   private constructor(
     users: ReadonlyMap<string, Entry>,
     anonymous: Account | undefined,
-    dummy: PasswordHash,
+    dummy: PasswordHash | undefined,
     gate: HashGate,
   ) {
     this.#users = users;
@@ -103,7 +104,12 @@ export class Accounts {
         : options.anonymous === undefined
           ? undefined
           : { name: ANONYMOUS, sandbox: root, permissions: new Set(options.anonymous) };
-    const dummy = await hashPassword(randomBytes(18).toString("base64"), commonParams(file));
+    // Without accounts no name exists, so there is nothing to hide and nothing to hash: a
+    // server without accounts never spends scrypt's memory.
+    const dummy =
+      users.size === 0
+        ? undefined
+        : await hashPassword(randomBytes(18).toString("base64"), commonParams(file));
     const gate = new HashGate({
       concurrency: options.maxConcurrentHashes ?? 2,
       queue: options.maxQueuedHashes ?? 64,
@@ -135,13 +141,14 @@ export class Accounts {
   }
 
   /**
-   * The account `name` when `password` is its password, else undefined. Every call derives
-   * one scrypt key through the gate, known name or not; it rejects with `BFTP_ERR_BUSY` when
-   * the gate has no turn in time.
+   * The account `name` when `password` is its password, else undefined. When accounts exist,
+   * every call derives one scrypt key through the gate, known name or not; it rejects with
+   * `BFTP_ERR_BUSY` when the gate has no turn in time.
    */
   async verify(name: string, password: string): Promise<Account | undefined> {
     const entry = this.#users.get(name);
     const stored = entry?.password ?? this.#dummy;
+    if (stored === undefined) return undefined; // no accounts at all
     const match = await this.#gate.run(() => verifyPassword(password, stored));
     return match && entry !== undefined ? entry.account : undefined;
   }
