@@ -75,9 +75,19 @@ export const ERROR_CODES = {
       "A size header announced more bytes than the receiver's limit; refused before any payload was buffered",
   },
   BFTP_ERR_NOT_AUTHENTICATED: { status: 401, meaning: "The command needs a logged-in session" },
+  BFTP_ERR_LOGIN_FAILED: {
+    status: 401,
+    meaning:
+      "LOGIN named an unknown user or a wrong password (or anonymous access is off); the third failure closes the connection",
+  },
   BFTP_ERR_PATH_REFUSED: {
     status: 403,
     meaning: "The path is malformed, names a reserved temporary file, or leads outside the root",
+  },
+  BFTP_ERR_FORBIDDEN: {
+    status: 403,
+    meaning:
+      "The logged-in user lacks the permission the command needs (read, write, delete, mkdir)",
   },
   BFTP_ERR_PERMISSION_DENIED: { status: 403, meaning: "The file system refused the operation" },
   BFTP_ERR_NOT_FOUND: { status: 404, meaning: "No such file or directory" },
@@ -100,7 +110,11 @@ export const ERROR_CODES = {
   BFTP_ERR_TRANSFER_ABORTED: { status: 422, meaning: "The sender aborted the data phase" },
   BFTP_ERR_NO_SPACE: { status: 507, meaning: "The disk is full or a quota was reached" },
   BFTP_ERR_TIMEOUT: { status: 408, meaning: "The operation did not complete before its deadline" },
-  BFTP_ERR_BUSY: { status: 503, meaning: "Too many connections, overall or from this address" },
+  BFTP_ERR_BUSY: {
+    status: 503,
+    meaning:
+      "Too many connections, overall or from this address (fatal), or too many logins being checked at once (not fatal)",
+  },
   BFTP_ERR_SHUTTING_DOWN: { status: 503, meaning: "The server is stopping" },
   BFTP_ERR_INTERNAL: {
     status: 500,

@@ -10,4 +10,19 @@ export * from "./wire/index.js";
 export * from "./client/index.js";
 export { BftpServer, type ServerOptions } from "./server/server.js";
 export { DEFAULT_LIMITS, type ServerLimits } from "./server/limits.js";
+export type { AccountsOptions } from "./server/accounts/accounts.js";
+export { PERMISSIONS, type Permission } from "./server/accounts/permissions.js";
+export {
+  hashPassword,
+  DEFAULT_SCRYPT,
+  type PasswordHash,
+} from "./server/accounts/password-hash.js";
+export {
+  hasAccounts,
+  loadUsers,
+  saveUsers,
+  usersFilePath,
+  type UserRecord,
+  type UsersFile,
+} from "./server/accounts/users-file.js";
 export { DEFAULT_PORT, PROTOCOL_VERSION } from "./protocol/version.js";

@@ -13,6 +13,7 @@ import { putCommand } from "./put-command.js";
 import { remoteCommands } from "./remote-commands.js";
 import { serveCommand } from "./serve-command.js";
 import { shellCommand } from "./shell/shell-command.js";
+import { userCommand } from "./user-command.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -32,6 +33,7 @@ program
   .addCommand(mvCommand())
   .addCommand(shellCommand())
   .addCommand(benchCommand())
+  .addCommand(userCommand())
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
   .addHelpText(
@@ -57,9 +59,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// Settings are not inherited by commands attached with addCommand().
-for (const command of program.commands)
-  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+// Settings are not inherited by commands attached with addCommand() (nor by their own).
+for (const command of program.commands) {
+  for (const c of [command, ...command.commands])
+    c.exitOverride().showHelpAfterError("(run with --help for usage)");
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,8 @@ import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
 import { DEFAULT_PORT } from "../protocol/version.js";
+import { ANONYMOUS } from "../server/accounts/users-file.js";
+import { readPassword } from "./password-input.js";
 
 /**
  * Exit codes of every `bftp` command (README: CLI reference).
@@ -25,6 +27,46 @@ export interface CommonFlags {
   readonly json?: boolean;
   /** Connect and stall deadline, seconds. */
   readonly timeout?: number;
+  /** Log in as this user (else the location's `user@`). */
+  readonly user?: string;
+}
+
+/** Who to log in as, and the password (typed without echo, or `BFTP_PASSWORD`). */
+export interface Credentials {
+  readonly user?: string;
+  readonly password?: string;
+}
+
+/**
+ * The credentials for `where`: the user from `--user` or the location, and for any user but
+ * "anonymous" a password from `BFTP_PASSWORD` or a prompt without echo (issue 7). Never from
+ * the command line.
+ */
+export async function credentialsFor(
+  where: Location,
+  flags: { readonly user?: string | undefined },
+): Promise<Credentials> {
+  const user = flags.user ?? where.user;
+  if (user === undefined) return {};
+  if (user === ANONYMOUS) return { user };
+  const password = await readPassword({ prompt: `Password for ${user}@${hostPort(where)}: ` });
+  return { user, password };
+}
+
+/** What to do about `BFTP_ERR_NOT_AUTHENTICATED`. */
+export const LOGIN_HINT =
+  "the server requires an account: name it as bftp://USER@HOST or with --user USER; the password is typed, or taken from BFTP_PASSWORD";
+
+/**
+ * Throws `BFTP_ERR_NOT_AUTHENTICATED`, with what to do, when the server requires a login and
+ * none was made: better than the same refusal on every command that follows.
+ */
+export function checkLoggedIn(client: BftpClient, where: Location, credentials: Credentials): void {
+  if (credentials.user !== undefined || client.server.auth?.required !== true) return;
+  throw new BftpError(
+    "BFTP_ERR_NOT_AUTHENTICATED",
+    `Cannot use ${hostPort(where)} without logging in (${LOGIN_HINT})`,
+  );
 }
 
 const CONNECT_CODES: ReadonlySet<ErrorCode> = new Set([
@@ -87,16 +129,23 @@ export async function withClient<T>(
   body: (client: BftpClient) => Promise<T>,
 ): Promise<T> {
   const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
+  const credentials = await credentialsFor(where, flags);
   const started = performance.now();
   let client: BftpClient;
   try {
     client = await BftpClient.connect(
       { host: where.host, port: where.port },
-      timeoutMs === undefined ? {} : { timeout: timeoutMs, limits: { stallTimeoutMs: timeoutMs } },
+      {
+        ...credentials,
+        ...(timeoutMs === undefined
+          ? {}
+          : { timeout: timeoutMs, limits: { stallTimeoutMs: timeoutMs } }),
+      },
     );
   } catch (err) {
-    // Whatever failed before HELLO was answered (a timeout, a reset) is "could not connect".
-    if (!isBftpError(err)) throw err;
+    // Whatever failed before HELLO was answered (a timeout, a reset) is "could not connect";
+    // a refused login is a plain failure.
+    if (!isBftpError(err) || err.code === "BFTP_ERR_LOGIN_FAILED") throw err;
     const said = err.details["remote"] === true || err.message.startsWith("Cannot connect");
     const message = said
       ? err.message
@@ -111,9 +160,7 @@ export async function withClient<T>(
       flags,
       `connected to ${hostPort(where)} (${client.server.server}, BFTP/${client.server.version}) in ${Math.round(performance.now() - started)} ms`,
     );
-    // PROTOCOL.md §8.2: a user named in the location logs in; the server decides.
-    if (where.user !== undefined)
-      await client.connection.request({ op: "LOGIN", user: where.user });
+    checkLoggedIn(client, where, credentials);
     return await body(client);
   } finally {
     await client.close();
@@ -234,6 +281,10 @@ export function addCommonOptions(command: Command): Command {
     .option("-q, --quiet", "print only errors")
     .option("-v, --verbose", "print more: the connection, each file, timings (on stderr)")
     .option("--json", "print one JSON document on stdout, for programs")
+    .option(
+      "--user <name>",
+      "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
+    )
     .option(
       "--timeout <seconds>",
       "give up connecting (default 10), or on a transfer stalled this long (default 60)",

@@ -20,6 +20,15 @@ export function seconds(value: string): number {
   return Math.round(n * 1000);
 }
 
+/** A commander parser for seconds that may be 0 (fractions allowed), returned as milliseconds. */
+export function secondsOrZero(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
+    throw new InvalidArgumentError("expected a number of seconds, 0 or more");
+  }
+  return Math.round(n * 1000);
+}
+
 /** A commander parser for a byte size: 4096, 64k, 1m (powers of 1024). */
 export function bytes(min: number, max: number): (value: string) => number {
   return (value) => {

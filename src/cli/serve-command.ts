@@ -2,12 +2,17 @@ import cluster from "node:cluster";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Command, Option } from "commander";
+import { configDir } from "../config-dir.js";
 import { DEFAULT_PORT } from "../protocol/version.js";
+import type { AccountsOptions } from "../server/accounts/accounts.js";
+import { parsePermissions } from "../server/accounts/permissions.js";
+import { loadUsers, usersFilePath } from "../server/accounts/users-file.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { BftpServer } from "../server/server.js";
 import { sweepTempFiles } from "../server/temp-files.js";
-import { bytes, integer, seconds } from "./options.js";
+import { reportError, usageError } from "./common.js";
+import { bytes, integer, seconds, secondsOrZero } from "./options.js";
 
 /** The folder `bftp serve` shares when none is named. */
 export const DEFAULT_FOLDER = "bftp-files";
@@ -27,6 +32,10 @@ interface ServeFlags {
   shutdownGrace: number;
   logFormat: "json" | "text" | undefined;
   quiet: boolean | undefined;
+  configDir: string | undefined;
+  anonymous: boolean | undefined;
+  anonymousPermissions: string | undefined;
+  loginDelay: number;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -91,16 +100,38 @@ export function serveCommand(): Command {
       ).choices(["json", "text"]),
     )
     .option("-q, --quiet", "log only warnings and errors")
+    .option(
+      "--config-dir <dir>",
+      "the configuration folder holding users.json (default $XDG_CONFIG_HOME/bftp or ~/.config/bftp)",
+    )
+    .option("--anonymous", "with accounts: also let in clients that do not log in (read only)")
+    .option(
+      "--anonymous-permissions <list>",
+      "with --anonymous: what they may do, from read,write,delete,mkdir (default read)",
+    )
+    .addOption(
+      new Option("--login-delay <seconds>", "wait before answering a failed login")
+        .argParser(secondsOrZero)
+        .default(d.loginDelayMs, `${d.loginDelayMs / 1000}`),
+    )
     .addHelpText(
       "after",
       `
 Timeouts are in seconds (fractions allowed); sizes accept k, m, g suffixes.
+
+Accounts: without a users file (bftp user add NAME creates it) anyone who connects may
+read and write, as on a private loopback server. With accounts every client must log in
+(bftp://NAME@host; password typed or from BFTP_PASSWORD), each confined to its root with
+its permissions; --anonymous also admits clients without a login, read only unless
+--anonymous-permissions says more. A failed login waits --login-delay seconds; the third
+closes the connection. The users file is read at start: restart to apply changes.
 
 Examples:
   bftp serve                          share ./${DEFAULT_FOLDER} on 127.0.0.1:${DEFAULT_PORT}
   bftp serve ~/shared --port 0        any free port; the first line says which
   bftp serve /srv/files --workers 2   two processes sharing the port
   bftp serve . --idle-timeout 60 --max-per-ip 8
+  bftp serve /srv/files --anonymous   accounts log in; others may only read
 
 The first line on stdout is always "listening on HOST:PORT". SIGINT or SIGTERM stops
 accepting, lets transfers finish for --shutdown-grace seconds, then exits.`,
@@ -124,24 +155,41 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     maxChunk: flags.maxChunk,
     readAheadBytes: flags.readAhead,
     shutdownGraceMs: flags.shutdownGrace,
+    loginDelayMs: flags.loginDelay,
   };
   const root = path.resolve(dir);
+  let accounts: AccountsOptions;
+  try {
+    accounts = await accountsOf(flags);
+  } catch (err) {
+    process.exitCode = reportError(err); // a usage error exits 2, a bad users file 1
+    return;
+  }
+  const shared = { limits, log, accounts };
   if (cluster.isWorker) {
-    await runWorker(root, flags, limits, log);
+    await runWorker(root, flags, shared);
     return;
   }
   await fs.mkdir(root, { recursive: true });
+  const users = accounts.users?.users.length ?? 0;
+  log.info("accounts", {
+    users,
+    anonymous: users === 0 ? "all" : (accounts.anonymous?.join(",") ?? "off"),
+  });
   if (!LOOPBACK.has(flags.host)) {
     log.warn("exposed", {
       host: flags.host,
-      note: "anyone who can reach this address can read and write the folder; accounts and TLS are not in this build",
+      note:
+        users === 0
+          ? "anyone who can reach this address can read and write the folder: add accounts with bftp user add"
+          : "passwords and files cross the network unencrypted",
     });
   }
   if (flags.workers > 1) {
     await runPrimary(root, flags, limits, log);
     return;
   }
-  const server = await BftpServer.start({ root, host: flags.host, port: flags.port, limits, log });
+  const server = await BftpServer.start({ root, host: flags.host, port: flags.port, ...shared });
   announce(server, root);
   await stopOnSignal(() => server.close(), log);
 }
@@ -209,18 +257,30 @@ async function runPrimary(
   }, log);
 }
 
+/**
+ * The accounts of `--config-dir`'s users file (read once, at start) and the anonymous policy
+ * of `--anonymous` / `--anonymous-permissions`.
+ */
+async function accountsOf(flags: ServeFlags): Promise<AccountsOptions> {
+  if (flags.anonymousPermissions !== undefined && flags.anonymous !== true) {
+    throw usageError("Cannot use --anonymous-permissions without --anonymous");
+  }
+  const users = await loadUsers(usersFilePath(configDir(flags.configDir)));
+  if (flags.anonymous !== true) return { users };
+  return { users, anonymous: parsePermissions(flags.anonymousPermissions ?? "read") };
+}
+
 async function runWorker(
   root: string,
   flags: ServeFlags,
-  limits: ServerLimits,
-  log: Logger,
+  shared: { limits: ServerLimits; log: Logger; accounts: AccountsOptions },
 ): Promise<void> {
+  const { log } = shared;
   const server = await BftpServer.start({
     root,
     host: flags.host,
     port: flags.port,
-    limits,
-    log,
+    ...shared,
     sweep: false,
     exclusive: false,
   });

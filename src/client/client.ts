@@ -30,6 +30,10 @@ export interface ClientOptions {
   readonly signal?: AbortSignal;
   /** Caps on what the server may send, and the stall deadline. */
   readonly limits?: Partial<ClientLimits>;
+  /** Log in as this user after HELLO (default: the location's `user@`, if any). */
+  readonly user?: string;
+  /** The password for `user` (PROTOCOL.md §8.2); never put it in a location. */
+  readonly password?: string;
 }
 
 /** Options for {@link BftpClient.list}. */
@@ -65,12 +69,17 @@ export class BftpClient {
     this.server = server;
   }
 
-  /** Connects (to `bftp://host[:port]` or `{host, port}`), then says HELLO. */
+  /**
+   * Connects (to `bftp://[user@]host[:port]` or `{host, port}`), says HELLO, and logs in when
+   * a user is named (`options.user` or the location's).
+   */
   static async connect(
     target: string | { host: string; port: number },
     options: ClientOptions = {},
   ): Promise<BftpClient> {
-    const { host, port } = typeof target === "string" ? parseLocation(target) : target;
+    const where = typeof target === "string" ? parseLocation(target) : target;
+    const { host, port } = where;
+    const user = options.user ?? ("user" in where ? where.user : undefined);
     const conn = await ClientConnection.open({
       host,
       port,
@@ -101,7 +110,9 @@ export class BftpClient {
         versions: [PROTOCOL_VERSION],
         client: "bftp",
       });
-      return new BftpClient(conn, expectShape(helloShape, hello, "HELLO"));
+      const client = new BftpClient(conn, expectShape(helloShape, hello, "HELLO"));
+      if (user !== undefined) await client.login(user, options.password);
+      return client;
     } catch (err) {
       throw conn.closeWithError(
         err instanceof BftpError
@@ -119,7 +130,10 @@ export class BftpClient {
     return Math.max(1, Math.min(this.server.limits.maxChunk, 1 << 20));
   }
 
-  /** Logs in (PROTOCOL.md §8.2); resolves with the user the server accepted. */
+  /**
+   * Logs in (PROTOCOL.md §8.2); resolves with the user the server accepted. A refusal is
+   * `BFTP_ERR_LOGIN_FAILED` (the server closes the connection after the third).
+   */
   async login(user: string, password?: string): Promise<string> {
     const reply = await this.#conn.request({ op: "LOGIN", user, password });
     return expectShape(z.looseObject({ user: z.string().max(256) }), reply, "LOGIN").user;

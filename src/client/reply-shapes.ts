@@ -21,6 +21,10 @@ export const helloShape = z.looseObject({
   server: z.string().max(256),
   limits: z.looseObject({ maxChunk: u64, maxControlFrame: u64 }),
   checksums: z.array(z.string()).max(16),
+  /** Whether a LOGIN is needed, and which kinds it accepts ("password", "anonymous"). */
+  auth: z
+    .looseObject({ required: z.boolean(), methods: z.array(z.string().max(64)).max(16) })
+    .optional(),
 });
 
 /** What the server announced in HELLO. */

@@ -72,7 +72,7 @@ export type Request = { [O in Op]: RequestOf<O> }[Op];
 /** The one-line summaries HELP returns, in the order PROTOCOL.md lists the commands. */
 export const SUMMARIES: Readonly<Record<Op, string>> = {
   HELLO: "Agree on the protocol version; learn the server's limits and capabilities",
-  LOGIN: "Authenticate (this revision: the anonymous user)",
+  LOGIN: "Authenticate: an account and its password, or anonymous",
   NOOP: "Do nothing; keeps an idle connection alive",
   HELP: "List the commands",
   QUIT: "Close the connection after this reply",

@@ -1,6 +1,7 @@
 import type net from "node:net";
 import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { StreamReader } from "../wire/stream-reader.js";
+import type { Account, Accounts } from "./accounts/accounts.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
@@ -11,7 +12,10 @@ import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
  * nothing else.
  */
 export interface CommandContext {
+  /** The logged-in account's sandbox (its root); the server's root before login. */
   readonly sandbox: Sandbox;
+  /** The server's accounts: LOGIN checks passwords through them. */
+  readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
   readonly socket: net.Socket;
@@ -21,14 +25,23 @@ export interface CommandContext {
   /** The virtual working directory. */
   cwd: string;
   /** The logged-in user, or undefined before authentication. */
-  user: string | undefined;
+  readonly user: string | undefined;
+  /** The logged-in account (its root and permissions), or undefined before authentication. */
+  readonly account: Account | undefined;
+  /** Failed LOGINs on this connection so far. */
+  loginFailures: number;
+  /** Makes `account` the session's identity: its root becomes `/` and the working directory. */
+  logIn(account: Account): void;
   /** Whether HELLO has been answered. */
   helloDone: boolean;
   /** Set by a download that an ABORT stopped; read and cleared by ABORT. */
   transferAborted: boolean;
   /** Set by QUIT: the session closes after this reply. */
   quitting: boolean;
-  /** For PUT: the data phase that follows the request. */
+  /**
+   * For PUT: the data phase that follows the request. (A command that must end the connection
+   * after its error reply throws a BftpError with `details.close === true`.)
+   */
   readonly upload: DataPhaseReader | undefined;
   /** Opens what a client path names, checked through its descriptor (Sandbox.openInside). */
   openInside(input: string, flags: number): Promise<OpenedInside>;

@@ -24,6 +24,10 @@ export interface ServerLimits {
   readonly shutdownGraceMs: number;
   /** How long a resumable partial upload is kept, ms. */
   readonly partialTtlMs: number;
+  /** Wait before replying to a failed LOGIN, ms (`--login-delay`, seconds on the command line). */
+  readonly loginDelayMs: number;
+  /** Failed LOGINs on one connection; the last one's reply closes it (issue 7). */
+  readonly maxLoginFailures: number;
 }
 
 /** The defaults of {@link ServerLimits}. */
@@ -38,6 +42,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   readAheadBytes: 256 * 1024,
   shutdownGraceMs: 10_000,
   partialTtlMs: 24 * 60 * 60 * 1000,
+  loginDelayMs: 1000,
+  maxLoginFailures: 3,
 };
 
 /** Largest data frame LIST sends: one JSON array of entries. */

@@ -113,31 +113,7 @@ export class Sandbox {
    * normalised virtual path). Pure: touches no file. Throws `BFTP_ERR_PATH_REFUSED`.
    */
   normalize(cwd: string, input: string): string {
-    if (FORBIDDEN.test(input)) {
-      throw refused(input, "it contains a control character, a backslash or invalid Unicode");
-    }
-    if (Buffer.byteLength(input) > MAX_PATH_BYTES) {
-      throw refused(input, `it is longer than ${MAX_PATH_BYTES} bytes`);
-    }
-    const parts = input.startsWith("/") ? [] : cwd.split("/").filter((p) => p !== "");
-    for (const name of input.split("/")) {
-      if (name === "" || name === ".") continue;
-      if (name === "..") {
-        if (parts.pop() === undefined) throw refused(input, "it leads above the root");
-        continue;
-      }
-      if (Buffer.byteLength(name) > MAX_NAME_BYTES)
-        throw refused(input, `a name is longer than ${MAX_NAME_BYTES} bytes`);
-      if (name.startsWith(TEMP_PREFIX)) throw refused(input, "it names a reserved temporary file");
-      parts.push(name);
-    }
-    const virtual = `/${parts.join("/")}`;
-    // The cap holds for the result too: CD then MKDIR, repeated, must not grow a tree deeper
-    // than the file system can name (issue 6, P1 finding).
-    if (Buffer.byteLength(virtual) > MAX_PATH_BYTES) {
-      throw refused(input, `with the working directory it is longer than ${MAX_PATH_BYTES} bytes`);
-    }
-    return virtual;
+    return normalizeVirtual(cwd, input);
   }
 
   /**
@@ -295,6 +271,39 @@ export class Sandbox {
     }
     throw new BftpError("BFTP_ERR_INTERNAL", "Cannot resolve a path: the served root has gone");
   }
+}
+
+/**
+ * The normalised virtual path of `input` relative to the working directory `cwd` (itself a
+ * normalised virtual path), by PROTOCOL.md §6's rules. Pure: touches no file. Throws
+ * `BFTP_ERR_PATH_REFUSED`.
+ */
+export function normalizeVirtual(cwd: string, input: string): string {
+  if (FORBIDDEN.test(input)) {
+    throw refused(input, "it contains a control character, a backslash or invalid Unicode");
+  }
+  if (Buffer.byteLength(input) > MAX_PATH_BYTES) {
+    throw refused(input, `it is longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  const parts = input.startsWith("/") ? [] : cwd.split("/").filter((p) => p !== "");
+  for (const name of input.split("/")) {
+    if (name === "" || name === ".") continue;
+    if (name === "..") {
+      if (parts.pop() === undefined) throw refused(input, "it leads above the root");
+      continue;
+    }
+    if (Buffer.byteLength(name) > MAX_NAME_BYTES)
+      throw refused(input, `a name is longer than ${MAX_NAME_BYTES} bytes`);
+    if (name.startsWith(TEMP_PREFIX)) throw refused(input, "it names a reserved temporary file");
+    parts.push(name);
+  }
+  const virtual = `/${parts.join("/")}`;
+  // The cap holds for the result too: CD then MKDIR, repeated, must not grow a tree deeper
+  // than the file system can name (issue 6, P1 finding).
+  if (Buffer.byteLength(virtual) > MAX_PATH_BYTES) {
+    throw refused(input, `with the working directory it is longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  return virtual;
 }
 
 function refused(input: string, why: string): BftpError {

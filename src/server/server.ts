@@ -1,6 +1,7 @@
 import { once, setMaxListeners } from "node:events";
 import net from "node:net";
 import { BftpError } from "../errors.js";
+import { Accounts, type AccountsOptions } from "./accounts/accounts.js";
 import { encodeMessage, toWireError } from "../protocol/replies.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { SILENT_LOGGER, type Logger } from "./logger.js";
@@ -27,6 +28,11 @@ export interface ServerOptions {
   readonly sweep?: boolean;
   /** Share the port with other processes (cluster workers, `--workers`). */
   readonly exclusive?: boolean;
+  /**
+   * Accounts, their roots and permissions, and anonymous access (issue 7). Without accounts,
+   * anyone who connects may do everything, as before.
+   */
+  readonly accounts?: AccountsOptions;
 }
 
 /**
@@ -42,14 +48,16 @@ export class BftpServer {
   readonly limits: ServerLimits;
   readonly #listener: net.Server;
   readonly #sandbox: Sandbox;
+  readonly #accounts: Accounts;
   readonly #log: Logger;
   readonly #sessions = new Set<Session>();
   readonly #perAddress = new Map<string, number>();
   readonly #shutdown = new AbortController();
   readonly #finished = new Set<Promise<void>>();
 
-  private constructor(sandbox: Sandbox, limits: ServerLimits, log: Logger) {
+  private constructor(sandbox: Sandbox, accounts: Accounts, limits: ServerLimits, log: Logger) {
     this.#sandbox = sandbox;
+    this.#accounts = accounts;
     this.limits = limits;
     this.#log = log;
     // Every idle session waits on the shutdown signal (one listener each, removed when the
@@ -69,8 +77,9 @@ export class BftpServer {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const log = options.log ?? SILENT_LOGGER;
     const sandbox = await Sandbox.open(options.root);
+    const accounts = await Accounts.open(sandbox, options.accounts);
     if (options.sweep ?? true) await sweepTempFiles(sandbox.root, limits.partialTtlMs, log);
-    const server = new BftpServer(sandbox, limits, log);
+    const server = new BftpServer(sandbox, accounts, limits, log);
     server.#listener.listen({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
@@ -94,6 +103,11 @@ export class BftpServer {
   /** The real path of the served root. */
   get root(): string {
     return this.#sandbox.root;
+  }
+
+  /** The accounts the server was started with. */
+  get accounts(): Accounts {
+    return this.#accounts;
   }
 
   /** Connections open now. */
@@ -148,6 +162,7 @@ export class BftpServer {
     }
     const session = new Session(socket, {
       sandbox: this.#sandbox,
+      accounts: this.#accounts,
       limits: this.limits,
       log: this.#log,
       shutdown: this.#shutdown.signal,

@@ -3,9 +3,11 @@ import type net from "node:net";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import { encodeMessage, toWireError } from "../protocol/replies.js";
-import { parseRequest, type Op, type Request } from "../protocol/requests.js";
+import { parseRequest, type Request } from "../protocol/requests.js";
 import { StreamReader } from "../wire/stream-reader.js";
 import { writeAll } from "../wire/write-all.js";
+import type { Account, Accounts } from "./accounts/accounts.js";
+import { checkPermissions } from "./accounts/permissions.js";
 import type { CommandContext } from "./command-context.js";
 import { COMMANDS } from "./commands/index.js";
 import type { ServerLimits } from "./limits.js";
@@ -31,7 +33,9 @@ const STREAM_FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 /** What the server shares with its sessions. */
 export interface SessionHost {
+  /** The served root, used until a login chooses an account's own. */
   readonly sandbox: Sandbox;
+  readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
   /** Aborted when the server begins to shut down. */
@@ -44,14 +48,15 @@ export interface SessionHost {
  * which removes any upload left uncommitted.
  */
 export class Session implements CommandContext {
-  readonly sandbox: Sandbox;
+  readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   readonly peer: string;
   cwd = "/";
-  user: string | undefined;
+  account: Account | undefined;
+  loginFailures = 0;
   helloDone = false;
   transferAborted = false;
   quitting = false;
@@ -64,11 +69,25 @@ export class Session implements CommandContext {
   constructor(socket: net.Socket, host: SessionHost) {
     this.socket = socket;
     this.#host = host;
-    this.sandbox = host.sandbox;
+    this.accounts = host.accounts;
     this.limits = host.limits;
     this.log = host.log;
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     this.reader = new StreamReader(socket, { highWaterMark: host.limits.readAheadBytes });
+  }
+
+  /** The logged-in account's sandbox; the served root's before login. */
+  get sandbox(): Sandbox {
+    return this.account?.sandbox ?? this.#host.sandbox;
+  }
+
+  get user(): string | undefined {
+    return this.account?.name;
+  }
+
+  logIn(account: Account): void {
+    this.account = account;
+    this.cwd = "/";
   }
 
   /** Serves the connection until it ends; never rejects. */
@@ -132,11 +151,15 @@ export class Session implements CommandContext {
     }
     try {
       if (!parsed.ok) throw parsed.error;
-      this.#admit(parsed.request.op);
+      this.#admit(parsed.request);
       await runCommand(this, parsed.request);
     } catch (err) {
-      if (isBftpError(err) && (STREAM_FATAL.has(err.code) || (!parsed.ok && parsed.fatal)))
-        throw err;
+      const fatal =
+        isBftpError(err) &&
+        (STREAM_FATAL.has(err.code) ||
+          err.details["close"] === true ||
+          (!parsed.ok && parsed.fatal));
+      if (fatal) throw err;
       // A refused PUT still has its data phase on the wire: read it so the stream stays in step.
       if (this.upload !== undefined) await this.upload.drain(); // at once if already read
       if (!isBftpError(err) || err.status === undefined) {
@@ -151,13 +174,20 @@ export class Session implements CommandContext {
     return this.#host.shutdown.aborted;
   }
 
-  /** Refuses commands that come too early (PROTOCOL.md §3). */
-  #admit(op: Op): void {
+  /**
+   * Refuses commands that come too early (PROTOCOL.md §3), and those the account lacks the
+   * permission for (issue 7), before they touch anything.
+   */
+  #admit(request: Request): void {
+    const { op } = request;
     if (!this.helloDone && !BEFORE_HELLO.has(op)) {
       throw new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot run ${op}: send HELLO first`);
     }
     if (this.user === undefined && this.helloDone && !BEFORE_LOGIN.has(op)) {
       throw new BftpError("BFTP_ERR_NOT_AUTHENTICATED", `Cannot run ${op}: log in first`);
+    }
+    if (this.account !== undefined) {
+      checkPermissions(request, this.account.permissions, this.account.name);
     }
   }
 

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { AccountsOptions } from "../../src/server/accounts/accounts.js";
 import type { ServerLimits } from "../../src/server/limits.js";
 import { BftpServer } from "../../src/server/server.js";
 
@@ -16,8 +17,14 @@ export interface TestServer {
   readonly stop: () => Promise<void>;
 }
 
-/** Starts a server for one test; `limits` override the defaults (short timeouts, small caps). */
-export async function startServer(limits: Partial<ServerLimits> = {}): Promise<TestServer> {
+/**
+ * Starts a server for one test; `limits` override the defaults (short timeouts, small caps);
+ * `options.accounts` gives it accounts (none by default: anyone may do everything).
+ */
+export async function startServer(
+  limits: Partial<ServerLimits> = {},
+  options: { readonly accounts?: AccountsOptions } = {},
+): Promise<TestServer> {
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-")));
   const root = path.join(base, "root");
   const outside = path.join(base, "outside");
@@ -27,6 +34,7 @@ export async function startServer(limits: Partial<ServerLimits> = {}): Promise<T
     root,
     port: 0,
     limits: { shutdownGraceMs: 2000, ...limits },
+    ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
   });
   return {
     server,

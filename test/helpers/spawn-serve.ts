@@ -17,6 +17,12 @@ export interface ServeProcess {
   readonly stop: () => Promise<number | null>;
 }
 
+/**
+ * An XDG_CONFIG_HOME that does not exist, so a test server never reads the real
+ * ~/.config/bftp/users.json (tests with accounts pass --config-dir).
+ */
+export const NO_CONFIG_HOME = fileURLToPath(new URL("../.no-config-home", import.meta.url));
+
 /** Runs `bftp serve DIR --port 0 ...args` and waits for its `listening on` line (10 s deadline). */
 export async function spawnServe(dir: string, args: readonly string[] = []): Promise<ServeProcess> {
   const child = spawn(
@@ -24,6 +30,7 @@ export async function spawnServe(dir: string, args: readonly string[] = []): Pro
     [CLI, "serve", dir, "--port", "0", "--log-format", "json", ...args],
     {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, XDG_CONFIG_HOME: NO_CONFIG_HOME },
     },
   );
   const stdout: string[] = [];

@@ -11,7 +11,7 @@ import { ProtocolConnection } from "../helpers/protocol-connection.js";
 let srv: TestServer;
 
 before(async () => {
-  srv = await startServer({ idleTimeoutMs: 60_000, maxChunk: 65_536 });
+  srv = await startServer({ idleTimeoutMs: 60_000, maxChunk: 65_536, loginDelayMs: 50 });
 });
 
 after(() => srv.stop());
@@ -147,6 +147,7 @@ test("LOGIN as anonymous succeeds and names the user", async () => {
     assert.deepEqual(await conn.request({ op: "LOGIN", user: "anonymous", tag: 1 }), {
       ok: true,
       user: "anonymous",
+      permissions: ["read", "write", "delete", "mkdir"],
       tag: 1,
     });
     assertOk(await conn.request({ op: "LOGIN", user: "anonymous", password: "" }));
@@ -156,13 +157,13 @@ test("LOGIN as anonymous succeeds and names the user", async () => {
   }
 });
 
-test("LOGIN as any other user is BFTP_ERR_NOT_AUTHENTICATED, not fatal", async () => {
+test("LOGIN as any other user on a server without accounts is BFTP_ERR_LOGIN_FAILED, not fatal", async () => {
   const conn = await ProtocolConnection.open(srv.port);
   try {
-    assertError(await conn.request({ op: "LOGIN", user: "root" }), "BFTP_ERR_NOT_AUTHENTICATED");
+    assertError(await conn.request({ op: "LOGIN", user: "root" }), "BFTP_ERR_LOGIN_FAILED");
     assertError(
       await conn.request({ op: "LOGIN", user: "alice", password: "secret" }),
-      "BFTP_ERR_NOT_AUTHENTICATED",
+      "BFTP_ERR_LOGIN_FAILED",
     );
     assert.deepEqual(await conn.request({ op: "NOOP" }), { ok: true });
   } finally {

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { escapeControls } from "../../client/safe-name.js";
-import { EXIT, location, reportError } from "../common.js";
+import { EXIT, LOGIN_HINT, credentialsFor, location, reportError, withHint } from "../common.js";
 import { seconds } from "../options.js";
 import { shouldDraw } from "../progress-display.js";
 import { historyPath } from "./history.js";
@@ -12,6 +12,7 @@ interface ShellFlags {
   quiet: boolean | undefined;
   stopOnError: boolean | undefined;
   timeout: number | undefined;
+  user: string | undefined;
 }
 
 const HELP_AFTER = `
@@ -28,6 +29,7 @@ script. It goes on after a failing command, and exits with the code of the first
 Examples:
   bftp shell bftp://127.0.0.1:9921
   bftp shell bftp://files.local/docs                 start in /docs
+  bftp shell bftp://alice@files.local                log in as alice (asks the password)
   printf 'mkdir -p out\\nput report.pdf out/\\n' | bftp shell bftp://127.0.0.1:9921
   bftp shell --stop-on-error bftp://127.0.0.1:9921 < nightly.bftp
 
@@ -48,6 +50,10 @@ export function shellCommand(): Command {
     .option("-q, --quiet", "no result lines for transfers, no progress bars")
     .option("--stop-on-error", "scripted: stop at the first failing command")
     .option(
+      "--user <name>",
+      "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
+    )
+    .option(
       "--timeout <seconds>",
       "give up connecting, or on a stalled transfer, after this long",
       seconds,
@@ -61,12 +67,14 @@ export function shellCommand(): Command {
 async function shell(where: string, flags: ShellFlags): Promise<number> {
   let session: ShellSession;
   try {
-    session = await ShellSession.open(
-      location(where),
-      flags.timeout === undefined ? {} : { timeoutMs: flags.timeout },
-    );
+    const target = location(where);
+    const credentials = await credentialsFor(target, flags);
+    session = await ShellSession.open(target, {
+      ...credentials,
+      ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
+    });
   } catch (err) {
-    return reportError(err);
+    return reportError(withHint(err, "BFTP_ERR_NOT_AUTHENTICATED", LOGIN_HINT));
   }
   const stdin: { isTTY?: boolean } = process.stdin; // undefined on a pipe, whatever the types say
   const interactive = stdin.isTTY === true;

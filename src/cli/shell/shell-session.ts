@@ -6,6 +6,9 @@ import { BftpError } from "../../errors.js";
 export interface SessionOptions {
   /** Connect and stall deadline, ms (the library's defaults when absent). */
   readonly timeoutMs?: number;
+  /** Log in as this user, on every connection (a reconnect logs in again). */
+  readonly user?: string;
+  readonly password?: string;
 }
 
 /**
@@ -35,10 +38,13 @@ export class ShellSession {
   /** Connects to `where` and changes to its path (when not `/`). */
   static async open(where: Location, options: SessionOptions = {}): Promise<ShellSession> {
     const target = { host: where.host, port: where.port };
-    const clientOptions: ClientOptions =
-      options.timeoutMs === undefined
+    const clientOptions: ClientOptions = {
+      ...(options.user === undefined ? {} : { user: options.user }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.timeoutMs === undefined
         ? {}
-        : { timeout: options.timeoutMs, limits: { stallTimeoutMs: options.timeoutMs } };
+        : { timeout: options.timeoutMs, limits: { stallTimeoutMs: options.timeoutMs } }),
+    };
     const client = await BftpClient.connect(target, clientOptions);
     try {
       const cwd = where.path === "/" ? await client.pwd() : await client.cd(where.path);

@@ -21,12 +21,15 @@ export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promi
     );
   }
   ctx.helloDone = true;
-  ctx.user = "anonymous"; // no accounts in this revision: authentication is not required
+  // Without accounts, or with anonymous access turned on, the session is anonymous until it
+  // logs in; otherwise nothing but LOGIN (and NOOP, HELP, QUIT) until then (PROTOCOL.md §3).
+  const { anonymous } = ctx.accounts;
+  if (anonymous !== undefined) ctx.logIn(anonymous);
   const { limits } = ctx;
   await ctx.reply({
     version: PROTOCOL_VERSION,
     server: `bftp/${VERSION}`,
-    auth: { required: false, methods: ["anonymous"] },
+    auth: { required: ctx.accounts.required, methods: ctx.accounts.methods },
     limits: {
       maxControlFrame: limits.maxControlFrame,
       maxChunk: limits.maxChunk,
