@@ -58,15 +58,24 @@ const USAGE = `Usage: node dist/bench/transfer-bench.js [options]
   --json           print the results as JSON
   --help           print this text`;
 
+/** One measured round: rates, and CPU seconds per GiB (or per 1,000 files) of each end. */
 interface Round {
   raw: number;
+  rawCpu: Cpu;
   get: number;
+  getCpu: Cpu;
   getSha256?: number;
   put: number;
-  getCpu: number;
-  putCpu: number;
+  putCpu: Cpu;
   smallMemory: number;
+  smallCpu: Cpu;
   smallFiles?: number;
+}
+
+/** CPU seconds (user + system) the two ends used. */
+interface Cpu {
+  readonly client: number;
+  readonly server: number;
 }
 
 interface Setup {
@@ -78,10 +87,32 @@ interface Setup {
 }
 
 const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
-const cpuSeconds = (since: NodeJS.CpuUsage): number => {
-  const used = process.cpuUsage(since);
-  return (used.user + used.system) / 1e6;
-};
+
+/** CPU seconds (user + system) a process has used so far, from /proc (NaN elsewhere). */
+function processCpu(pid: number | undefined): number {
+  try {
+    const fields =
+      readFileSync(`/proc/${pid ?? 0}/stat`, "utf8")
+        .split(") ")[1]
+        ?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Starts a CPU meter on this process and `peer`; the result is per `per` units of work. */
+function cpuMeter(peer: number | undefined): (per: number) => Cpu {
+  const mine = process.cpuUsage();
+  const theirs = processCpu(peer);
+  return (per) => {
+    const used = process.cpuUsage(mine);
+    return {
+      client: (used.user + used.system) / 1e6 / per,
+      server: (processCpu(peer) - theirs) / per,
+    };
+  };
+}
 
 function parseSetup(): Setup | "help" | "sender" {
   const { values } = parseArgs({
@@ -112,16 +143,21 @@ function parseSetup(): Setup | "help" | "sender" {
 }
 
 /** The raw baseline: the forked sender writes `size` bytes; we receive and discard them. */
-async function rawPipe(listener: net.Server, sender: SenderProcess, size: number): Promise<number> {
+async function rawPipe(
+  listener: net.Server,
+  sender: SenderProcess,
+  size: number,
+): Promise<{ rate: number; cpu: Cpu }> {
   const { port } = listener.address() as net.AddressInfo;
   const accepted = once(listener, "connection") as Promise<[net.Socket]>;
   const sent = sender.send({ port, kind: "body", bytes: size, writeSize: WRITE_SIZE });
   const [socket] = await accepted;
+  const cpu = cpuMeter(sender.pid);
   const start = performance.now();
   await receiveRawPipe(socket, size);
   const ms = performance.now() - start;
   await sent;
-  return mbps(size, ms);
+  return { rate: mbps(size, ms), cpu: cpu(size / GIB) };
 }
 
 /** `size` bytes from memory: one 1 MiB block, repeated (the last piece a prefix of it). */
@@ -136,36 +172,41 @@ function memorySource(size: number): Readable {
   );
 }
 
-async function round(
-  client: BftpClient,
-  listener: net.Server,
-  sender: SenderProcess,
-  setup: Setup,
-  index: number,
-): Promise<Round> {
+/** What a round works with: the client, the server's pid, the raw pipe's ends. */
+interface Rig {
+  readonly client: BftpClient;
+  readonly serverPid: number | undefined;
+  readonly listener: net.Server;
+  readonly sender: SenderProcess;
+}
+
+async function round(rig: Rig, setup: Setup, index: number): Promise<Round> {
   const { size } = setup;
-  const transfers = async (): Promise<Omit<Round, "raw">> => {
-    let cpu = process.cpuUsage();
+  const { client } = rig;
+  const gib = size / GIB;
+  const transfers = async (): Promise<Omit<Round, "raw" | "rawCpu">> => {
+    let cpu = cpuMeter(rig.serverPid);
     let start = performance.now();
     const sink = new CountingSink();
     await client.download("/big.bin", sink);
     if (sink.count !== size) throw new Error(`GET delivered ${sink.count} of ${size} bytes`);
     const get = mbps(size, performance.now() - start);
-    const getCpu = cpuSeconds(cpu);
+    const getCpu = cpu(gib);
     let getSha256: number | undefined;
     if (setup.sha256) {
       start = performance.now();
       await client.download("/big.bin", new CountingSink(), { checksum: "sha256" });
       getSha256 = mbps(size, performance.now() - start);
     }
-    cpu = process.cpuUsage();
+    cpu = cpuMeter(rig.serverPid);
     start = performance.now();
     const put = await client.upload(memorySource(size), "/up.bin", { overwrite: true, size });
     if (put.size !== size) throw new Error(`PUT committed ${put.size} of ${size} bytes`);
     const putRate = mbps(size, performance.now() - start);
-    const putCpu = cpuSeconds(cpu);
+    const putCpu = cpu(gib);
     await client.delete("/up.bin");
 
+    cpu = cpuMeter(rig.serverPid);
     start = performance.now();
     const outcomes = await inWindow(
       Array.from({ length: SMALL_FILES }, (_, i) => i),
@@ -177,6 +218,7 @@ async function round(
       },
     );
     const smallMemory = SMALL_FILES / ((performance.now() - start) / 1000);
+    const smallCpu = cpu(1);
     const failed = outcomes.find((o) => o.status === "rejected");
     if (failed) throw new Error(`small files failed: ${String(failed.reason)}`);
     let smallFiles: number | undefined;
@@ -197,21 +239,23 @@ async function round(
     }
     return {
       get,
+      getCpu,
       put: putRate,
-      getCpu: getCpu / (size / GIB),
-      putCpu: putCpu / (size / GIB),
+      putCpu,
       smallMemory,
+      smallCpu,
       ...(getSha256 === undefined ? {} : { getSha256 }),
       ...(smallFiles === undefined ? {} : { smallFiles }),
     };
   };
   // Alternate which goes first, so slow drift on a shared machine hits both alike.
   if (index % 2 === 0) {
-    const raw = await rawPipe(listener, sender, size);
-    return { raw, ...(await transfers()) };
+    const raw = await rawPipe(rig.listener, rig.sender, size);
+    return { raw: raw.rate, rawCpu: raw.cpu, ...(await transfers()) };
   }
   const rest = await transfers();
-  return { raw: await rawPipe(listener, sender, size), ...rest };
+  const raw = await rawPipe(rig.listener, rig.sender, size);
+  return { raw: raw.rate, rawCpu: raw.cpu, ...rest };
 }
 
 /** Peak resident set of a process, in MB (Linux /proc; NaN elsewhere). */
@@ -233,7 +277,7 @@ async function startServer(root: string): Promise<{ server: ChildProcess; port: 
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
-  const [line] = (await once(server.stdout as Readable, "data")) as [Buffer];
+  const [line] = (await once(server.stdout, "data")) as [Buffer];
   const port = Number(/:(\d+)\n/.exec(line.toString())?.[1]);
   if (!Number.isSafeInteger(port) || port <= 0)
     throw new Error(`Cannot read the server's port from ${line.toString()}`);
@@ -259,12 +303,13 @@ async function bench(setup: Setup): Promise<void> {
     const started = await startServer(root);
     server = started.server;
     const client = await BftpClient.connect({ host: "127.0.0.1", port: started.port });
+    const rig: Rig = { client, serverPid: server.pid, listener, sender };
     progress("warm-up");
-    await round(client, listener, sender, { ...setup, files: false, sha256: false }, 0);
+    await round(rig, { ...setup, files: false, sha256: false }, 0);
     const rounds: Round[] = [];
     for (let r = 0; r < setup.runs; r++) {
       progress(`round ${r + 1}/${setup.runs}`);
-      rounds.push(await round(client, listener, sender, setup, r));
+      rounds.push(await round(rig, setup, r));
     }
     progress("");
     await client.close();
@@ -283,33 +328,33 @@ async function bench(setup: Setup): Promise<void> {
 function report(setup: Setup, rounds: readonly Round[], serverRssMb: number, base: string): void {
   const med = (pick: (r: Round) => number | undefined): number =>
     median(rounds.map(pick).filter((x): x is number => x !== undefined));
-  const paired = (pick: (r: Round) => number): number => median(rounds.map((r) => pick(r) / r.raw));
   const raw = med((r) => r.raw);
-  const spread = (pick: (r: Round) => number | undefined): string => {
-    const xs = rounds.map(pick).filter((x): x is number => x !== undefined);
-    return `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
-  };
+  const rate = (pick: (r: Round) => number) => ({
+    MBps: med(pick),
+    ratio: med(pick) / raw,
+    paired: median(rounds.map((r) => pick(r) / r.raw)),
+    range: [Math.min(...rounds.map(pick)), Math.max(...rounds.map(pick))],
+  });
+  const cpu = (pick: (r: Round) => Cpu) => ({
+    client: med((r) => pick(r).client),
+    server: med((r) => pick(r).server),
+  });
   const result = {
     size: setup.size,
     runs: setup.runs,
     root: base,
-    rawMBps: raw,
-    get: {
-      MBps: med((r) => r.get),
-      ratio: med((r) => r.get) / raw,
-      paired: paired((r) => r.get),
-      clientCpuSecPerGiB: med((r) => r.getCpu),
-    },
-    put: {
-      MBps: med((r) => r.put),
-      ratio: med((r) => r.put) / raw,
-      paired: paired((r) => r.put),
-      clientCpuSecPerGiB: med((r) => r.putCpu),
-    },
+    raw: { ...rate((r) => r.raw), cpuSecPerGiB: cpu((r) => r.rawCpu) },
+    get: { ...rate((r) => r.get), cpuSecPerGiB: cpu((r) => r.getCpu) },
+    put: { ...rate((r) => r.put), cpuSecPerGiB: cpu((r) => r.putCpu) },
     ...(setup.sha256 ? { getSha256MBps: med((r) => r.getSha256) } : {}),
-    smallFilesPerSecond: {
-      memory: med((r) => r.smallMemory),
-      ...(setup.files ? { files: med((r) => r.smallFiles) } : {}),
+    smallFiles: {
+      perSecondIntoMemory: med((r) => r.smallMemory),
+      range: [
+        Math.min(...rounds.map((r) => r.smallMemory)),
+        Math.max(...rounds.map((r) => r.smallMemory)),
+      ],
+      cpuSecPer1000: cpu((r) => r.smallCpu),
+      ...(setup.files ? { perSecondToFiles: med((r) => r.smallFiles) } : {}),
     },
     serverPeakRssMb: serverRssMb,
     rounds,
@@ -320,25 +365,33 @@ function report(setup: Setup, rounds: readonly Round[], serverRssMb: number, bas
   }
   const f = (n: number): string => n.toFixed(0).padStart(6);
   const r2 = (n: number): string => n.toFixed(2);
+  const range = (xs: readonly number[]): string => xs.map((x) => x.toFixed(0)).join("-");
+  const cpuText = (c: Cpu): string => `CPU client ${r2(c.client)} + server ${r2(c.server)}`;
   const sizeText = setup.size >= GIB ? `${setup.size / GIB} GiB` : `${setup.size / 2 ** 20} MiB`;
+  const row = (
+    label: string,
+    x: ReturnType<typeof rate> & { cpuSecPerGiB: Cpu },
+    target: string,
+  ): string =>
+    `${label.padEnd(44)}${f(x.MBps)} MB/s  ratio ${r2(x.ratio)} (paired ${r2(x.paired)}${target})  ${cpuText(x.cpuSecPerGiB)} s/GiB  range ${range(x.range)}`;
   const lines = [
-    `bftp transfer bench: bftp serve in its own process, loopback, root on ${base}; medians of ${setup.runs} rounds (+1 warm-up); MB = 10^6 bytes`,
-    `raw Node TCP pipe, 1 MiB writes, ${sizeText}   ${f(raw)} MB/s   (range ${spread((r) => r.raw)})`,
-    `GET ${sizeText} into memory (discarded), crc32   ${f(result.get.MBps)} MB/s   ratio to raw ${r2(result.get.ratio)} (paired ${r2(result.get.paired)}; target >= 0.80)   client CPU ${r2(result.get.clientCpuSecPerGiB)} s/GiB   (range ${spread((r) => r.get)})`,
-    `PUT ${sizeText} from memory, crc32            ${f(result.put.MBps)} MB/s   ratio to raw ${r2(result.put.ratio)} (paired ${r2(result.put.paired)}; target >= 0.60)   client CPU ${r2(result.put.clientCpuSecPerGiB)} s/GiB   (range ${spread((r) => r.put)})`,
+    `bftp transfer bench: bftp serve in its own process, loopback, root on ${base}; medians of ${setup.runs} rounds (+1 warm-up); MB = 10^6 bytes; ratio = median / median(raw pipe) of the same run`,
+    row(`raw Node TCP pipe, 1 MiB writes, ${sizeText}`, result.raw, ""),
+    row(`GET ${sizeText} into memory (discarded), crc32`, result.get, "; target 0.80"),
+    row(`PUT ${sizeText} from memory, crc32`, result.put, "; target 0.60"),
   ];
   if (setup.sha256)
     lines.push(
-      `GET ${sizeText} into memory, sha256             ${f(med((r) => r.getSha256))} MB/s`,
+      `${`GET ${sizeText} into memory, sha256`.padEnd(44)}${f(med((r) => r.getSha256))} MB/s`,
     );
   lines.push(
-    `${SMALL_FILES} x ${SMALL_SIZE} B, one connection, pipelined (window 64), into memory   ${f(result.smallFilesPerSecond.memory)} files/s   (target >= 20000; range ${spread((r) => r.smallMemory)})`,
+    `${`${SMALL_FILES} x ${SMALL_SIZE / 1024} KiB into memory, 1 connection`.padEnd(44)}${f(result.smallFiles.perSecondIntoMemory)} files/s (target 20000)  ${cpuText(result.smallFiles.cpuSecPer1000)} s per 1000 files  range ${range(result.smallFiles.range)}`,
   );
   if (setup.files)
     lines.push(
-      `${SMALL_FILES} x ${SMALL_SIZE} B, downloadMany to local files          ${f(med((r) => r.smallFiles))} files/s`,
+      `${`${SMALL_FILES} x ${SMALL_SIZE / 1024} KiB, downloadMany to local files`.padEnd(44)}${f(med((r) => r.smallFiles))} files/s`,
     );
-  lines.push(`server peak RSS ${serverRssMb.toFixed(0)} MB`);
+  lines.push(`server peak RSS ${serverRssMb.toFixed(0)} MB (VmHWM, whole run)`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
