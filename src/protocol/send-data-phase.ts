@@ -57,7 +57,7 @@ const TERMINATOR = HEX_SIZE_HEADER.encode(0);
  */
 export async function sendDataPhase(
   out: Writable,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: SendDataPhaseOptions,
 ): Promise<SentDataPhase> {
   const sum = createChecksum(options.alg);
@@ -76,7 +76,8 @@ export async function sendDataPhase(
   };
   let bytes = 0;
   let failure: BftpError | undefined;
-  const iterator = source[Symbol.asyncIterator]();
+  const iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   let exhausted = false;
   try {
     while (length === undefined || bytes < length) {

@@ -30,6 +30,11 @@ export interface CommandContext {
   quitting: boolean;
   /** For PUT: the data phase that follows the request. */
   readonly upload: DataPhaseReader | undefined;
+  /**
+   * The next request's frame if it has fully arrived, consuming nothing: the first request
+   * the session has read ahead to prepare, else the next complete frame in the reader.
+   */
+  nextRequest(): Buffer | undefined;
   /** Opens what a client path names, checked through its descriptor (Sandbox.openInside). */
   openInside(input: string, flags: number): Promise<OpenedInside>;
   /** Opens the directory holding a client path's last name, checked (Sandbox.anchor). */

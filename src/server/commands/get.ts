@@ -7,9 +7,13 @@ import { byteRange } from "../byte-range.js";
 import { fsError } from "../fs-error.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
+import type { Prepared } from "./prepared.js";
 
 /** Largest read from the file at once: large writes are what let a socket reach its ceiling. */
 const READ_CHUNK = 1024 * 1024;
+
+/** A range this small is read whole while the GET is prepared, and its file closed at once. */
+const SMALL_READ = 64 * 1024;
 
 /**
  * GET (PROTOCOL.md §8.7): the reply, then exactly `length` bytes of the file from `offset` as
@@ -18,36 +22,102 @@ const READ_CHUNK = 1024 * 1024;
  * an error trailer; an ABORT queued behind the GET ends it with `BFTP_ERR_TRANSFER_ABORTED`.
  */
 export async function get(ctx: CommandContext, req: RequestOf<"GET">): Promise<void> {
+  await (await prepareGet(ctx, req)).run(ctx);
+}
+
+/**
+ * The part of a GET that may run before its turn (the session prepares pipelined GETs
+ * concurrently, issue 5): open and check the file, check the range, and for a small range
+ * read its bytes and close the file, so the turn itself is one write. Errors (not found,
+ * bad range) reject here and are replied in turn.
+ */
+export async function prepareGet(ctx: CommandContext, req: RequestOf<"GET">): Promise<Prepared> {
   const { handle, stats, virtual } = await openFileInside(ctx, req.path);
-  const started = Date.now();
+  let open = true;
   try {
     const range = byteRange(stats.size, req.offset, req.length);
-    const reply = ctx.replyFrame({
+    const fields = {
       size: stats.size,
       mtime: Math.trunc(stats.mtimeMs),
       offset: range.offset,
       length: range.length,
-    });
-    const source = readAhead(handle, range, Math.min(READ_CHUNK, ctx.limits.maxChunk), virtual);
-    const sent = await sendDataPhase(ctx.socket, source, {
-      alg: req.checksum ?? "crc32",
-      maxChunk: ctx.limits.maxChunk,
-      timeout: ctx.limits.stallTimeoutMs,
-      prefix: [reply],
-      shouldStop: () => abortRequested(ctx),
-      length: range.length,
-    });
-    ctx.log.info("get", {
-      peer: ctx.peer,
-      path: virtual,
-      offset: range.offset,
-      bytes: sent.bytes,
-      ms: Date.now() - started,
-      result: sent.failure?.code ?? "ok",
-    });
-  } finally {
-    await handle.close();
+    };
+    let whole: Buffer | undefined;
+    if (range.length <= SMALL_READ) {
+      // On failure the turn reads again, and fails the data phase with an error trailer.
+      whole =
+        range.length === 0
+          ? Buffer.alloc(0)
+          : await readWhole(handle, range, virtual).catch(() => undefined);
+      if (whole !== undefined) {
+        open = false;
+        await handle.close();
+      }
+    }
+    return {
+      run: async (turn) => {
+        const started = Date.now();
+        try {
+          const source =
+            whole === undefined
+              ? readAhead(handle, range, Math.min(READ_CHUNK, turn.limits.maxChunk), virtual)
+              : [whole];
+          const sent = await sendDataPhase(turn.socket, source, {
+            alg: req.checksum ?? "crc32",
+            maxChunk: turn.limits.maxChunk,
+            timeout: turn.limits.stallTimeoutMs,
+            prefix: [turn.replyFrame(fields)],
+            shouldStop: () => abortRequested(turn),
+            length: range.length,
+          });
+          turn.log.info("get", {
+            peer: turn.peer,
+            path: virtual,
+            offset: range.offset,
+            bytes: sent.bytes,
+            ms: Date.now() - started,
+            result: sent.failure?.code ?? "ok",
+          });
+        } finally {
+          if (open) {
+            open = false;
+            await handle.close();
+          }
+        }
+      },
+      release: async () => {
+        if (open) {
+          open = false;
+          await handle.close();
+        }
+      },
+    };
+  } catch (err) {
+    if (open) await handle.close();
+    throw err;
   }
+}
+
+/** The whole (small) range in one read; INTERNAL if the file is shorter now. */
+async function readWhole(
+  handle: FileHandle,
+  range: { offset: number; length: number },
+  virtual: string,
+): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(range.length);
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await handle.read(buffer, 0, range.length, range.offset));
+  } catch (err) {
+    throw fsError(err, "read", virtual);
+  }
+  if (bytesRead !== range.length) {
+    throw new BftpError(
+      "BFTP_ERR_INTERNAL",
+      `Cannot read ${JSON.stringify(virtual)}: the file changed size during the download`,
+    );
+  }
+  return buffer;
 }
 
 /**

@@ -153,10 +153,26 @@ async function writeData(
     batch = [];
     gathered = 0;
   };
+  const pieces = phase.chunks();
   try {
-    for await (const piece of phase.chunks()) {
-      batch.push(piece);
-      gathered += piece.length;
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await pieces.next();
+      } catch (err) {
+        // The connection failed mid-phase: what did arrive still goes to the file, as it
+        // would have unbatched, so a resumable upload keeps every byte received.
+        const written = await writing.then(
+          () => true,
+          () => false,
+        );
+        if (written && gathered > 0)
+          await writeAllAt(handle, batch, position).catch(() => undefined);
+        throw err;
+      }
+      if (next.done === true) break;
+      batch.push(next.value);
+      gathered += next.value.length;
       if (gathered >= WRITE_BATCH) await flush();
     }
     if (gathered > 0) await flush();
