@@ -1,6 +1,7 @@
 import type net from "node:net";
 import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { StreamReader } from "../wire/stream-reader.js";
+import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
@@ -14,6 +15,8 @@ export interface CommandContext {
   readonly sandbox: Sandbox;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  /** Whole-file checksums GET has computed, shared by every session. */
+  readonly checksums: ChecksumCache;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   /** "address:port" of the client, for logs. */

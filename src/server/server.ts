@@ -2,6 +2,7 @@ import { once, setMaxListeners } from "node:events";
 import net from "node:net";
 import { BftpError } from "../errors.js";
 import { encodeMessage, toWireError } from "../protocol/replies.js";
+import { ChecksumCache, type ChecksumCacheOptions } from "./checksum-cache.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
@@ -27,6 +28,11 @@ export interface ServerOptions {
   readonly sweep?: boolean;
   /** Share the port with other processes (cluster workers, `--workers`). */
   readonly exclusive?: boolean;
+  /**
+   * The cache of whole-file checksums GET uses (issue 5): its options, or a cache to use
+   * (shared with the caller, as tests do); `{ entries: 0 }` turns it off.
+   */
+  readonly checksumCache?: ChecksumCacheOptions | ChecksumCache;
 }
 
 /**
@@ -47,8 +53,15 @@ export class BftpServer {
   readonly #perAddress = new Map<string, number>();
   readonly #shutdown = new AbortController();
   readonly #finished = new Set<Promise<void>>();
+  readonly #checksums: ChecksumCache;
 
-  private constructor(sandbox: Sandbox, limits: ServerLimits, log: Logger) {
+  private constructor(
+    sandbox: Sandbox,
+    limits: ServerLimits,
+    log: Logger,
+    checksums: ChecksumCache,
+  ) {
+    this.#checksums = checksums;
     this.#sandbox = sandbox;
     this.limits = limits;
     this.#log = log;
@@ -70,7 +83,14 @@ export class BftpServer {
     const log = options.log ?? SILENT_LOGGER;
     const sandbox = await Sandbox.open(options.root);
     if (options.sweep ?? true) await sweepTempFiles(sandbox.root, limits.partialTtlMs, log);
-    const server = new BftpServer(sandbox, limits, log);
+    const server = new BftpServer(
+      sandbox,
+      limits,
+      log,
+      options.checksumCache instanceof ChecksumCache
+        ? options.checksumCache
+        : new ChecksumCache(options.checksumCache),
+    );
     server.#listener.listen({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
@@ -150,6 +170,7 @@ export class BftpServer {
       sandbox: this.#sandbox,
       limits: this.limits,
       log: this.#log,
+      checksums: this.#checksums,
       shutdown: this.#shutdown.signal,
     });
     this.#sessions.add(session);

@@ -9,6 +9,7 @@ import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
 import { COMMANDS, PREPARERS } from "./commands/index.js";
 import type { Prepared } from "./commands/prepared.js";
+import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
@@ -48,6 +49,7 @@ export interface SessionHost {
   readonly sandbox: Sandbox;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  readonly checksums: ChecksumCache;
   /** Aborted when the server begins to shut down. */
   readonly shutdown: AbortSignal;
 }
@@ -61,6 +63,7 @@ export class Session implements CommandContext {
   readonly sandbox: Sandbox;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  readonly checksums: ChecksumCache;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   readonly peer: string;
@@ -83,6 +86,7 @@ export class Session implements CommandContext {
     this.sandbox = host.sandbox;
     this.limits = host.limits;
     this.log = host.log;
+    this.checksums = host.checksums;
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     this.reader = new StreamReader(socket, { highWaterMark: host.limits.readAheadBytes });
   }

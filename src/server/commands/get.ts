@@ -4,6 +4,7 @@ import type { RequestOf } from "../../protocol/requests.js";
 import { sendDataPhase } from "../../protocol/send-data-phase.js";
 import type { CommandContext } from "../command-context.js";
 import { byteRange } from "../byte-range.js";
+import { sameContent } from "../checksum-cache.js";
 import { fsError } from "../fs-error.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
@@ -57,13 +58,18 @@ export async function prepareGet(ctx: CommandContext, req: RequestOf<"GET">): Pr
     return {
       run: async (turn) => {
         const started = Date.now();
+        const alg = req.checksum ?? "crc32";
+        // A whole file whose checksum the server remembers is sent without computing it.
+        const wholeFile = range.offset === 0 && range.length === stats.size;
+        const known = wholeFile ? turn.checksums.lookup(stats, alg) : undefined;
         try {
           const source =
             whole === undefined
               ? readAhead(handle, range, Math.min(READ_CHUNK, turn.limits.maxChunk), virtual)
               : [whole];
           const sent = await sendDataPhase(turn.socket, source, {
-            alg: req.checksum ?? "crc32",
+            alg,
+            ...(known === undefined ? {} : { checksum: known }),
             maxChunk: turn.limits.maxChunk,
             timeout: turn.limits.stallTimeoutMs,
             prefix: [turn.replyFrame(fields)],
@@ -78,6 +84,12 @@ export async function prepareGet(ctx: CommandContext, req: RequestOf<"GET">): Pr
             ms: Date.now() - started,
             result: sent.failure?.code ?? "ok",
           });
+          // Remembered only if nothing wrote to the file while it was read (its times and
+          // size unchanged through the open descriptor) and the cache finds it old enough.
+          if (wholeFile && known === undefined && sent.failure === undefined && open) {
+            if (sameContent(stats, await handle.stat()))
+              turn.checksums.remember(stats, alg, sent.checksum, started);
+          }
         } finally {
           if (open) {
             open = false;
