@@ -4,6 +4,7 @@
 // checksum must be caught by the client.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -110,21 +111,21 @@ test("a file rewritten in place while it is sent with a remembered checksum fail
   const held = new Promise<void>((resolve) => {
     release = resolve;
   });
-  let first = true;
+  const state = { waiting: true };
   const slow = new Writable({
     write(_chunk: Buffer, _encoding, done) {
-      if (!first) {
+      if (!state.waiting) {
         done();
         return;
       }
-      first = false;
+      state.waiting = false;
       held.then(() => {
         done();
       }, done);
     },
   });
   const download = client.download("/torn.bin", slow);
-  while (first) await new Promise((resolve) => setImmediate(resolve)); // the first bytes arrived
+  while (state.waiting) await new Promise((resolve) => setImmediate(resolve)); // bytes arrived
   const handle = await fs.open(file, "r+");
   await handle.write(randomBytes(MiB), 0, MiB, size - MiB); // the tail, not yet read
   await handle.close();
@@ -133,22 +134,25 @@ test("a file rewritten in place while it is sent with a remembered checksum fail
 });
 
 test("the cache forgets the least recently used file and skips small and recent files", async () => {
-  const file = path.join(root, "unit.bin");
-  await fs.writeFile(file, randomBytes(MiB));
-  const stats = await fs.stat(file);
+  const statOf = async (name: string, size: number): Promise<Stats> => {
+    const file = path.join(root, name);
+    await fs.writeFile(file, randomBytes(size));
+    return fs.stat(file);
+  };
+  const big = await statOf("unit.bin", MiB);
   const recent = new ChecksumCache(); // default: files changed in the last 2 s are not kept
-  recent.remember(stats, "crc32", "00000001", Date.now());
+  recent.remember(big, "crc32", "00000001", Date.now());
   assert.equal(recent.size, 0);
   const tiny = new ChecksumCache({ racyMs: -60_000 }); // default minimum: 1 MiB
-  tiny.remember({ ...stats, size: 10 } as typeof stats, "crc32", "00000001", Date.now());
+  tiny.remember(await statOf("tiny.bin", 10), "crc32", "00000001", Date.now());
   assert.equal(tiny.size, 0);
   const two = new ChecksumCache({ entries: 2, racyMs: -60_000, minSize: 0 });
-  const variant = (ino: number): typeof stats => ({ ...stats, ino }) as typeof stats;
-  two.remember(variant(1), "crc32", "a", Date.now());
-  two.remember(variant(2), "crc32", "b", Date.now());
-  assert.equal(two.lookup(variant(1), "crc32"), "a"); // 1 is now the most recent
-  two.remember(variant(3), "crc32", "c", Date.now());
-  assert.equal(two.lookup(variant(2), "crc32"), undefined);
-  assert.equal(two.lookup(variant(1), "crc32"), "a");
-  assert.equal(two.lookup(variant(1), "sha256"), undefined); // per algorithm
+  const [a, b, c] = [await statOf("a", 1), await statOf("b", 1), await statOf("c", 1)];
+  two.remember(a, "crc32", "a", Date.now());
+  two.remember(b, "crc32", "b", Date.now());
+  assert.equal(two.lookup(a, "crc32"), "a"); // a is now the most recent
+  two.remember(c, "crc32", "c", Date.now());
+  assert.equal(two.lookup(b, "crc32"), undefined);
+  assert.equal(two.lookup(a, "crc32"), "a");
+  assert.equal(two.lookup(a, "sha256"), undefined); // per algorithm
 });

@@ -6,6 +6,7 @@ import type { CommandContext } from "../command-context.js";
 import { byteRange } from "../byte-range.js";
 import { sameContent } from "../checksum-cache.js";
 import { fsError } from "../fs-error.js";
+import { claimBuffers } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
 import type { Prepared } from "./prepared.js";
@@ -138,7 +139,8 @@ async function readWhole(
  * overlaps the socket write (issue 5). Buffers rotate through three: `sendDataPhase` has
  * flushed every chunk but the latest two by the time it asks for the next, so the third
  * buffer back is free again (fresh 1 MiB buffers per chunk cost page faults and garbage
- * collection: 14% of the server's time in a profile). Fails if the file ends early (it
+ * collection: 14% of the server's time in a profile). Their size is the transfer's share of
+ * the process's buffer budget (transfer-budget.ts), at most `chunk`. Fails if the file ends early (it
  * shrank) or cannot be read.
  */
 async function* readAhead(
@@ -149,16 +151,18 @@ async function* readAhead(
 ): AsyncGenerator<Buffer> {
   const end = range.offset + range.length;
   const buffers: Buffer[] = [];
+  const share = claimBuffers(3, chunk);
   let turn = 0;
   const readAt = (position: number): Promise<Buffer> => {
-    const size = Math.min(chunk, end - position);
-    // A range that fits one chunk gets a buffer of its own size (small files stay small).
-    let buffer = range.length <= chunk ? Buffer.allocUnsafe(size) : buffers[turn % 3];
-    if (buffer === undefined) {
-      buffer = Buffer.allocUnsafe(chunk);
-      buffers.push(buffer);
+    const target = share.size();
+    // The buffer three turns back is free again; it is replaced when the share has changed.
+    let buffer = buffers[turn % 3];
+    if (buffer?.length !== target) {
+      buffer = Buffer.allocUnsafe(target);
+      buffers[turn % 3] = buffer;
     }
     turn++;
+    const size = Math.min(buffer.length, end - position);
     const read = handle.read(buffer, 0, size, position).then(
       ({ bytesRead }) => buffer.subarray(0, bytesRead),
       (err: unknown) => {
@@ -185,6 +189,7 @@ async function* readAhead(
       yield piece;
     }
   } finally {
+    share.release();
     await next?.catch(() => undefined); // the handle is closed only once no read is pending
   }
 }

@@ -4,6 +4,7 @@ import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
+import { claimBuffers } from "../transfer-budget.js";
 import type { Anchor } from "../sandbox.js";
 import { resumableName, tempName } from "../temp-files.js";
 
@@ -132,7 +133,8 @@ const WRITE_BATCH = 1024 * 1024;
  * `writev`, and the next batch is received while the previous one is written (issue 5: one
  * thread-pool round trip per 64 KiB piece, nothing received meanwhile, left the server idle
  * 70% of a PUT). At most one batch is being written and one gathered, so memory stays
- * bounded and backpressure still reaches the socket. Not a stream: a FileHandle's write
+ * bounded and backpressure still reaches the socket; under many uploads at once, batches
+ * shrink to each one's share of the buffer budget (transfer-budget.ts). Not a stream: a FileHandle's write
  * stream must be destroyed before the handle can close, and destroying it closes the
  * handle, so fsync could not follow it. Returns with no write pending, even when it throws.
  */
@@ -142,6 +144,7 @@ async function writeData(
   offset: number,
 ): Promise<void> {
   let position = offset;
+  const share = claimBuffers(2, WRITE_BATCH); // one batch written, one gathered
   let writing: Promise<void> = Promise.resolve();
   let batch: Buffer[] = [];
   let gathered = 0;
@@ -173,10 +176,11 @@ async function writeData(
       if (next.done === true) break;
       batch.push(next.value);
       gathered += next.value.length;
-      if (gathered >= WRITE_BATCH) await flush();
+      if (gathered >= share.size()) await flush();
     }
     if (gathered > 0) await flush();
   } finally {
+    share.release();
     await writing.catch(() => undefined); // nothing left in flight when the handle closes
   }
   await writing;
