@@ -24,6 +24,8 @@ before(async () => {
   await fs.mkdir(path.join(srv.root, "sub"));
   for (let i = 0; i < 40; i++) await fs.writeFile(path.join(srv.root, `f${i}`), `file ${i}`);
   await fs.writeFile(path.join(srv.root, "sub", "f1"), "inside sub");
+  for (let i = 0; i < 16; i++)
+    await fs.writeFile(path.join(srv.root, `m${i}`), randomBytes(200_000));
 });
 
 after(() => srv.stop());
@@ -165,4 +167,30 @@ test("a client that leaves with requests prepared leaves no file open on the ser
     open = await fdCount();
   }
   assert.ok(open <= before, `${open - before} descriptors still open`);
+});
+
+test("downloads prepared ahead do not hold their files open until their turn", async () => {
+  const fdCount = async (): Promise<number> => (await fs.readdir("/proc/self/fd")).length;
+  const before = await fdCount();
+  const conn = await ProtocolConnection.open(srv.port);
+  try {
+    conn.socket.pause(); // the big GET blocks with its file open; 16 larger GETs wait behind
+    await pipeline(conn, [
+      { op: "GET", path: "/big.bin" },
+      ...Array.from({ length: 16 }, (_, i) => ({ op: "GET", path: `/m${i}` })),
+    ]);
+    await sleep(300); // time for the session to take and prepare them
+    // The client's socket, the session's socket and the big file; prepared ones hold none.
+    assert.ok((await fdCount()) <= before + 3, `${(await fdCount()) - before} more descriptors`);
+    conn.socket.resume();
+    assertOk(await conn.reply());
+    await conn.readData(30_000);
+    for (let i = 0; i < 16; i++) {
+      assertOk(await conn.reply());
+      const { data } = await conn.readData();
+      assert.ok(data.equals(await fs.readFile(path.join(srv.root, `m${i}`))));
+    }
+  } finally {
+    conn.close();
+  }
 });

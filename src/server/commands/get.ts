@@ -24,20 +24,35 @@ const SMALL_READ = 64 * 1024;
  * an error trailer; an ABORT queued behind the GET ends it with `BFTP_ERR_TRANSFER_ABORTED`.
  */
 export async function get(ctx: CommandContext, req: RequestOf<"GET">): Promise<void> {
-  await (await prepareGet(ctx, req)).run(ctx);
+  await (await openAndPrepare(ctx, req, false)).run(ctx);
 }
 
 /**
  * The part of a GET that may run before its turn (the session prepares pipelined GETs
  * concurrently, issue 5): open and check the file, check the range, and for a small range
  * read its bytes and close the file, so the turn itself is one write. Errors (not found,
- * bad range) reject here and are replied in turn.
+ * bad range) reject here and are replied in turn. A larger range is not held open until
+ * its turn (sixteen prepared downloads per session would hold sixteen descriptors): its turn
+ * opens the file again, and the transfer's time dwarfs that second open.
  */
-export async function prepareGet(ctx: CommandContext, req: RequestOf<"GET">): Promise<Prepared> {
+export function prepareGet(ctx: CommandContext, req: RequestOf<"GET">): Promise<Prepared> {
+  return openAndPrepare(ctx, req, true);
+}
+
+async function openAndPrepare(
+  ctx: CommandContext,
+  req: RequestOf<"GET">,
+  ahead: boolean,
+): Promise<Prepared> {
   const { handle, stats, virtual } = await openFileInside(ctx, req.path);
   let open = true;
   try {
     const range = byteRange(stats.size, req.offset, req.length);
+    if (ahead && range.length > SMALL_READ) {
+      open = false;
+      await handle.close();
+      return { run: (turn) => get(turn, req), release: () => Promise.resolve() };
+    }
     const fields = {
       size: stats.size,
       mtime: Math.trunc(stats.mtimeMs),
