@@ -131,6 +131,11 @@ export class SenderProcess {
     return sender;
   }
 
+  /** The child's process id (for reading its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** Runs one job in the child; resolves when the child reports the transfer closed. */
   send(job: SendJob): Promise<void> {
     if (this.#exited) return Promise.reject(this.#exited);

@@ -2,6 +2,7 @@ import type net from "node:net";
 import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { StreamReader } from "../wire/stream-reader.js";
 import type { Account, Accounts } from "./accounts/accounts.js";
+import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
@@ -18,6 +19,8 @@ export interface CommandContext {
   readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  /** Whole-file checksums GET has computed, shared by every session. */
+  readonly checksums: ChecksumCache;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   /** "address:port" of the client, for logs. */
@@ -43,6 +46,11 @@ export interface CommandContext {
    * after its error reply throws a BftpError with `details.close === true`.)
    */
   readonly upload: DataPhaseReader | undefined;
+  /**
+   * The next request's frame if it has fully arrived, consuming nothing: the first request
+   * the session has read ahead to prepare, else the next complete frame in the reader.
+   */
+  nextRequest(): Buffer | undefined;
   /** Opens what a client path names, checked through its descriptor (Sandbox.openInside). */
   openInside(input: string, flags: number): Promise<OpenedInside>;
   /** Opens the directory holding a client path's last name, checked (Sandbox.anchor). */

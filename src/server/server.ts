@@ -3,6 +3,7 @@ import net from "node:net";
 import { BftpError } from "../errors.js";
 import { Accounts, type AccountsOptions } from "./accounts/accounts.js";
 import { encodeMessage, toWireError } from "../protocol/replies.js";
+import { ChecksumCache, type ChecksumCacheOptions } from "./checksum-cache.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
@@ -33,6 +34,11 @@ export interface ServerOptions {
    * anyone who connects may do everything, as before.
    */
   readonly accounts?: AccountsOptions;
+  /**
+   * The cache of whole-file checksums GET uses (issue 5): its options, or a cache to use
+   * (shared with the caller, as tests do); `{ entries: 0 }` turns it off.
+   */
+  readonly checksumCache?: ChecksumCacheOptions | ChecksumCache;
 }
 
 /**
@@ -54,8 +60,16 @@ export class BftpServer {
   readonly #perAddress = new Map<string, number>();
   readonly #shutdown = new AbortController();
   readonly #finished = new Set<Promise<void>>();
+  readonly #checksums: ChecksumCache;
 
-  private constructor(sandbox: Sandbox, accounts: Accounts, limits: ServerLimits, log: Logger) {
+  private constructor(
+    sandbox: Sandbox,
+    accounts: Accounts,
+    limits: ServerLimits,
+    log: Logger,
+    checksums: ChecksumCache,
+  ) {
+    this.#checksums = checksums;
     this.#sandbox = sandbox;
     this.#accounts = accounts;
     this.limits = limits;
@@ -79,7 +93,15 @@ export class BftpServer {
     const sandbox = await Sandbox.open(options.root);
     const accounts = await Accounts.open(sandbox, options.accounts);
     if (options.sweep ?? true) await sweepTempFiles(sandbox.root, limits.partialTtlMs, log);
-    const server = new BftpServer(sandbox, accounts, limits, log);
+    const server = new BftpServer(
+      sandbox,
+      accounts,
+      limits,
+      log,
+      options.checksumCache instanceof ChecksumCache
+        ? options.checksumCache
+        : new ChecksumCache(options.checksumCache),
+    );
     server.#listener.listen({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
@@ -165,6 +187,7 @@ export class BftpServer {
       accounts: this.#accounts,
       limits: this.limits,
       log: this.#log,
+      checksums: this.#checksums,
       shutdown: this.#shutdown.signal,
     });
     this.#sessions.add(session);

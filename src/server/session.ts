@@ -9,7 +9,9 @@ import { writeAll } from "../wire/write-all.js";
 import type { Account, Accounts } from "./accounts/accounts.js";
 import { checkPermissions } from "./accounts/permissions.js";
 import type { CommandContext } from "./command-context.js";
-import { COMMANDS } from "./commands/index.js";
+import { COMMANDS, PREPARERS } from "./commands/index.js";
+import type { Prepared } from "./commands/prepared.js";
+import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
@@ -31,6 +33,19 @@ const STREAM_FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "BFTP_ERR_READ_PENDING",
 ]);
 
+/**
+ * Most pipelined requests prepared ahead of their turn (issue 5). Each may hold an open file
+ * and, for a small GET, up to 64 KiB of its bytes: at most 1 MiB per session.
+ */
+const MAX_PREPARED = 16;
+
+/** A request read ahead of its turn, its preparation under way. */
+interface Ahead {
+  readonly payload: Buffer;
+  readonly request: Request;
+  readonly prepared: Promise<Prepared>;
+}
+
 /** What the server shares with its sessions. */
 export interface SessionHost {
   /** The served root, used until a login chooses an account's own. */
@@ -38,6 +53,7 @@ export interface SessionHost {
   readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  readonly checksums: ChecksumCache;
   /** Aborted when the server begins to shut down. */
   readonly shutdown: AbortSignal;
 }
@@ -51,6 +67,7 @@ export class Session implements CommandContext {
   readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  readonly checksums: ChecksumCache;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   readonly peer: string;
@@ -65,6 +82,8 @@ export class Session implements CommandContext {
   readonly #temps = new Set<string>();
   #tag: string | number | undefined;
   #requests = 0;
+  /** Requests read ahead and being prepared, in request order (PROTOCOL.md §4.2). */
+  readonly #ahead: Ahead[] = [];
 
   constructor(socket: net.Socket, host: SessionHost) {
     this.socket = socket;
@@ -72,6 +91,7 @@ export class Session implements CommandContext {
     this.accounts = host.accounts;
     this.limits = host.limits;
     this.log = host.log;
+    this.checksums = host.checksums;
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     this.reader = new StreamReader(socket, { highWaterMark: host.limits.readAheadBytes });
   }
@@ -112,22 +132,13 @@ export class Session implements CommandContext {
   }
 
   async #loop(): Promise<void> {
-    const { idleTimeoutMs, frameTimeoutMs, maxControlFrame } = this.limits;
     while (!this.quitting) {
       if (this.#stopping()) throw shuttingDown();
-      try {
-        await this.reader.waitForData({ timeout: idleTimeoutMs, signal: this.#host.shutdown });
-      } catch (err) {
-        if (this.#stopping()) throw shuttingDown(); // idle sessions leave at once
-        throw err;
-      }
-      const payload = await this.reader.readFrame({
-        maxSize: maxControlFrame,
-        timeout: frameTimeoutMs,
-      });
+      const ahead = this.#ahead.shift(); // read ahead and prepared already, if any
+      const payload = ahead?.payload ?? (await this.#nextFrame());
       this.#requests++;
       try {
-        await this.#handle(payload);
+        await this.#handle(payload, ahead);
       } finally {
         this.upload = undefined;
         this.#tag = undefined;
@@ -136,8 +147,21 @@ export class Session implements CommandContext {
     this.socket.end();
   }
 
-  async #handle(payload: Buffer): Promise<void> {
-    const parsed = parseRequest(payload);
+  /** The next request's frame: waits for it under the idle deadline, then the frame deadline. */
+  async #nextFrame(): Promise<Buffer> {
+    const { idleTimeoutMs, frameTimeoutMs, maxControlFrame } = this.limits;
+    try {
+      await this.reader.waitForData({ timeout: idleTimeoutMs, signal: this.#host.shutdown });
+    } catch (err) {
+      if (this.#stopping()) throw shuttingDown(); // idle sessions leave at once
+      throw err;
+    }
+    return this.reader.readFrame({ maxSize: maxControlFrame, timeout: frameTimeoutMs });
+  }
+
+  async #handle(payload: Buffer, ahead?: Ahead): Promise<void> {
+    const parsed =
+      ahead === undefined ? parseRequest(payload) : { ok: true as const, request: ahead.request };
     this.#tag = parsed.ok ? parsed.request.tag : parsed.tag;
     const op = parsed.ok ? parsed.request.op : parsed.op;
     if (op === "PUT") {
@@ -152,7 +176,10 @@ export class Session implements CommandContext {
     try {
       if (!parsed.ok) throw parsed.error;
       this.#admit(parsed.request);
-      await runCommand(this, parsed.request);
+      // While this read-only request runs, the ones pipelined behind it start their work.
+      if (PREPARERS[parsed.request.op] !== undefined) this.#prepareAhead();
+      if (ahead === undefined) await runCommand(this, parsed.request);
+      else await (await ahead.prepared).run(this);
     } catch (err) {
       const fatal =
         isBftpError(err) &&
@@ -166,6 +193,38 @@ export class Session implements CommandContext {
         this.log.error("internal", { peer: this.peer, op: op ?? null, error: String(err) });
       }
       await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(err) })));
+    }
+  }
+
+  /**
+   * Takes the requests that have fully arrived behind the current one, as long as each is
+   * one that may be prepared (GET, STAT) and admitted, and starts preparing them (issue 5).
+   * Called only while a preparable request is current, so every request between it and the
+   * last one taken is read-only: preparing early sees the same session state (working
+   * directory, login) as preparing in turn would. It stops at anything else (a PUT, whose
+   * data phase follows it; a CD; an ABORT, which must stay visible to `nextRequest`).
+   */
+  #prepareAhead(): void {
+    const maxSize = this.limits.maxControlFrame;
+    while (this.#ahead.length < MAX_PREPARED) {
+      const peeked = this.reader.peekFrame({ maxSize });
+      if (peeked === undefined) return;
+      const parsed = parseRequest(peeked);
+      if (!parsed.ok) return;
+      const prepare = PREPARERS[parsed.request.op] as
+        ((ctx: CommandContext, req: Request) => Promise<Prepared>) | undefined;
+      if (prepare === undefined) return;
+      try {
+        this.#admit(parsed.request);
+      } catch {
+        return; // refused in its turn, the usual way
+      }
+      const payload = Buffer.from(peeked);
+      // The frame is complete in the buffer, so this consumes it now, synchronously.
+      this.reader.readFrame({ maxSize }).catch(() => undefined);
+      const prepared = prepare(this, parsed.request);
+      prepared.catch(() => undefined); // replied in turn; never an unhandled rejection
+      this.#ahead.push({ payload, request: parsed.request, prepared });
     }
   }
 
@@ -220,6 +279,16 @@ export class Session implements CommandContext {
   }
 
   async #close(): Promise<void> {
+    // Requests prepared but never answered: close their files.
+    const unanswered = this.#ahead.splice(0);
+    await Promise.all(
+      unanswered.map((ahead) =>
+        ahead.prepared.then(
+          (prepared) => prepared.release(),
+          () => undefined,
+        ),
+      ),
+    );
     await Promise.all(
       [...this.#temps].map((temp) =>
         fs.rm(temp, { force: true }).catch((err: unknown) => {
@@ -236,6 +305,12 @@ export class Session implements CommandContext {
 
   #send(frame: Buffer): Promise<void> {
     return writeAll(this.socket, frame, { timeout: this.limits.stallTimeoutMs });
+  }
+
+  nextRequest(): Buffer | undefined {
+    return (
+      this.#ahead[0]?.payload ?? this.reader.peekFrame({ maxSize: this.limits.maxControlFrame })
+    );
   }
 
   openInside(input: string, flags: number): Promise<OpenedInside> {

@@ -14,7 +14,7 @@ export async function abort(ctx: CommandContext): Promise<void> {
  * the request queue stops it (PROTOCOL.md §7.2), and the ABORT then replies `aborted: true`.
  */
 export function abortRequested(ctx: CommandContext): BftpError | undefined {
-  const next = ctx.reader.peekFrame({ maxSize: ctx.limits.maxControlFrame });
+  const next = ctx.nextRequest();
   if (next === undefined) return undefined;
   const parsed = parseRequest(next);
   if (!parsed.ok || parsed.request.op !== "ABORT") return undefined;

@@ -3,7 +3,7 @@ import type { CommandContext } from "../command-context.js";
 import { abort } from "./abort.js";
 import { cd } from "./cd.js";
 import { deleteFile } from "./delete.js";
-import { get } from "./get.js";
+import { get, prepareGet } from "./get.js";
 import { hash } from "./hash.js";
 import { hello } from "./hello.js";
 import { help } from "./help.js";
@@ -12,12 +12,13 @@ import { login } from "./login.js";
 import { mkdir } from "./mkdir.js";
 import { noop } from "./noop.js";
 import { put } from "./put.js";
+import type { Prepared } from "./prepared.js";
 import { pwd } from "./pwd.js";
 import { quit } from "./quit.js";
 import { rename } from "./rename.js";
 import { resume } from "./resume.js";
 import { rmdir } from "./rmdir.js";
-import { stat } from "./stat.js";
+import { prepareStat, stat } from "./stat.js";
 
 /** A command handler: runs a validated request and sends its reply. */
 export type Command<O extends Op> = (ctx: CommandContext, req: RequestOf<O>) => Promise<void>;
@@ -42,4 +43,15 @@ export const COMMANDS: { readonly [O in Op]: Command<O> } = {
   HASH: hash,
   RESUME: resume,
   ABORT: abort,
+};
+
+/**
+ * Commands whose work may start before their turn (issue 5): read-only, touching no session
+ * state, so preparing them early changes nothing a client can tell apart, except speed.
+ */
+export const PREPARERS: {
+  readonly [O in Op]?: (ctx: CommandContext, req: RequestOf<O>) => Promise<Prepared>;
+} = {
+  GET: prepareGet,
+  STAT: prepareStat,
 };

@@ -4,6 +4,7 @@ import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { toEntry } from "../entry.js";
 import { O_PATH } from "../sandbox.js";
+import type { Prepared } from "./prepared.js";
 
 /**
  * STAT (PROTOCOL.md §8.5): follows links that stay inside the root. The file is held by an
@@ -11,11 +12,20 @@ import { O_PATH } from "../sandbox.js";
  * I/O (a FIFO or a device is only described), and no swap can redirect the answer.
  */
 export async function stat(ctx: CommandContext, req: RequestOf<"STAT">): Promise<void> {
+  await (await prepareStat(ctx, req)).run(ctx);
+}
+
+/** STAT's file-system work, which may run before its turn (issue 5); the turn only replies. */
+export async function prepareStat(ctx: CommandContext, req: RequestOf<"STAT">): Promise<Prepared> {
   const target = await ctx.openInside(req.path, O_PATH | fs.constants.O_NOFOLLOW);
+  let entry;
   try {
-    const stats = await target.handle.stat();
-    await ctx.reply({ entry: toEntry(path.posix.basename(target.virtual), stats) });
+    entry = toEntry(path.posix.basename(target.virtual), await target.handle.stat());
   } finally {
     await target.handle.close();
   }
+  return {
+    run: (turn) => turn.reply({ entry }),
+    release: () => Promise.resolve(),
+  };
 }
