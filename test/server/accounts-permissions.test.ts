@@ -150,3 +150,38 @@ test("RENAME with overwrite needs delete, and a write-only user cannot replace a
     conn.close();
   }
 });
+
+test("pipelined GETs and STATs, prepared ahead of their turn, are checked like any other", async () => {
+  await prepare("w");
+  const conn = await ProtocolConnection.open(srv.port);
+  try {
+    // LOGIN and six read requests in one burst: the session prepares GET and STAT requests
+    // ahead (issue 5), and a user without read must still be refused every one, in order.
+    await conn.send({ op: "LOGIN", user: "w", password: "pw-w", tag: 0 });
+    for (let i = 1; i <= 6; i++) {
+      await conn.send({ op: i % 2 === 0 ? "STAT" : "GET", path: "/file.txt", tag: i });
+    }
+    const login = await conn.reply();
+    assert.equal(login["user"], "w");
+    for (let i = 1; i <= 6; i++) {
+      const reply = await conn.reply();
+      assertError(reply, "BFTP_ERR_FORBIDDEN");
+      assert.equal(reply["tag"], i);
+    }
+  } finally {
+    conn.close();
+  }
+  const reader = await ProtocolConnection.open(srv.port);
+  try {
+    await reader.send({ op: "LOGIN", user: "r", password: "pw-r" });
+    for (let i = 0; i < 4; i++) await reader.send({ op: "STAT", path: "/file.txt", tag: i });
+    assert.equal((await reader.reply())["user"], "r");
+    for (let i = 0; i < 4; i++) {
+      const reply = await reader.reply();
+      assert.equal(reply.ok, true, JSON.stringify(reply));
+      assert.equal(reply["tag"], i);
+    }
+  } finally {
+    reader.close();
+  }
+});
