@@ -41,6 +41,8 @@ import {
 } from "./servers.js";
 import {
   concurrentClients,
+  FULL_CONFIG,
+  QUICK_CONFIG,
   fixtureFiles,
   getBig,
   hugeDownload,
@@ -55,25 +57,7 @@ import {
 } from "./workloads.js";
 
 const MiB = 1 << 20;
-const FULL: WorkloadConfig = {
-  bigSize: 1024 * MiB,
-  hugeSize: 2048 * MiB,
-  smallCount: 1000,
-  smallSize: 4096,
-  clients: 100,
-  clientSize: 10 * MiB,
-  soakIterations: 1000,
-  soakSize: MiB,
-  runs: 3,
-};
-const QUICK: WorkloadConfig = {
-  ...FULL,
-  bigSize: 256 * MiB,
-  hugeSize: 512 * MiB,
-  clientSize: MiB,
-  soakIterations: 200,
-  runs: 1,
-};
+const FULL = FULL_CONFIG;
 
 const USAGE = `Usage: npm run bench:compare -- [options]
 
@@ -206,7 +190,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const base = values.quick ? QUICK : FULL;
+  const base = values.quick ? QUICK_CONFIG : FULL_CONFIG;
   const config: WorkloadConfig = {
     ...base,
     runs: values.runs === undefined ? base.runs : positive(values.runs, "runs"),

@@ -67,10 +67,13 @@ export async function treeMemory(root: number, withPss = true): Promise<TreeMemo
   await Promise.all(
     pids.map(async (pid) => {
       try {
-        rss += kbField(await fs.readFile(`/proc/${pid}/status`, "latin1"), "VmRSS");
+        // Read first, add after: `rss += await x` reads rss before the await and so loses
+        // what the other processes added meanwhile.
+        const status = await fs.readFile(`/proc/${pid}/status`, "latin1");
+        const smaps = withPss ? await fs.readFile(`/proc/${pid}/smaps_rollup`, "latin1") : "";
+        rss += kbField(status, "VmRSS");
+        pss += kbField(smaps, "Pss");
         processes++;
-        if (withPss)
-          pss += kbField(await fs.readFile(`/proc/${pid}/smaps_rollup`, "latin1"), "Pss");
       } catch {
         // the process exited meanwhile: it holds no memory now
       }

@@ -27,6 +27,31 @@ export interface WorkloadConfig {
   readonly runs: number;
 }
 
+const MiB = 1 << 20;
+
+/** The issue's sizes: what `npm run bench:compare` runs by default. */
+export const FULL_CONFIG: WorkloadConfig = {
+  bigSize: 1024 * MiB,
+  hugeSize: 2048 * MiB,
+  smallCount: 1000,
+  smallSize: 4096,
+  clients: 100,
+  clientSize: 10 * MiB,
+  soakIterations: 1000,
+  soakSize: MiB,
+  runs: 3,
+};
+
+/** `--quick`: a development run of about a minute on an idle machine. */
+export const QUICK_CONFIG: WorkloadConfig = {
+  ...FULL_CONFIG,
+  bigSize: 256 * MiB,
+  hugeSize: 512 * MiB,
+  clientSize: MiB,
+  soakIterations: 200,
+  runs: 1,
+};
+
 /** The files the bench creates in the served folder before any server starts. */
 export function fixtureFiles(config: WorkloadConfig): {
   big: PatternFile;
@@ -95,7 +120,6 @@ export const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 };
 export const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
-const MiB = 1 << 20;
 
 /**
  * Where uploads go: a world-writable folder inside a root that is not, because vsftpd refuses
