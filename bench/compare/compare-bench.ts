@@ -237,19 +237,33 @@ async function main(): Promise<void> {
 
     const results: ServerResults[] = [];
     const byName = new Map<ServerName, ServerResults>();
+    /** Starts a server (fresh for each workload) and keeps it in `running` until stopped. */
+    const start = async (name: ServerName): Promise<RunningServer> => {
+      const server = await startServer(name, { root, work, bftpWorkers });
+      running.push(server);
+      log(`${name} listening on 127.0.0.1:${server.port} (pid ${server.process.pid})`);
+      return server;
+    };
+    const stop = async (server: RunningServer): Promise<void> => {
+      await stopServer(server);
+      running.splice(running.indexOf(server), 1);
+    };
+    // First, which servers start at all; those that do not are "not run" with the reason.
     for (const name of serverNames) {
-      log(`starting ${name}`);
+      log(`checking that ${name} starts`);
       try {
-        const server = await startServer(name, { root, work, bftpWorkers });
-        running.push(server);
+        const server = await start(name);
         byName.set(name, { name, description: server.description });
-        log(`${name} listening on 127.0.0.1:${server.port} (pid ${server.process.pid})`);
+        await stop(server);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         log(`${name} not run: ${why}`);
         byName.set(name, { name, notRun: why });
       }
     }
+    const record = (name: ServerName, fields: Partial<ServerResults>): void => {
+      byName.set(name, { ...(byName.get(name) ?? { name }), ...fields });
+    };
 
     const ctx: WorkloadContext = { root, config, log };
     let raw: CompareResults["raw"];
@@ -287,22 +301,30 @@ async function main(): Promise<void> {
       huge: (s) => hugeDownload(s, ctx),
       soak: (s) => soak(s, ctx),
     };
+    // Each server is started afresh for each workload, so what one workload left in its
+    // memory does not count against the next.
     for (const workload of workloads) {
-      for (const server of running) {
-        log(`${server.name}: ${workload}`);
-        const result = await outcome(`${server.name} ${workload}`, () => steps[workload](server));
-        const prev = byName.get(server.name) ?? { name: server.name };
-        byName.set(server.name, { ...prev, [workload]: result });
-      }
-    }
-    if (workloads.includes("get") && !values["no-curl"]) {
-      for (const server of running.filter((s) => s.protocol === "ftp")) {
-        log(`${server.name}: curl GET (client check)`);
-        const result = await outcome(`${server.name} curl`, () =>
-          Promise.resolve(curlGet(server, fixtures.big.path)),
-        );
-        const prev = byName.get(server.name) ?? { name: server.name };
-        byName.set(server.name, { ...prev, curlGet: result });
+      for (const name of serverNames) {
+        if (byName.get(name)?.notRun !== undefined) continue;
+        log(`${name}: ${workload}`);
+        const result = await outcome(`${name} ${workload}`, async () => {
+          const server = await start(name);
+          try {
+            const value = await steps[workload](server);
+            if (workload === "get" && server.protocol === "ftp" && !values["no-curl"]) {
+              log(`${name}: curl GET (client check)`);
+              record(name, {
+                curlGet: await outcome(`${name} curl`, () =>
+                  Promise.resolve(curlGet(server, fixtures.big.path)),
+                ),
+              });
+            }
+            return value;
+          } finally {
+            await stop(server);
+          }
+        });
+        record(name, { [workload]: result });
       }
     }
     for (const name of serverNames) results.push(byName.get(name) ?? { name, notRun: "unknown" });

@@ -95,6 +95,13 @@ function rows(results: CompareResults): Row[] {
       cell: (s) => pick(s, s.clients, (v) => v.peakRss / MB),
     },
     {
+      workload: "clients",
+      label: "  server peak PSS, MB",
+      ratio: false,
+      digits: 1,
+      cell: (s) => pick(s, s.clients, (v) => v.peakPss / MB),
+    },
+    {
       workload: "huge",
       label: `GET ${formatSize(c.hugeSize)}, MB/s`,
       ratio: true,
@@ -107,6 +114,13 @@ function rows(results: CompareResults): Row[] {
       ratio: false,
       digits: 1,
       cell: (s) => pick(s, s.huge, (v) => v.peakRss / MB),
+    },
+    {
+      workload: "huge",
+      label: "  server peak PSS, MB",
+      ratio: false,
+      digits: 1,
+      cell: (s) => pick(s, s.huge, (v) => v.peakPss / MB),
     },
     {
       workload: "soak",
@@ -331,6 +345,7 @@ export function formatReport(results: CompareResults): string {
     `bftp side by side: ${results.servers.map((s) => s.name).join(", ")} and a raw Node TCP pipe, all on 127.0.0.1`,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; files in ${m.scratch} (${m.scratchFs})`,
     `medians of ${c.runs} run(s) after one warm-up; MB = 10^6 bytes; downloads checked byte for byte in memory, then dropped; uploads sent from memory and checked on disk afterwards`,
+    "server memory: RSS and PSS summed over the server and every process it forked (RSS counts shared pages once per process, PSS shares them out); each server is started afresh for each workload",
     ...results.servers
       .filter((s) => s.description !== undefined)
       .map((s) => `  ${s.name}: ${s.description ?? ""}`),

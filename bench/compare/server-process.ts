@@ -45,7 +45,7 @@ export function spawnServer(command: string, args: readonly string[]): ServerPro
       if (pid < 0 || child.exitCode !== null || child.signalCode !== null) return;
       // Sessions forked by vsftpd and pure-ftpd: remember them (with their names, so a PID
       // reused meanwhile is left alone) before the parent goes.
-      const forked = await namedPids((await treePids(pid)).filter((p) => p !== pid));
+      const forked = await namedPids(treePids(pid).filter((p) => p !== pid));
       child.kill("SIGTERM");
       const exited = once(child, "exit");
       const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);

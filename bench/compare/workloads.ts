@@ -6,7 +6,8 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { MemorySampler, treeMemory } from "./process-tree.js";
+import { MemorySampler } from "./memory-sampler.js";
+import { treeMemory } from "./process-tree.js";
 import { verifyPatternFile } from "./pattern.js";
 import type { RunningServer } from "./servers.js";
 import { openSession, type PatternFile, type Session } from "./sessions.js";
@@ -220,7 +221,7 @@ export async function concurrentClients(
     }
   };
   const aggregate = await measured(ctx, `${server.name} ${clients} clients`, async (run) => {
-    const sampler = MemorySampler.start(server.process.pid, 50);
+    const sampler = await MemorySampler.start(server.process.pid, 50);
     const start = performance.now();
     const outcomes = await Promise.allSettled(Array.from({ length: clients }, one));
     const ms = performance.now() - start;
@@ -257,8 +258,8 @@ export async function hugeDownload(
 ): Promise<HugeResult> {
   const { huge } = fixtureFiles(ctx.config);
   return withSession(server, async (session) => {
-    const baseline = await treeMemory(server.process.pid);
-    const sampler = MemorySampler.start(server.process.pid, 25);
+    const baseline = treeMemory(server.process.pid);
+    const sampler = await MemorySampler.start(server.process.pid, 25);
     const start = performance.now();
     await session.get(huge);
     const ms = performance.now() - start;
@@ -293,8 +294,8 @@ export async function soak(server: RunningServer, ctx: WorkloadContext): Promise
       await fs.rm(path.join(ctx.root, file.path));
     };
     for (let i = 0; i < warmUp; i++) await roundTrip(-1 - i);
-    const baseline = await treeMemory(server.process.pid);
-    const sampler = MemorySampler.start(server.process.pid, 100);
+    const baseline = treeMemory(server.process.pid);
+    const sampler = await MemorySampler.start(server.process.pid, 100);
     const start = performance.now();
     for (let i = 0; i < iterations; i++) {
       await roundTrip(i);
@@ -303,7 +304,7 @@ export async function soak(server: RunningServer, ctx: WorkloadContext): Promise
     }
     const seconds = (performance.now() - start) / 1000;
     const memory = await sampler.stop();
-    const final = memory.last ?? (await treeMemory(server.process.pid));
+    const final = memory.last;
     return {
       iterations,
       seconds,
