@@ -22,7 +22,7 @@ have_pure() { [ -x "$pure_bin" ]; }
 
 report() {
   have_vsftpd && echo "vsftpd: /usr/sbin/vsftpd" || echo "vsftpd: missing"
-  have_pyftpdlib && echo "pyftpdlib: /usr/bin/python3 -m pyftpdlib" || echo "pyftpdlib: missing"
+  have_pyftpdlib && echo "pyftpdlib: importable by /usr/bin/python3" || echo "pyftpdlib: missing"
   have_pure && echo "pure-ftpd: $pure_bin" || echo "pure-ftpd: missing"
 }
 
