@@ -10,8 +10,8 @@
  * report to stdout. Exits non-zero only on errors of the bench itself, never on a missed target.
  *
  * @example
- * npm run bench:compare                      # the full run, about 5-10 minutes
- * npm run bench:compare -- --quick           # smaller sizes, one run: about a minute
+ * npm run bench:compare                      # the full run, 5-10 minutes
+ * npm run bench:compare -- --quick           # smaller sizes, one run: 1-2 minutes
  * node dist/bench/compare/compare-bench.js --servers bftp,vsftpd --workloads get,small --json out.json
  */
 import { spawnSync } from "node:child_process";
@@ -64,7 +64,7 @@ const USAGE = `Usage: npm run bench:compare -- [options]
 bftp against vsftpd, pure-ftpd and pyftpdlib on 127.0.0.1, and a raw Node TCP pipe.
 
 Options:
-  --quick               smaller files, one measured run (about a minute)
+  --quick               smaller files, one measured run (1-2 minutes)
   --runs N              measured runs per throughput workload (default 3; --quick 1)
   --servers LIST        comma-separated, from ${SERVER_NAMES.join(",")} (default all)
   --workloads LIST      comma-separated, from ${WORKLOAD_NAMES.join(",")} (default all)
@@ -81,6 +81,9 @@ each, MB/s, errors, server peak RSS; huge: one ${FULL.hugeSize / MiB / 1024} GiB
 ${FULL.soakIterations} round trips of ${FULL.soakSize / MiB} MiB on one connection, server RSS growth.
 `;
 
+/** A mistake in the command line: said with the usage hint, exit code 2 (README). */
+class UsageError extends Error {}
+
 function listOption<T extends string>(
   text: string | undefined,
   all: readonly T[],
@@ -90,14 +93,14 @@ function listOption<T extends string>(
   const picked = text.split(",").map((s) => s.trim());
   for (const p of picked)
     if (!(all as readonly string[]).includes(p))
-      throw new Error(`--${what}: unknown "${p}" (choose from ${all.join(", ")})`);
+      throw new UsageError(`--${what}: unknown "${p}" (choose from ${all.join(", ")})`);
   return all.filter((a) => picked.includes(a));
 }
 
 function positive(text: string, what: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`--${what}: expected a whole number >= 1, got "${text}"`);
+    throw new UsageError(`--${what}: expected a whole number >= 1, got "${text}"`);
   return n;
 }
 
@@ -361,6 +364,14 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  const usage =
+    err instanceof UsageError ||
+    (err as { code?: unknown }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION";
+  if (usage) {
+    process.stderr.write(`bench:compare: ${(err as Error).message} (see --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(
     `bench:compare failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
   );

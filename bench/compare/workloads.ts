@@ -43,7 +43,7 @@ export const FULL_CONFIG: WorkloadConfig = {
   runs: 3,
 };
 
-/** `--quick`: a development run of about a minute on an idle machine. */
+/** `--quick`: a development run of a minute or two. */
 export const QUICK_CONFIG: WorkloadConfig = {
   ...FULL_CONFIG,
   bigSize: 256 * MiB,
