@@ -73,11 +73,14 @@ export async function startServer(name: ServerName, ctx: StartContext): Promise<
 async function startBftp(ctx: StartContext): Promise<RunningServer> {
   const cli = path.join(REPO_ROOT, "dist", "src", "cli", "bftp.js");
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build`);
-  // Per-address caps raised so 100 clients from 127.0.0.1 are let in, as the peers are.
+  // Per-address caps raised so 100 clients from 127.0.0.1 are let in, as the peers are; a
+  // config folder of its own, so the operator's accounts (if any) do not apply.
   const server = spawnServer(process.execPath, [
     cli,
     "serve",
     ctx.root,
+    "--config-dir",
+    path.join(ctx.work, "bftp-config"),
     "--port",
     "0",
     "--quiet",
