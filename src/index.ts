@@ -9,5 +9,9 @@ export {
 export * from "./wire/index.js";
 export * from "./client/index.js";
 export { BftpServer, type ServerOptions } from "./server/server.js";
+export type { ServerTls } from "./server/tls-listener.js";
+export { loadIdentity, loadOrCreateIdentity, type TlsIdentity } from "./server/tls-identity.js";
+export { certificateFingerprint } from "./protocol/fingerprint.js";
+export { configDir } from "./config-dir.js";
 export { DEFAULT_LIMITS, type ServerLimits } from "./server/limits.js";
-export { DEFAULT_PORT, PROTOCOL_VERSION } from "./protocol/version.js";
+export { DEFAULT_PORT, DEFAULT_TLS_PORT, PROTOCOL_VERSION } from "./protocol/version.js";

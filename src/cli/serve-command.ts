@@ -2,11 +2,15 @@ import cluster from "node:cluster";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { DEFAULT_PORT } from "../protocol/version.js";
+import { configDir } from "../config-dir.js";
+import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
-import { BftpServer } from "../server/server.js";
+import { BftpServer, type ServerOptions } from "../server/server.js";
 import { sweepTempFiles } from "../server/temp-files.js";
+import { loadIdentity, loadOrCreateIdentity, type TlsIdentity } from "../server/tls-identity.js";
+import { isBftpError } from "../errors.js";
+import { reportError, usageError } from "./common.js";
 import { bytes, integer, seconds } from "./options.js";
 
 /** The folder `bftp serve` shares when none is named. */
@@ -14,7 +18,12 @@ export const DEFAULT_FOLDER = "bftp-files";
 
 interface ServeFlags {
   host: string;
-  port: number;
+  port: number | undefined;
+  tls: boolean | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  configDir: string | undefined;
+  handshakeTimeout: number;
   workers: number;
   maxConnections: number;
   maxPerIp: number;
@@ -42,7 +51,29 @@ export function serveCommand(): Command {
       "address to listen on; loopback unless you say otherwise",
       "127.0.0.1",
     )
-    .option("-p, --port <port>", "TCP port; 0 picks a free one", integer(0, 65535), DEFAULT_PORT)
+    .option(
+      "-p, --port <port>",
+      `TCP port; 0 picks a free one (default ${DEFAULT_PORT}, ${DEFAULT_TLS_PORT} with --tls)`,
+      integer(0, 65535),
+    )
+    .option(
+      "--tls",
+      "speak TLS 1.2+ (bftps://) with a self-signed certificate, made on the first run in the configuration folder and reused",
+    )
+    .option("--cert <file>", "TLS with your own certificate (PEM, chain allowed); needs --key")
+    .option("--key <file>", "the private key of --cert (PEM, no passphrase)")
+    .option(
+      "--config-dir <dir>",
+      "where the self-signed certificate lives (default $XDG_CONFIG_HOME/bftp or ~/.config/bftp)",
+    )
+    .addOption(
+      new Option(
+        "--handshake-timeout <seconds>",
+        "TLS: close a connection not through its handshake by then",
+      )
+        .argParser(seconds)
+        .default(d.handshakeTimeoutMs, `${d.handshakeTimeoutMs / 1000}`),
+    )
     .option(
       "--workers <n>",
       "processes sharing the port (use the cores you have)",
@@ -101,12 +132,24 @@ Examples:
   bftp serve ~/shared --port 0        any free port; the first line says which
   bftp serve /srv/files --workers 2   two processes sharing the port
   bftp serve . --idle-timeout 60 --max-per-ip 8
+  bftp serve ~/shared --tls           TLS on port ${DEFAULT_TLS_PORT}; prints the certificate's fingerprint
+  bftp serve /srv/files --cert /etc/bftp/cert.pem --key /etc/bftp/key.pem
 
 The first line on stdout is always "listening on HOST:PORT". SIGINT or SIGTERM stops
-accepting, lets transfers finish for --shutdown-grace seconds, then exits.`,
+accepting, lets transfers finish for --shutdown-grace seconds, then exits.
+
+TLS: the first run with --tls writes tls-key.pem (mode 0600) and tls-cert.pem to the
+configuration folder; later runs reuse them, so the fingerprint clients pinned stays valid.
+Give clients the printed SHA256:... fingerprint: they compare it on first contact.`,
     )
     .action(async (dir: string, flags: ServeFlags) => {
-      await serve(dir, flags);
+      try {
+        await serve(dir, flags);
+      } catch (err) {
+        // A bad --cert, a certificate that cannot be written: one line with its code.
+        if (!isBftpError(err)) throw err;
+        process.exitCode = reportError(err);
+      }
     });
 }
 
@@ -117,6 +160,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     ...DEFAULT_LIMITS,
     maxConnections: flags.maxConnections,
     maxPerIp: flags.maxPerIp,
+    handshakeTimeoutMs: flags.handshakeTimeout,
     idleTimeoutMs: flags.idleTimeout,
     frameTimeoutMs: flags.frameTimeout,
     stallTimeoutMs: flags.stallTimeout,
@@ -126,8 +170,18 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     shutdownGraceMs: flags.shutdownGrace,
   };
   const root = path.resolve(dir);
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw usageError("Cannot use --cert without --key, or --key without --cert: give both");
+  }
+  // Made (or read) before any worker starts, so workers share one certificate.
+  const identity = await tlsIdentity(flags);
+  const listen: Listen = {
+    host: flags.host,
+    port: flags.port ?? (identity === undefined ? DEFAULT_PORT : DEFAULT_TLS_PORT),
+    identity,
+  };
   if (cluster.isWorker) {
-    await runWorker(root, flags, limits, log);
+    await runWorker(root, listen, limits, log);
     return;
   }
   await fs.mkdir(root, { recursive: true });
@@ -138,26 +192,60 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     });
   }
   if (flags.workers > 1) {
-    await runPrimary(root, flags, limits, log);
+    await runPrimary(root, flags.workers, listen, limits, log);
     return;
   }
-  const server = await BftpServer.start({ root, host: flags.host, port: flags.port, limits, log });
-  announce(server, root);
+  const server = await BftpServer.start(serverOptions(root, listen, limits, log));
+  const { address, port } = server.address();
+  announce(address, port, `serving ${root} over BFTP/1`, identity);
   await stopOnSignal(() => server.close(), log);
 }
 
-function announce(server: BftpServer, root: string): void {
-  const { address, port } = server.address();
-  process.stdout.write(`listening on ${hostPort(address, port)}\n`);
-  process.stdout.write(`serving ${root} over BFTP/1; stop with Ctrl-C\n`);
-  process.stdout.write(connectHint(address, port));
+/** Where and how to listen: the same in the primary and every worker. */
+interface Listen {
+  readonly host: string;
+  readonly port: number;
+  readonly identity: TlsIdentity | undefined;
 }
 
-/** How to reach the server, printed after the listening line. */
-function connectHint(address: string, port: number): string {
+function serverOptions(
+  root: string,
+  listen: Listen,
+  limits: ServerLimits,
+  log: Logger,
+): ServerOptions {
+  const { host, port, identity } = listen;
+  return { root, host, port, limits, log, ...(identity === undefined ? {} : { tls: identity }) };
+}
+
+/** The certificate to serve with: the operator's, the self-signed one, or none (no TLS). */
+async function tlsIdentity(flags: ServeFlags): Promise<TlsIdentity | undefined> {
+  if (flags.cert !== undefined && flags.key !== undefined) {
+    return loadIdentity(path.resolve(flags.cert), path.resolve(flags.key));
+  }
+  if (flags.tls !== true) return undefined;
+  return loadOrCreateIdentity(configDir(flags.configDir));
+}
+
+/** The start-up lines on stdout; the first is always `listening on HOST:PORT`. */
+function announce(
+  address: string,
+  port: number,
+  serving: string,
+  identity: TlsIdentity | undefined,
+): void {
+  const lines = [`listening on ${hostPort(address, port)}`];
+  if (identity === undefined) {
+    lines.push(`${serving}; stop with Ctrl-C`);
+  } else {
+    lines.push(`${serving} with TLS; stop with Ctrl-C`);
+    const origin = identity.created ? `created ${identity.certFile}` : identity.certFile;
+    lines.push(`certificate fingerprint ${identity.fingerprint} (${origin})`);
+  }
   const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
-  const where = `bftp://${hostPort(host, port)}`;
-  return `connect with: bftp shell ${where}  (or: bftp ls ${where}/)\n`;
+  const where = `${identity === undefined ? "bftp" : "bftps"}://${hostPort(host, port)}`;
+  lines.push(`connect with: bftp shell ${where}  (or: bftp ls ${where}/)`);
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 /** HOST:PORT, with IPv6 addresses in brackets. */
@@ -180,7 +268,8 @@ async function stopOnSignal(stop: () => Promise<void>, log: Logger): Promise<voi
 
 async function runPrimary(
   root: string,
-  flags: ServeFlags,
+  workers: number,
+  listen: Listen,
   limits: ServerLimits,
   log: Logger,
 ): Promise<void> {
@@ -189,19 +278,20 @@ async function runPrimary(
   let listening = 0;
   cluster.on("listening", (_worker, address) => {
     listening++;
-    if (listening !== flags.workers) return;
-    process.stdout.write(`listening on ${hostPort(address.address, address.port)}\n`);
-    process.stdout.write(
-      `serving ${root} over BFTP/1 with ${flags.workers} workers; stop with Ctrl-C\n`,
+    if (listening !== workers) return;
+    announce(
+      address.address,
+      address.port,
+      `serving ${root} over BFTP/1 with ${workers} workers`,
+      listen.identity,
     );
-    process.stdout.write(connectHint(address.address, address.port));
   });
   let stopping = false;
   cluster.on("exit", (worker, code, signal) => {
     if (!stopping) log.error("worker-exit", { worker: worker.process.pid ?? null, code, signal });
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
   });
-  for (let i = 0; i < flags.workers; i++) cluster.fork();
+  for (let i = 0; i < workers; i++) cluster.fork();
   await stopOnSignal(async () => {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
@@ -211,16 +301,12 @@ async function runPrimary(
 
 async function runWorker(
   root: string,
-  flags: ServeFlags,
+  listen: Listen,
   limits: ServerLimits,
   log: Logger,
 ): Promise<void> {
   const server = await BftpServer.start({
-    root,
-    host: flags.host,
-    port: flags.port,
-    limits,
-    log,
+    ...serverOptions(root, listen, limits, log),
     sweep: false,
     exclusive: false,
   });

@@ -4,6 +4,7 @@ import { BftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { ClientConnection, type ClientLimits } from "./connection.js";
+import type { TlsOptions } from "./host-trust.js";
 import {
   downloadFile,
   downloadToStream,
@@ -30,6 +31,12 @@ export interface ClientOptions {
   readonly signal?: AbortSignal;
   /** Caps on what the server may send, and the stall deadline. */
   readonly limits?: Partial<ClientLimits>;
+  /**
+   * TLS (PROTOCOL.md §1.1): `true` or options to speak it, and how to trust the server
+   * (pinned fingerprint, known_hosts, first-contact callback). A `bftps://` target speaks TLS
+   * without it; with no options, only servers already in known_hosts are trusted.
+   */
+  readonly tls?: boolean | TlsOptions;
 }
 
 /** Options for {@link BftpClient.list}. */
@@ -65,15 +72,23 @@ export class BftpClient {
     this.server = server;
   }
 
-  /** Connects (to `bftp://host[:port]` or `{host, port}`), then says HELLO. */
+  /**
+   * Connects (to `bftp://host[:port]`, `bftps://host[:port]` or `{host, port}`), then says
+   * HELLO. Over TLS, the server's certificate is checked before HELLO is sent.
+   */
   static async connect(
     target: string | { host: string; port: number },
     options: ClientOptions = {},
   ): Promise<BftpClient> {
-    const { host, port } = typeof target === "string" ? parseLocation(target) : target;
+    const where = typeof target === "string" ? parseLocation(target) : target;
+    const { host, port } = where;
+    const useTls =
+      ("tls" in where && where.tls) || (options.tls !== undefined && options.tls !== false);
+    const tls = typeof options.tls === "object" ? options.tls : {};
     const conn = await ClientConnection.open({
       host,
       port,
+      ...(useTls ? { tls } : {}),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),

@@ -7,6 +7,7 @@ import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
 import { Session } from "./session.js";
 import { sweepTempFiles } from "./temp-files.js";
+import { TlsListener, type ServerTls } from "./tls-listener.js";
 
 /** Options for {@link BftpServer.start}. */
 export interface ServerOptions {
@@ -27,6 +28,11 @@ export interface ServerOptions {
   readonly sweep?: boolean;
   /** Share the port with other processes (cluster workers, `--workers`). */
   readonly exclusive?: boolean;
+  /**
+   * Speak TLS (1.2 or later) from the first byte, with this certificate and key (PROTOCOL.md
+   * §1.1); see tls-identity.ts for the self-signed one `bftp serve --tls` makes.
+   */
+  readonly tls?: ServerTls;
 }
 
 /**
@@ -41,6 +47,7 @@ export interface ServerOptions {
 export class BftpServer {
   readonly limits: ServerLimits;
   readonly #listener: net.Server;
+  readonly #tls: TlsListener | undefined;
   readonly #sandbox: Sandbox;
   readonly #log: Logger;
   readonly #sessions = new Set<Session>();
@@ -48,7 +55,12 @@ export class BftpServer {
   readonly #shutdown = new AbortController();
   readonly #finished = new Set<Promise<void>>();
 
-  private constructor(sandbox: Sandbox, limits: ServerLimits, log: Logger) {
+  private constructor(
+    sandbox: Sandbox,
+    limits: ServerLimits,
+    log: Logger,
+    tls: ServerTls | undefined,
+  ) {
     this.#sandbox = sandbox;
     this.limits = limits;
     this.#log = log;
@@ -56,12 +68,26 @@ export class BftpServer {
     // wait ends): up to maxConnections listeners is the design, not a leak, so Node's
     // MaxListenersExceededWarning at 11 would be a false alarm on the server's stderr.
     setMaxListeners(0, this.#shutdown.signal);
-    this.#listener = net.createServer(
-      { noDelay: true, keepAlive: true, allowHalfOpen: true },
-      (socket) => {
-        this.#accept(socket);
-      },
-    );
+    if (tls === undefined) {
+      this.#tls = undefined;
+      this.#listener = net.createServer(
+        { noDelay: true, keepAlive: true, allowHalfOpen: true },
+        (socket) => {
+          this.#accept(socket);
+        },
+      );
+    } else {
+      // A TLSSocket is a net.Socket: sessions run on it unchanged.
+      this.#tls = new TlsListener({
+        tls,
+        limits,
+        log,
+        onSecure: (socket) => {
+          this.#accept(socket);
+        },
+      });
+      this.#listener = this.#tls.server;
+    }
   }
 
   /** Opens the root, sweeps stale temporary files, and listens. */
@@ -70,7 +96,7 @@ export class BftpServer {
     const log = options.log ?? SILENT_LOGGER;
     const sandbox = await Sandbox.open(options.root);
     if (options.sweep ?? true) await sweepTempFiles(sandbox.root, limits.partialTtlMs, log);
-    const server = new BftpServer(sandbox, limits, log);
+    const server = new BftpServer(sandbox, limits, log, options.tls);
     server.#listener.listen({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
@@ -96,9 +122,19 @@ export class BftpServer {
     return this.#sandbox.root;
   }
 
-  /** Connections open now. */
+  /** Connections open now (past their TLS handshake, on a TLS server). */
   get connections(): number {
     return this.#sessions.size;
+  }
+
+  /** True when the server speaks TLS. */
+  get tls(): boolean {
+    return this.#tls !== undefined;
+  }
+
+  /** TLS handshakes that failed, timed out or were refused since start (0 without TLS). */
+  get failedHandshakes(): number {
+    return this.#tls?.failedHandshakes ?? 0;
   }
 
   /**
@@ -110,6 +146,7 @@ export class BftpServer {
     if (!this.#shutdown.signal.aborted) {
       this.#shutdown.abort();
       this.#listener.close();
+      this.#tls?.destroyPending();
     }
     const grace = setTimeout(() => {
       for (const session of this.#sessions) session.destroy();

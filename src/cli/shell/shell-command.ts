@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { escapeControls } from "../../client/safe-name.js";
-import { EXIT, location, reportError } from "../common.js";
+import { EXIT, connectFailure, location, reportError } from "../common.js";
+import { addHostTrustOptions, hostTrustOptions } from "../host-trust-options.js";
 import { seconds } from "../options.js";
 import { shouldDraw } from "../progress-display.js";
 import { historyPath } from "./history.js";
@@ -12,6 +13,8 @@ interface ShellFlags {
   quiet: boolean | undefined;
   stopOnError: boolean | undefined;
   timeout: number | undefined;
+  acceptNew: boolean | undefined;
+  configDir: string | undefined;
 }
 
 const HELP_AFTER = `
@@ -30,28 +33,32 @@ Examples:
   bftp shell bftp://files.local/docs                 start in /docs
   printf 'mkdir -p out\\nput report.pdf out/\\n' | bftp shell bftp://127.0.0.1:9921
   bftp shell --stop-on-error bftp://127.0.0.1:9921 < nightly.bftp
+  bftp shell bftps://files.local                     TLS (port 9922); asks to trust it once
 
 Exit codes:
   0  quit or end of input (scripted: and every command succeeded)
   1  scripted: a command failed (the server refused, a local file problem)
   2  scripted: a command was written wrongly (unknown command or option, bad quoting)
-  3  could not connect (nothing listening: start one with "bftp serve DIR")
+  3  could not connect (nothing listening: start one with "bftp serve DIR"), or a
+     bftps:// server's certificate is not trusted (unknown, or changed)
   4  the connection was lost
   5  scripted: a recursive transfer finished with some files failed or skipped`;
 
-/** `bftp shell bftp://host[:port][/folder]`: the interactive (or scripted) session. */
+/** `bftp shell bftp[s]://host[:port][/folder]`: the interactive (or scripted) session. */
 export function shellCommand(): Command {
-  return new Command("shell")
-    .description("Work on a server interactively, like sftp (or run commands from a script)")
-    .argument("<location>", "the server, and optionally the folder to start in")
-    .option("--no-history", "do not read or save the history file")
-    .option("-q, --quiet", "no result lines for transfers, no progress bars")
-    .option("--stop-on-error", "scripted: stop at the first failing command")
-    .option(
-      "--timeout <seconds>",
-      "give up connecting, or on a stalled transfer, after this long",
-      seconds,
-    )
+  return addHostTrustOptions(
+    new Command("shell")
+      .description("Work on a server interactively, like sftp (or run commands from a script)")
+      .argument("<location>", "the server, and optionally the folder to start in")
+      .option("--no-history", "do not read or save the history file")
+      .option("-q, --quiet", "no result lines for transfers, no progress bars")
+      .option("--stop-on-error", "scripted: stop at the first failing command")
+      .option(
+        "--timeout <seconds>",
+        "give up connecting, or on a stalled transfer, after this long",
+        seconds,
+      ),
+  )
     .addHelpText("after", HELP_AFTER)
     .action(async (where: string, flags: ShellFlags) => {
       process.exitCode = await shell(where, flags);
@@ -61,10 +68,15 @@ export function shellCommand(): Command {
 async function shell(where: string, flags: ShellFlags): Promise<number> {
   let session: ShellSession;
   try {
-    session = await ShellSession.open(
-      location(where),
-      flags.timeout === undefined ? {} : { timeoutMs: flags.timeout },
-    );
+    const target = location(where);
+    try {
+      session = await ShellSession.open(target, {
+        ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
+        ...(target.tls ? { tls: hostTrustOptions(flags) } : {}),
+      });
+    } catch (err) {
+      throw connectFailure(err, target);
+    }
   } catch (err) {
     return reportError(err);
   }

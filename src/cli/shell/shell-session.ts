@@ -1,4 +1,5 @@
 import { BftpClient, type ClientOptions } from "../../client/client.js";
+import type { TlsOptions } from "../../client/host-trust.js";
 import type { Location } from "../../client/location.js";
 import { BftpError } from "../../errors.js";
 
@@ -6,6 +7,8 @@ import { BftpError } from "../../errors.js";
 export interface SessionOptions {
   /** Connect and stall deadline, ms (the library's defaults when absent). */
   readonly timeoutMs?: number;
+  /** How to trust a `bftps://` server (unused for `bftp://`). */
+  readonly tls?: TlsOptions;
 }
 
 /**
@@ -35,10 +38,12 @@ export class ShellSession {
   /** Connects to `where` and changes to its path (when not `/`). */
   static async open(where: Location, options: SessionOptions = {}): Promise<ShellSession> {
     const target = { host: where.host, port: where.port };
-    const clientOptions: ClientOptions =
-      options.timeoutMs === undefined
+    const clientOptions: ClientOptions = {
+      ...(options.timeoutMs === undefined
         ? {}
-        : { timeout: options.timeoutMs, limits: { stallTimeoutMs: options.timeoutMs } };
+        : { timeout: options.timeoutMs, limits: { stallTimeoutMs: options.timeoutMs } }),
+      ...(where.tls ? { tls: options.tls ?? true } : {}),
+    };
     const client = await BftpClient.connect(target, clientOptions);
     try {
       const cwd = where.path === "/" ? await client.pwd() : await client.cd(where.path);
