@@ -132,6 +132,11 @@ export class BftpServer {
     return this.#tls !== undefined;
   }
 
+  /** TLS handshakes in progress now (0 without TLS). */
+  get handshaking(): number {
+    return this.#tls?.handshaking ?? 0;
+  }
+
   /** TLS handshakes that failed, timed out or were refused since start (0 without TLS). */
   get failedHandshakes(): number {
     return this.#tls?.failedHandshakes ?? 0;
@@ -139,20 +144,21 @@ export class BftpServer {
 
   /**
    * Stops accepting, tells idle clients the server is going, lets requests in progress finish
-   * for up to `limits.shutdownGraceMs`, then cuts the rest. Uncommitted uploads are removed by
-   * their sessions as they end.
+   * for up to `limits.shutdownGraceMs`, then cuts the rest. TLS handshakes in progress finish
+   * and are told the same. Uncommitted uploads are removed by their sessions as they end.
    */
   async close(): Promise<void> {
     if (!this.#shutdown.signal.aborted) {
       this.#shutdown.abort();
       this.#listener.close();
-      this.#tls?.destroyPending();
     }
     const grace = setTimeout(() => {
       for (const session of this.#sessions) session.destroy();
+      this.#tls?.destroyPending();
     }, this.limits.shutdownGraceMs);
     try {
-      await Promise.all([...this.#finished]);
+      // A handshake that completes now is answered BFTP_ERR_SHUTTING_DOWN (#accept).
+      await Promise.all([...this.#finished, this.#tls?.whenIdle()]);
     } finally {
       clearTimeout(grace);
     }

@@ -44,6 +44,7 @@ export class TlsListener {
   readonly #pending = new Map<string, Pending>();
   readonly #perAddress = new Map<string, number>();
   #failed = 0;
+  #idle: (() => void)[] = [];
 
   constructor(options: TlsListenerOptions) {
     this.#limits = options.limits;
@@ -83,7 +84,13 @@ export class TlsListener {
     return this.#pending.size;
   }
 
-  /** Ends every handshake in progress (the server is stopping). */
+  /** Resolves once no handshake is in progress (each ends by its deadline at the latest). */
+  whenIdle(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Ends every handshake in progress (the shutdown grace is over). */
   destroyPending(): void {
     for (const { raw } of this.#pending.values()) raw.destroy();
   }
@@ -132,6 +139,9 @@ export class TlsListener {
     const left = (this.#perAddress.get(pending.address) ?? 1) - 1;
     if (left === 0) this.#perAddress.delete(pending.address);
     else this.#perAddress.set(pending.address, left);
+    if (this.#pending.size === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
     if (failure !== undefined) {
       this.#failed++;
       this.#log.warn("tls-handshake-failed", {
