@@ -197,7 +197,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   }
   const server = await BftpServer.start(serverOptions(root, listen, limits, log));
   const { address, port } = server.address();
-  announce(address, port, `serving ${root} over BFTP/1`, identity);
+  announce(address, port, root, 1, identity);
   await stopOnSignal(() => server.close(), log);
 }
 
@@ -231,14 +231,19 @@ async function tlsIdentity(flags: ServeFlags): Promise<TlsIdentity | undefined> 
 function announce(
   address: string,
   port: number,
-  serving: string,
+  root: string,
+  workers: number,
   identity: TlsIdentity | undefined,
 ): void {
-  const lines = [`listening on ${hostPort(address, port)}`];
-  if (identity === undefined) {
-    lines.push(`${serving}; stop with Ctrl-C`);
-  } else {
-    lines.push(`${serving} with TLS; stop with Ctrl-C`);
+  const how = [
+    identity === undefined ? "" : " with TLS",
+    workers > 1 ? `, ${workers} workers` : "",
+  ];
+  const lines = [
+    `listening on ${hostPort(address, port)}`,
+    `serving ${root} over BFTP/1${how.join("")}; stop with Ctrl-C`,
+  ];
+  if (identity !== undefined) {
     const origin = identity.created ? `created ${identity.certFile}` : identity.certFile;
     lines.push(`certificate fingerprint ${identity.fingerprint} (${origin})`);
   }
@@ -279,12 +284,7 @@ async function runPrimary(
   cluster.on("listening", (_worker, address) => {
     listening++;
     if (listening !== workers) return;
-    announce(
-      address.address,
-      address.port,
-      `serving ${root} over BFTP/1 with ${workers} workers`,
-      listen.identity,
-    );
+    announce(address.address, address.port, root, workers, listen.identity);
   });
   let stopping = false;
   cluster.on("exit", (worker, code, signal) => {
