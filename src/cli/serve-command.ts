@@ -196,9 +196,12 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     return;
   }
   const server = await BftpServer.start(serverOptions(root, listen, limits, log));
+  // Handlers first: a signal sent as soon as the listening line is read must not find the
+  // process without them (it would die of the signal's default action, exit code null).
+  const stopped = stopOnSignal(() => server.close(), log);
   const { address, port } = server.address();
   announce(address, port, root, 1, identity);
-  await stopOnSignal(() => server.close(), log);
+  await stopped;
 }
 
 /** Where and how to listen: the same in the primary and every worker. */

@@ -190,3 +190,26 @@ test("at a terminal, first contact shows the fingerprint and asks: yes pins, no 
   const pinned = await fs.readFile(path.join(base, "pty-yes", "known_hosts"), "utf8");
   assert.ok(pinned.includes(identity.fingerprint));
 });
+
+test("the shell at a terminal asks on first contact, then runs on the same terminal", async () => {
+  const conf = path.join(base, "pty-shell");
+  const got = await drivePty(
+    [CLI, "shell", "--config-dir", conf, url],
+    [
+      { expect: "\\(yes/no\\) " },
+      { send: "y\r" },
+      { expect: "bftp:/> " },
+      { send: "ls\r" },
+      { expect: "hello\\.txt" },
+      { expect: "bftp:/> " },
+      { send: "quit\r" },
+      { wait_exit: 5 },
+    ],
+    { cwd: base, env: childEnv(path.join(base, "pty-shell-state")), deadlineS: 30 },
+  );
+  assert.ok(got.ok, `${got.error ?? ""}\n${got.output}`);
+  assert.equal(got.exit, 0);
+  assert.ok(
+    (await fs.readFile(path.join(conf, "known_hosts"), "utf8")).includes(`:${serve.port} SHA256:`),
+  );
+});
