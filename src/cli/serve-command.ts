@@ -188,7 +188,10 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   if (!LOOPBACK.has(flags.host)) {
     log.warn("exposed", {
       host: flags.host,
-      note: "anyone who can reach this address can read and write the folder; accounts and TLS are not in this build",
+      note:
+        identity === undefined
+          ? "anyone who can reach this address can read and write the folder, in clear text (--tls encrypts); accounts are not in this build"
+          : "anyone who can reach this address can read and write the folder; accounts are not in this build",
     });
   }
   if (flags.workers > 1) {
