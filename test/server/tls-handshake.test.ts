@@ -31,7 +31,11 @@ after(() => fs.rm(base, { recursive: true, force: true }));
 
 /** Resolves when `socket` closes, reset or not (once() would reject on the reset's error). */
 function closed(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => socket.once("close", () => resolve()));
+  return new Promise((resolve) => {
+    socket.once("close", () => {
+      resolve();
+    });
+  });
 }
 
 /** A logger that keeps the events, for counting failed handshakes. */
