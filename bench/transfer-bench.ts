@@ -10,7 +10,9 @@
  *  3. PUT of `--size` bytes from memory (one 1 MiB block repeated), committed by the server
  *     (its fsync is cheap on tmpfs: this measures the protocol, not a disk);
  *  4. 1,000 files of 4 KiB over one connection, pipelined 64 at a time as `downloadMany`
- *     does, each received into memory (not written to local files).
+ *     does, each received into memory (not written to local files);
+ *  5. the same GET from a second `bftp serve --tls` on the same files (TLS 1.3, the client
+ *     pinning the printed fingerprint), reported as a ratio to the clear-text GET (issue 7).
  *
  * The order of raw pipe and transfers alternates between rounds, so drift on a shared
  * machine hits both alike. It prints medians, the ratio median(ours) / median(raw), the
@@ -65,6 +67,7 @@ interface Round {
   get: number;
   getCpu: Cpu;
   getSha256?: number;
+  getTls: number;
   put: number;
   putCpu: Cpu;
   smallMemory: number;
@@ -175,6 +178,8 @@ function memorySource(size: number): Readable {
 /** What a round works with: the client, the server's pid, the raw pipe's ends. */
 interface Rig {
   readonly client: BftpClient;
+  /** Connected to the TLS server. */
+  readonly tlsClient: BftpClient;
   readonly serverPid: number | undefined;
   readonly listener: net.Server;
   readonly sender: SenderProcess;
@@ -192,6 +197,11 @@ async function round(rig: Rig, setup: Setup, index: number): Promise<Round> {
     if (sink.count !== size) throw new Error(`GET delivered ${sink.count} of ${size} bytes`);
     const get = mbps(size, performance.now() - start);
     const getCpu = cpu(gib);
+    start = performance.now();
+    const overTls = new CountingSink();
+    await rig.tlsClient.download("/big.bin", overTls);
+    if (overTls.count !== size) throw new Error(`TLS GET delivered ${overTls.count} bytes`);
+    const getTls = mbps(size, performance.now() - start);
     let getSha256: number | undefined;
     if (setup.sha256) {
       start = performance.now();
@@ -240,6 +250,7 @@ async function round(rig: Rig, setup: Setup, index: number): Promise<Round> {
     return {
       get,
       getCpu,
+      getTls,
       put: putRate,
       putCpu,
       smallMemory,
@@ -269,19 +280,32 @@ function peakRssMb(pid: number | undefined): number {
   }
 }
 
-async function startServer(root: string): Promise<{ server: ChildProcess; port: number }> {
+/** A `bftp serve` child: its port and, with --tls, the fingerprint it printed. */
+interface Serve {
+  readonly server: ChildProcess;
+  readonly port: number;
+  readonly fingerprint: string | undefined;
+}
+
+/** Starts `bftp serve ROOT --port 0 ...args`; reads its start-up lines, up to "connect with:". */
+async function startServer(root: string, args: readonly string[]): Promise<Serve> {
   const server = spawn(
     process.execPath,
-    [CLI, "serve", root, "--port", "0", "-q", "--log-format", "json"],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+    [CLI, "serve", root, "--port", "0", "-q", "--log-format", "json", ...args],
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
-  const [line] = (await once(server.stdout, "data")) as [Buffer];
-  const port = Number(/:(\d+)\n/.exec(line.toString())?.[1]);
+  const stdout = server.stdout;
+  let text = "";
+  const signal = AbortSignal.timeout(30_000); // every wait has a deadline
+  while (!text.includes("connect with:")) {
+    const [chunk] = (await once(stdout, "data", { signal })) as [Buffer];
+    text += chunk.toString();
+  }
+  const port = Number(/^listening on .*:(\d+)$/m.exec(text)?.[1]);
   if (!Number.isSafeInteger(port) || port <= 0)
-    throw new Error(`Cannot read the server's port from ${line.toString()}`);
-  return { server, port };
+    throw new Error(`Cannot read the server's port from ${text}`);
+  const fingerprint = /^certificate fingerprint (SHA256:[0-9A-F:]+)/m.exec(text)?.[1];
+  return { server, port, fingerprint };
 }
 
 async function bench(setup: Setup): Promise<void> {
@@ -292,6 +316,10 @@ async function bench(setup: Setup): Promise<void> {
   await once(listener, "listening");
   let sender: SenderProcess | undefined;
   let server: ChildProcess | undefined;
+  let tlsServer: ChildProcess | undefined;
+  // A configuration folder of its own: the operator's accounts do not apply, and the TLS
+  // server's self-signed certificate is made there.
+  const config = await fs.mkdtemp(path.join(os.tmpdir(), "bftp-bench-config-"));
   try {
     const big = path.join(root, "big.bin");
     await fs.writeFile(big, Buffer.alloc(0));
@@ -300,10 +328,16 @@ async function bench(setup: Setup): Promise<void> {
     for (let i = 0; i < SMALL_FILES; i++)
       await fs.writeFile(path.join(root, "small", `f${i}`), Buffer.alloc(SMALL_SIZE, i % 251));
     sender = await SenderProcess.start(fileURLToPath(import.meta.url), 30_000);
-    const started = await startServer(root);
+    const started = await startServer(root, ["--config-dir", config]);
     server = started.server;
+    const secure = await startServer(root, ["--config-dir", config, "--tls"]);
+    tlsServer = secure.server;
     const client = await BftpClient.connect({ host: "127.0.0.1", port: started.port });
-    const rig: Rig = { client, serverPid: server.pid, listener, sender };
+    const tlsClient = await BftpClient.connect(
+      { host: "127.0.0.1", port: secure.port },
+      { tls: { fingerprint: secure.fingerprint ?? "no fingerprint printed" } },
+    );
+    const rig: Rig = { client, tlsClient, serverPid: server.pid, listener, sender };
     progress("warm-up");
     await round(rig, { ...setup, files: false, sha256: false }, 0);
     const rounds: Round[] = [];
@@ -313,13 +347,17 @@ async function bench(setup: Setup): Promise<void> {
     }
     progress("");
     await client.close();
+    await tlsClient.close();
     report(setup, rounds, peakRssMb(server.pid), base);
   } finally {
     sender?.stop();
-    if (server !== undefined && server.exitCode === null) {
-      server.kill("SIGTERM");
-      await once(server, "exit");
+    for (const child of [server, tlsServer]) {
+      if (child !== undefined && child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
     }
+    await fs.rm(config, { recursive: true, force: true });
     listener.close();
     await fs.rm(root, { recursive: true, force: true });
   }
@@ -346,6 +384,11 @@ function report(setup: Setup, rounds: readonly Round[], serverRssMb: number, bas
     raw: { ...rate((r) => r.raw), cpuSecPerGiB: cpu((r) => r.rawCpu) },
     get: { ...rate((r) => r.get), cpuSecPerGiB: cpu((r) => r.getCpu) },
     put: { ...rate((r) => r.put), cpuSecPerGiB: cpu((r) => r.putCpu) },
+    getTls: {
+      MBps: med((r) => r.getTls),
+      ratioToGet: med((r) => r.getTls) / med((r) => r.get),
+      paired: median(rounds.map((r) => r.getTls / r.get)),
+    },
     ...(setup.sha256 ? { getSha256MBps: med((r) => r.getSha256) } : {}),
     smallFiles: {
       perSecondIntoMemory: med((r) => r.smallMemory),
@@ -380,6 +423,9 @@ function report(setup: Setup, rounds: readonly Round[], serverRssMb: number, bas
     row(`GET ${sizeText} into memory (discarded), crc32`, result.get, "; target 0.80"),
     row(`PUT ${sizeText} from memory, crc32`, result.put, "; target 0.60"),
   ];
+  lines.push(
+    `${`GET ${sizeText} over TLS 1.3, crc32`.padEnd(44)}${f(result.getTls.MBps)} MB/s  ratio to clear-text GET ${r2(result.getTls.ratioToGet)} (paired ${r2(result.getTls.paired)})`,
+  );
   if (setup.sha256)
     lines.push(
       `${`GET ${sizeText} into memory, sha256`.padEnd(44)}${f(med((r) => r.getSha256))} MB/s`,

@@ -47,12 +47,28 @@ export const ERROR_CODES = {
     meaning:
       "A local file could not be read or written (missing, exists, no permission, disk full)",
   },
+  BFTP_ERR_UNSAFE_LISTEN: {
+    meaning:
+      "bftp serve: listening beyond loopback without accounts and TLS was refused (--insecure overrides)",
+  },
   BFTP_ERR_VERIFY_FAILED: {
     meaning:
       "`bftp bench`: a download did not match the bytes uploaded (or failed its transfer check)",
   },
   BFTP_ERR_READ_PENDING: {
     meaning: "A read was started while another read on the same reader had not finished",
+  },
+  BFTP_ERR_TLS_HANDSHAKE: {
+    meaning:
+      "The TLS handshake failed: the server does not speak TLS on that port, or offers no version (1.2 or later) or cipher in common",
+  },
+  BFTP_ERR_HOST_UNKNOWN: {
+    meaning:
+      "The server's certificate is not pinned in known_hosts and was not accepted (no --accept-new, no answer yes)",
+  },
+  BFTP_ERR_HOST_KEY_CHANGED: {
+    meaning:
+      "The server's certificate differs from the one pinned for it: refused, even with --accept-new; the message names the known_hosts line to delete if the change is expected",
   },
   // Wire: sent by a server in error replies (PROTOCOL.md §5.3), and raised locally where they fit.
   BFTP_ERR_BAD_REQUEST: {

@@ -45,6 +45,8 @@ Examples:
   bftp get bftp://127.0.0.1/report.pdf         download (./report.pdf)
   bftp put -r photos bftp://127.0.0.1/backup   upload a folder
   bftp bench bftp://127.0.0.1                  check the server: speed, memory, integrity
+  bftp serve ~/shared --tls                    the same over TLS, on port 9922
+  bftp shell bftps://127.0.0.1                 checks the server's certificate fingerprint
 
 Exit codes: 0 success, 1 failure, 2 usage error, 3 cannot connect, 4 connection lost,
 5 a recursive transfer partly failed.

@@ -1,12 +1,13 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { BftpClient } from "../client/client.js";
+import { BftpClient, type ClientOptions } from "../client/client.js";
 import { localReason } from "../client/in-step.js";
-import { parseLocation, type Location } from "../client/location.js";
+import { isLocation, parseLocation, type Location } from "../client/location.js";
 import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
-import { DEFAULT_PORT } from "../protocol/version.js";
+import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 import { ANONYMOUS } from "../server/accounts/users-file.js";
+import { addHostTrustOptions, hostTrustOptions } from "./host-trust-options.js";
 import { readPassword } from "./password-input.js";
 
 /**
@@ -27,6 +28,10 @@ export interface CommonFlags {
   readonly json?: boolean;
   /** Connect and stall deadline, seconds. */
   readonly timeout?: number;
+  /** bftps://: trust a server seen for the first time without asking. */
+  readonly acceptNew?: boolean;
+  /** Where known_hosts lives. */
+  readonly configDir?: string;
   /** Log in as this user (else the location's `user@`). */
   readonly user?: string;
 }
@@ -73,6 +78,9 @@ const CONNECT_CODES: ReadonlySet<ErrorCode> = new Set([
   "BFTP_ERR_CONNECTION_REFUSED",
   "BFTP_ERR_BUSY",
   "BFTP_ERR_UNSUPPORTED_VERSION",
+  "BFTP_ERR_TLS_HANDSHAKE",
+  "BFTP_ERR_HOST_UNKNOWN",
+  "BFTP_ERR_HOST_KEY_CHANGED",
 ]);
 const LOST_CODES: ReadonlySet<ErrorCode> = new Set([
   "BFTP_ERR_CONNECTION_LOST",
@@ -86,7 +94,9 @@ const LOST_CODES: ReadonlySet<ErrorCode> = new Set([
 /** The exit code for a failure. */
 export function exitCodeFor(err: unknown): number {
   if (!isBftpError(err)) return EXIT.failed;
-  if (err.code === "BFTP_ERR_INVALID_ARGUMENT") return EXIT.usage;
+  if (err.code === "BFTP_ERR_INVALID_ARGUMENT" || err.code === "BFTP_ERR_UNSAFE_LISTEN") {
+    return EXIT.usage;
+  }
   if (CONNECT_CODES.has(err.code) || err.details["phase"] === "connect") return EXIT.connect;
   if (LOST_CODES.has(err.code)) return EXIT.lost;
   return EXIT.failed;
@@ -110,13 +120,27 @@ export function reportError(err: unknown, flags: CommonFlags = {}): number {
 
 /** Parses a location argument, or fails as a usage error that says what was expected. */
 export function location(text: string): Location {
-  if (!text.startsWith("bftp://")) {
+  if (!isLocation(text)) {
     throw new BftpError(
       "BFTP_ERR_INVALID_ARGUMENT",
-      `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH`,
+      `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH or bftps://HOST[:PORT]/PATH`,
     );
   }
   return parseLocation(text);
+}
+
+/**
+ * The connection options of a client command for `where`: deadlines from --timeout, and for
+ * `bftps://`, TLS trusted through known_hosts (see host-trust-options.ts).
+ */
+export function clientOptions(where: Location, flags: CommonFlags): ClientOptions {
+  const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
+  return {
+    ...(timeoutMs === undefined
+      ? {}
+      : { timeout: timeoutMs, limits: { stallTimeoutMs: timeoutMs } }),
+    ...(where.tls ? { tls: hostTrustOptions(flags) } : {}),
+  };
 }
 
 /**
@@ -128,32 +152,16 @@ export async function withClient<T>(
   flags: CommonFlags,
   body: (client: BftpClient) => Promise<T>,
 ): Promise<T> {
-  const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
   const credentials = await credentialsFor(where, flags);
   const started = performance.now();
   let client: BftpClient;
   try {
     client = await BftpClient.connect(
       { host: where.host, port: where.port },
-      {
-        ...credentials,
-        ...(timeoutMs === undefined
-          ? {}
-          : { timeout: timeoutMs, limits: { stallTimeoutMs: timeoutMs } }),
-      },
+      { ...credentials, ...clientOptions(where, flags) },
     );
   } catch (err) {
-    // Whatever failed before HELLO was answered (a timeout, a reset) is "could not connect";
-    // a refused login is a plain failure.
-    if (!isBftpError(err) || err.code === "BFTP_ERR_LOGIN_FAILED") throw err;
-    const said = err.details["remote"] === true || err.message.startsWith("Cannot connect");
-    const message = said
-      ? err.message
-      : `Cannot connect to ${hostPort(where)}: the server did not answer the greeting (${err.message})`;
-    throw new BftpError(err.code, message, {
-      cause: err.cause ?? err,
-      details: { ...err.details, phase: "connect" },
-    });
+    throw connectFailure(err, where);
   }
   try {
     note(
@@ -165,6 +173,35 @@ export async function withClient<T>(
   } finally {
     await client.close();
   }
+}
+
+/** Refusals of the login step: the server was reached, so they are not connect failures. */
+const LOGIN_REFUSALS: ReadonlySet<ErrorCode> = new Set([
+  "BFTP_ERR_LOGIN_FAILED",
+  "BFTP_ERR_NOT_AUTHENTICATED",
+]);
+
+/**
+ * A failure to connect, as the command line reports it: whatever failed before HELLO was
+ * answered (a timeout, a reset) is "could not connect" (exit 3), with advice where the
+ * library cannot know it (--accept-new, bftps://).
+ */
+export function connectFailure(err: unknown, where: Location): unknown {
+  // A refused login is a plain failure (exit 1), not "could not connect".
+  if (!isBftpError(err) || LOGIN_REFUSALS.has(err.code)) return err;
+  const said = err.details["remote"] === true || err.message.startsWith("Cannot connect");
+  let message = said
+    ? err.message
+    : `Cannot connect to ${hostPort(where)}: the server did not answer the greeting (${err.message})`;
+  if (err.code === "BFTP_ERR_HOST_UNKNOWN") {
+    message += `; check the fingerprint with the server's operator, then run again at a terminal to be asked, or with --accept-new`;
+  } else if (!where.tls && !said) {
+    message += `; if that server runs with --tls, use bftps://`;
+  }
+  return new BftpError(err.code, message, {
+    cause: err.cause ?? err,
+    details: { ...err.details, phase: "connect" },
+  });
 }
 
 /** Prints a result line for people (unless quiet or --json). */
@@ -275,21 +312,23 @@ export function timeoutSeconds(value: string): number {
   return n;
 }
 
-/** Adds -q, -v, --json and --timeout, shared by every client command. */
+/** Adds -q, -v, --json, --timeout, --accept-new and --config-dir, shared by every client command. */
 export function addCommonOptions(command: Command): Command {
-  return command
-    .option("-q, --quiet", "print only errors")
-    .option("-v, --verbose", "print more: the connection, each file, timings (on stderr)")
-    .option("--json", "print one JSON document on stdout, for programs")
-    .option(
-      "--user <name>",
-      "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
-    )
-    .option(
-      "--timeout <seconds>",
-      "give up connecting (default 10), or on a transfer stalled this long (default 60)",
-      timeoutSeconds,
-    );
+  return addHostTrustOptions(
+    command
+      .option("-q, --quiet", "print only errors")
+      .option("-v, --verbose", "print more: the connection, each file, timings (on stderr)")
+      .option("--json", "print one JSON document on stdout, for programs")
+      .option(
+        "--user <name>",
+        "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
+      )
+      .option(
+        "--timeout <seconds>",
+        "give up connecting (default 10), or on a transfer stalled this long (default 60)",
+        timeoutSeconds,
+      ),
+  );
 }
 
 /** The exit-code table, for the end of every client command's --help. */
@@ -298,12 +337,16 @@ Exit codes:
   0  success
   1  the operation failed (the server refused, a check failed, a local file problem)
   2  usage error (bad flag, bad location)
-  3  could not connect (nothing listening: start one with "bftp serve DIR")
+  3  could not connect (nothing listening: start one with "bftp serve DIR"), or a
+     bftps:// server's certificate is not trusted (unknown, or changed)
   4  the connection was lost part-way (run again; -c continues a transfer)
   5  a recursive transfer finished, but some files failed or were skipped
 
 Locations are written bftp://[user@]host[:port]/path (port ${DEFAULT_PORT} by default);
-names with spaces are quoted for the shell or written %20.`;
+names with spaces are quoted for the shell or written %20. bftps://host[:port]/path speaks
+TLS (port ${DEFAULT_TLS_PORT} by default): the first time, bftp shows the server's certificate
+fingerprint and asks (or trusts it with --accept-new), pins it in known_hosts, and from then on
+refuses a server whose certificate changed.`;
 
 /** The remote entry at `remote`, or undefined when there is none. */
 export async function statOrNone(client: BftpClient, remote: string): Promise<Entry | undefined> {

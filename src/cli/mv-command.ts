@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command } from "commander";
-import type { Location } from "../client/location.js";
+import { isLocation, type Location } from "../client/location.js";
 import { escapeControls } from "../client/safe-name.js";
 import {
   EXIT_HELP,
@@ -72,9 +72,9 @@ async function mv(remote: string, newPath: string, flags: MvFlags): Promise<numb
 
 /** NEWPATH as a path on REMOTE's server. */
 function targetPath(from: Location, newPath: string): string {
-  if (newPath.startsWith("bftp://")) {
+  if (isLocation(newPath)) {
     const to = location(newPath);
-    if (to.host !== from.host || to.port !== from.port) {
+    if (to.host !== from.host || to.port !== from.port || to.tls !== from.tls) {
       throw usageError(
         `Cannot move between servers (${hostPort(from)} and ${hostPort(to)}): use bftp get and bftp put`,
       );

@@ -3,14 +3,17 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { configDir } from "../config-dir.js";
-import { DEFAULT_PORT } from "../protocol/version.js";
+import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 import type { AccountsOptions } from "../server/accounts/accounts.js";
 import { parsePermissions } from "../server/accounts/permissions.js";
 import { loadUsers, usersFilePath } from "../server/accounts/users-file.js";
+import { missingSafeguards } from "../server/listen-policy.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
-import { BftpServer } from "../server/server.js";
+import { BftpServer, type ServerOptions } from "../server/server.js";
 import { sweepTempFiles } from "../server/temp-files.js";
+import { loadIdentity, loadOrCreateIdentity, type TlsIdentity } from "../server/tls-identity.js";
+import { BftpError, isBftpError } from "../errors.js";
 import { reportError, usageError } from "./common.js";
 import { bytes, integer, seconds, secondsOrZero } from "./options.js";
 
@@ -19,7 +22,16 @@ export const DEFAULT_FOLDER = "bftp-files";
 
 interface ServeFlags {
   host: string;
-  port: number;
+  port: number | undefined;
+  tls: boolean | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  configDir: string | undefined;
+  handshakeTimeout: number;
+  anonymous: boolean | undefined;
+  anonymousPermissions: string | undefined;
+  loginDelay: number;
+  insecure: boolean | undefined;
   workers: number;
   maxConnections: number;
   maxPerIp: number;
@@ -32,13 +44,7 @@ interface ServeFlags {
   shutdownGrace: number;
   logFormat: "json" | "text" | undefined;
   quiet: boolean | undefined;
-  configDir: string | undefined;
-  anonymous: boolean | undefined;
-  anonymousPermissions: string | undefined;
-  loginDelay: number;
 }
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /** `bftp serve [DIR]`: the server, on loopback by default, one or several processes. */
 export function serveCommand(): Command {
@@ -51,7 +57,29 @@ export function serveCommand(): Command {
       "address to listen on; loopback unless you say otherwise",
       "127.0.0.1",
     )
-    .option("-p, --port <port>", "TCP port; 0 picks a free one", integer(0, 65535), DEFAULT_PORT)
+    .option(
+      "-p, --port <port>",
+      `TCP port; 0 picks a free one (default ${DEFAULT_PORT}, ${DEFAULT_TLS_PORT} with --tls)`,
+      integer(0, 65535),
+    )
+    .option(
+      "--tls",
+      "speak TLS 1.2+ (bftps://) with a self-signed certificate, made on the first run in the configuration folder and reused",
+    )
+    .option("--cert <file>", "TLS with your own certificate (PEM, chain allowed); needs --key")
+    .option("--key <file>", "the private key of --cert (PEM, no passphrase)")
+    .option(
+      "--config-dir <dir>",
+      "the configuration folder: users.json and the self-signed certificate (default $XDG_CONFIG_HOME/bftp or ~/.config/bftp)",
+    )
+    .addOption(
+      new Option(
+        "--handshake-timeout <seconds>",
+        "TLS: close a connection not through its handshake by then",
+      )
+        .argParser(seconds)
+        .default(d.handshakeTimeoutMs, `${d.handshakeTimeoutMs / 1000}`),
+    )
     .option(
       "--workers <n>",
       "processes sharing the port (use the cores you have)",
@@ -100,10 +128,6 @@ export function serveCommand(): Command {
       ).choices(["json", "text"]),
     )
     .option("-q, --quiet", "log only warnings and errors")
-    .option(
-      "--config-dir <dir>",
-      "the configuration folder holding users.json (default $XDG_CONFIG_HOME/bftp or ~/.config/bftp)",
-    )
     .option("--anonymous", "with accounts: also let in clients that do not log in (read only)")
     .option(
       "--anonymous-permissions <list>",
@@ -113,6 +137,10 @@ export function serveCommand(): Command {
       new Option("--login-delay <seconds>", "wait before answering a failed login")
         .argParser(secondsOrZero)
         .default(d.loginDelayMs, `${d.loginDelayMs / 1000}`),
+    )
+    .option(
+      "--insecure",
+      "listen beyond loopback even without accounts or without TLS (a trusted network only)",
     )
     .addHelpText(
       "after",
@@ -126,18 +154,33 @@ its permissions; --anonymous also admits clients without a login, read only unle
 --anonymous-permissions says more. A failed login waits --login-delay seconds; the third
 closes the connection. The users file is read at start: restart to apply changes.
 
+Beyond loopback (--host 0.0.0.0, a LAN address) serve refuses to start unless it has both
+accounts and TLS (--tls or --cert/--key); --insecure overrides that on a trusted network.
+
 Examples:
   bftp serve                          share ./${DEFAULT_FOLDER} on 127.0.0.1:${DEFAULT_PORT}
   bftp serve ~/shared --port 0        any free port; the first line says which
   bftp serve /srv/files --workers 2   two processes sharing the port
   bftp serve . --idle-timeout 60 --max-per-ip 8
   bftp serve /srv/files --anonymous   accounts log in; others may only read
+  bftp serve ~/shared --tls           TLS on port ${DEFAULT_TLS_PORT}; prints the certificate's fingerprint
+  bftp serve /srv/files --cert /etc/bftp/cert.pem --key /etc/bftp/key.pem
 
 The first line on stdout is always "listening on HOST:PORT". SIGINT or SIGTERM stops
-accepting, lets transfers finish for --shutdown-grace seconds, then exits.`,
+accepting, lets transfers finish for --shutdown-grace seconds, then exits.
+
+TLS: the first run with --tls writes tls-key.pem (mode 0600) and tls-cert.pem to the
+configuration folder; later runs reuse them, so the fingerprint clients pinned stays valid.
+Give clients the printed SHA256:... fingerprint: they compare it on first contact.`,
     )
     .action(async (dir: string, flags: ServeFlags) => {
-      await serve(dir, flags);
+      try {
+        await serve(dir, flags);
+      } catch (err) {
+        // A bad --cert, a certificate that cannot be written: one line with its code.
+        if (!isBftpError(err)) throw err;
+        process.exitCode = reportError(err);
+      }
     });
 }
 
@@ -148,6 +191,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     ...DEFAULT_LIMITS,
     maxConnections: flags.maxConnections,
     maxPerIp: flags.maxPerIp,
+    handshakeTimeoutMs: flags.handshakeTimeout,
     idleTimeoutMs: flags.idleTimeout,
     frameTimeoutMs: flags.frameTimeout,
     stallTimeoutMs: flags.stallTimeout,
@@ -158,16 +202,19 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     loginDelayMs: flags.loginDelay,
   };
   const root = path.resolve(dir);
-  let accounts: AccountsOptions;
-  try {
-    accounts = await accountsOf(flags);
-  } catch (err) {
-    process.exitCode = reportError(err); // a usage error exits 2, a bad users file 1
-    return;
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw usageError("Cannot use --cert without --key, or --key without --cert: give both");
   }
-  const shared = { limits, log, accounts };
+  const accounts = await accountsOf(flags);
+  // Made (or read) before any worker starts, so workers share one certificate.
+  const identity = await tlsIdentity(flags);
+  const listen: Listen = {
+    host: flags.host,
+    port: flags.port ?? (identity === undefined ? DEFAULT_PORT : DEFAULT_TLS_PORT),
+    identity,
+  };
   if (cluster.isWorker) {
-    await runWorker(root, flags, shared);
+    await runWorker(root, listen, { limits, log, accounts });
     return;
   }
   await fs.mkdir(root, { recursive: true });
@@ -176,36 +223,110 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     users,
     anonymous: users === 0 ? "all" : (accounts.anonymous?.join(",") ?? "off"),
   });
-  if (!LOOPBACK.has(flags.host)) {
-    log.warn("exposed", {
-      host: flags.host,
-      note:
-        users === 0
-          ? "anyone who can reach this address can read and write the folder: add accounts with bftp user add"
-          : "passwords and files cross the network unencrypted",
-    });
-  }
+  checkExposure(flags, users > 0, identity !== undefined, log);
   if (flags.workers > 1) {
-    await runPrimary(root, flags, limits, log);
+    await runPrimary(root, flags.workers, listen, { limits, log, accounts });
     return;
   }
-  const server = await BftpServer.start({ root, host: flags.host, port: flags.port, ...shared });
-  announce(server, root);
-  await stopOnSignal(() => server.close(), log);
-}
-
-function announce(server: BftpServer, root: string): void {
+  const server = await BftpServer.start(serverOptions(root, listen, { limits, log, accounts }));
+  // Handlers first: a signal sent as soon as the listening line is read must not find the
+  // process without them (it would die of the signal's default action, exit code null).
+  const stopped = stopOnSignal(() => server.close(), log);
   const { address, port } = server.address();
-  process.stdout.write(`listening on ${hostPort(address, port)}\n`);
-  process.stdout.write(`serving ${root} over BFTP/1; stop with Ctrl-C\n`);
-  process.stdout.write(connectHint(address, port));
+  announce(address, port, root, 1, identity);
+  await stopped;
 }
 
-/** How to reach the server, printed after the listening line. */
-function connectHint(address: string, port: number): string {
+/** Where and how to listen: the same in the primary and every worker. */
+interface Listen {
+  readonly host: string;
+  readonly port: number;
+  readonly identity: TlsIdentity | undefined;
+}
+
+/** What the primary hands every server it starts, besides where to listen. */
+interface Shared {
+  readonly limits: ServerLimits;
+  readonly log: Logger;
+  readonly accounts: AccountsOptions;
+}
+
+function serverOptions(root: string, listen: Listen, shared: Shared): ServerOptions {
+  const { host, port, identity } = listen;
+  return { root, host, port, ...shared, ...(identity === undefined ? {} : { tls: identity }) };
+}
+
+/**
+ * The accounts of `--config-dir`'s users file (read once, at start) and the anonymous policy
+ * of `--anonymous` / `--anonymous-permissions`.
+ */
+async function accountsOf(flags: ServeFlags): Promise<AccountsOptions> {
+  if (flags.anonymousPermissions !== undefined && flags.anonymous !== true) {
+    throw usageError("Cannot use --anonymous-permissions without --anonymous");
+  }
+  const users = await loadUsers(usersFilePath(configDir(flags.configDir)));
+  if (flags.anonymous !== true) return { users };
+  return { users, anonymous: parsePermissions(flags.anonymousPermissions ?? "read") };
+}
+
+/**
+ * Refuses to listen beyond loopback without accounts and TLS (issue 7), unless `--insecure`
+ * says the network is trusted; then it only warns.
+ */
+function checkExposure(flags: ServeFlags, accounts: boolean, tls: boolean, log: Logger): void {
+  const missing = missingSafeguards({ host: flags.host, accounts, tls });
+  if (missing.length === 0) return;
+  const what = missing
+    .map((m) =>
+      m === "accounts"
+        ? "no accounts, so anyone who reaches the port may read and write (add them with: bftp user add NAME)"
+        : "no TLS, so passwords and files cross the network in clear (add --tls)",
+    )
+    .join("; and ");
+  if (flags.insecure === true) {
+    log.warn("exposed", { host: flags.host, missing: missing.join(","), note: what });
+    return;
+  }
+  throw new BftpError(
+    "BFTP_ERR_UNSAFE_LISTEN",
+    `Cannot listen on ${flags.host}, beyond loopback, with ${what}. Fix that, listen on 127.0.0.1, or pass --insecure on a trusted network`,
+    { details: { host: flags.host, missing: missing.join(",") } },
+  );
+}
+
+/** The certificate to serve with: the operator's, the self-signed one, or none (no TLS). */
+async function tlsIdentity(flags: ServeFlags): Promise<TlsIdentity | undefined> {
+  if (flags.cert !== undefined && flags.key !== undefined) {
+    return loadIdentity(path.resolve(flags.cert), path.resolve(flags.key));
+  }
+  if (flags.tls !== true) return undefined;
+  return loadOrCreateIdentity(configDir(flags.configDir));
+}
+
+/** The start-up lines on stdout; the first is always `listening on HOST:PORT`. */
+function announce(
+  address: string,
+  port: number,
+  root: string,
+  workers: number,
+  identity: TlsIdentity | undefined,
+): void {
+  const how = [
+    identity === undefined ? "" : " with TLS",
+    workers > 1 ? `, ${workers} workers` : "",
+  ];
+  const lines = [
+    `listening on ${hostPort(address, port)}`,
+    `serving ${root} over BFTP/1${how.join("")}; stop with Ctrl-C`,
+  ];
+  if (identity !== undefined) {
+    const origin = identity.created ? `created ${identity.certFile}` : identity.certFile;
+    lines.push(`certificate fingerprint ${identity.fingerprint} (${origin})`);
+  }
   const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
-  const where = `bftp://${hostPort(host, port)}`;
-  return `connect with: bftp shell ${where}  (or: bftp ls ${where}/)\n`;
+  const where = `${identity === undefined ? "bftp" : "bftps"}://${hostPort(host, port)}`;
+  lines.push(`connect with: bftp shell ${where}  (or: bftp ls ${where}/)`);
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 /** HOST:PORT, with IPv6 addresses in brackets. */
@@ -228,28 +349,25 @@ async function stopOnSignal(stop: () => Promise<void>, log: Logger): Promise<voi
 
 async function runPrimary(
   root: string,
-  flags: ServeFlags,
-  limits: ServerLimits,
-  log: Logger,
+  workers: number,
+  listen: Listen,
+  shared: Shared,
 ): Promise<void> {
+  const { limits, log } = shared;
   await sweepTempFiles(root, limits.partialTtlMs, log); // once, before any worker accepts
   // Announce once every worker listens, so the first clients are spread over all of them.
   let listening = 0;
   cluster.on("listening", (_worker, address) => {
     listening++;
-    if (listening !== flags.workers) return;
-    process.stdout.write(`listening on ${hostPort(address.address, address.port)}\n`);
-    process.stdout.write(
-      `serving ${root} over BFTP/1 with ${flags.workers} workers; stop with Ctrl-C\n`,
-    );
-    process.stdout.write(connectHint(address.address, address.port));
+    if (listening !== workers) return;
+    announce(address.address, address.port, root, workers, listen.identity);
   });
   let stopping = false;
   cluster.on("exit", (worker, code, signal) => {
     if (!stopping) log.error("worker-exit", { worker: worker.process.pid ?? null, code, signal });
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
   });
-  for (let i = 0; i < flags.workers; i++) cluster.fork();
+  for (let i = 0; i < workers; i++) cluster.fork();
   await stopOnSignal(async () => {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
@@ -257,30 +375,10 @@ async function runPrimary(
   }, log);
 }
 
-/**
- * The accounts of `--config-dir`'s users file (read once, at start) and the anonymous policy
- * of `--anonymous` / `--anonymous-permissions`.
- */
-async function accountsOf(flags: ServeFlags): Promise<AccountsOptions> {
-  if (flags.anonymousPermissions !== undefined && flags.anonymous !== true) {
-    throw usageError("Cannot use --anonymous-permissions without --anonymous");
-  }
-  const users = await loadUsers(usersFilePath(configDir(flags.configDir)));
-  if (flags.anonymous !== true) return { users };
-  return { users, anonymous: parsePermissions(flags.anonymousPermissions ?? "read") };
-}
-
-async function runWorker(
-  root: string,
-  flags: ServeFlags,
-  shared: { limits: ServerLimits; log: Logger; accounts: AccountsOptions },
-): Promise<void> {
+async function runWorker(root: string, listen: Listen, shared: Shared): Promise<void> {
   const { log } = shared;
   const server = await BftpServer.start({
-    root,
-    host: flags.host,
-    port: flags.port,
-    ...shared,
+    ...serverOptions(root, listen, shared),
     sweep: false,
     exclusive: false,
   });

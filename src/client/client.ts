@@ -4,6 +4,7 @@ import { BftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { ClientConnection, type ClientLimits } from "./connection.js";
+import type { TlsOptions } from "./host-trust.js";
 import {
   downloadFile,
   downloadToStream,
@@ -34,6 +35,12 @@ export interface ClientOptions {
   readonly user?: string;
   /** The password for `user` (PROTOCOL.md §8.2); never put it in a location. */
   readonly password?: string;
+  /**
+   * TLS (PROTOCOL.md §1.1): `true` or options to speak it, and how to trust the server
+   * (pinned fingerprint, known_hosts, first-contact callback). A `bftps://` target speaks TLS
+   * without it; with no options, only servers already in known_hosts are trusted.
+   */
+  readonly tls?: boolean | TlsOptions;
 }
 
 /** Options for {@link BftpClient.list}. */
@@ -70,8 +77,9 @@ export class BftpClient {
   }
 
   /**
-   * Connects (to `bftp://[user@]host[:port]` or `{host, port}`), says HELLO, and logs in when
-   * a user is named (`options.user` or the location's).
+   * Connects (to `bftp://[user@]host[:port]`, `bftps://[user@]host[:port]` or `{host, port}`),
+   * says HELLO, and logs in when a user is named (`options.user` or the location's). Over TLS,
+   * the server's certificate is checked before HELLO is sent.
    */
   static async connect(
     target: string | { host: string; port: number },
@@ -80,9 +88,13 @@ export class BftpClient {
     const where = typeof target === "string" ? parseLocation(target) : target;
     const { host, port } = where;
     const user = options.user ?? ("user" in where ? where.user : undefined);
+    const useTls =
+      ("tls" in where && where.tls) || (options.tls !== undefined && options.tls !== false);
+    const tls = typeof options.tls === "object" ? options.tls : {};
     const conn = await ClientConnection.open({
       host,
       port,
+      ...(useTls ? { tls } : {}),
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),

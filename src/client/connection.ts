@@ -1,10 +1,12 @@
 import { once } from "node:events";
 import net from "node:net";
+import tls from "node:tls";
 import { BftpError, isBftpError } from "../errors.js";
 import { parseReply, type ReplyBody } from "../protocol/replies.js";
 import { encodeMessage } from "../protocol/replies.js";
 import { StreamReader } from "../wire/stream-reader.js";
 import { writeAll } from "../wire/write-all.js";
+import { checkServerCertificate, type TlsOptions } from "./host-trust.js";
 
 /** Limits the client applies to the server (DESIGN.md: the client treats the server as hostile). */
 export interface ClientLimits {
@@ -31,6 +33,8 @@ export interface OpenOptions {
   readonly timeout?: number;
   readonly signal?: AbortSignal;
   readonly limits?: Partial<ClientLimits>;
+  /** Speak TLS (PROTOCOL.md §1.1) and trust the server as these options say. */
+  readonly tls?: TlsOptions;
 }
 
 /**
@@ -70,17 +74,38 @@ export class ClientConnection {
     });
   }
 
-  /** Connects over TCP with TCP_NODELAY (small requests must not wait for Nagle). */
+  /**
+   * Connects over TCP with TCP_NODELAY (small requests must not wait for Nagle); with `tls`,
+   * completes the TLS handshake and checks the server's certificate before returning, so
+   * nothing is sent to a server that is not trusted. `timeout` covers the TCP connection and
+   * the handshake, not the time a person takes to answer `onUnknownHost`.
+   */
   static async open(options: OpenOptions): Promise<ClientConnection> {
     const limits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    const { host, port } = options;
+    const socket =
+      options.tls === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({
+            host,
+            port,
+            // RFC 6066 allows only names in SNI, not addresses.
+            ...(net.isIP(host) === 0 ? { servername: host } : {}),
+            minVersion: "TLSv1.2",
+            // Certificates are pinned (host-trust.ts), not checked against authorities.
+            rejectUnauthorized: false,
+          });
+    socket.setNoDelay(true);
+    socket.on("error", () => {
+      // Reported by once() below while connecting; afterwards, through the reader.
+    });
     const timeout = options.timeout ?? 10_000;
     const timer = setTimeout(
       () =>
         socket.destroy(
           new BftpError(
             "BFTP_ERR_TIMEOUT",
-            `Cannot connect to ${options.host}:${options.port}: no answer within ${timeout} ms`,
+            `Cannot connect to ${host}:${port}: no answer within ${timeout} ms`,
           ),
         ),
       timeout,
@@ -92,11 +117,21 @@ export class ClientConnection {
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await once(socket, "connect");
+      await once(socket, options.tls === undefined ? "connect" : "secureConnect");
     } catch (err) {
-      throw connectError(err, options.host, options.port);
+      throw connectError(err, host, port);
     } finally {
       clearTimeout(timer);
+    }
+    try {
+      if (socket instanceof tls.TLSSocket) {
+        await checkServerCertificate(socket, { host, port }, options.tls);
+        if (socket.destroyed) throw new Error("closed while its certificate was checked");
+      }
+    } catch (err) {
+      socket.destroy();
+      throw connectError(err, host, port);
+    } finally {
       options.signal?.removeEventListener("abort", onAbort);
     }
     return new ClientConnection(socket, limits);
@@ -205,6 +240,15 @@ function connectError(err: unknown, host: string, port: number): BftpError {
       "BFTP_ERR_CONNECTION_REFUSED",
       `Cannot connect to ${where}: nothing is listening there; start a server with "bftp serve"`,
       { cause: err },
+    );
+  }
+  if (typeof code === "string" && /^ERR_SSL_|^ERR_TLS_/.test(code)) {
+    return new BftpError(
+      "BFTP_ERR_TLS_HANDSHAKE",
+      code === "ERR_SSL_WRONG_VERSION_NUMBER"
+        ? `Cannot connect to ${where} over TLS: the server there does not speak TLS (for a clear-text server, use bftp:// instead of bftps://)`
+        : `Cannot connect to ${where} over TLS: the handshake failed (${code})`,
+      { cause: err, details: { tlsError: code } },
     );
   }
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {

@@ -3,6 +3,8 @@ export { BftpClient, type ClientOptions, type ListOptions } from "./client.js";
 export { DEFAULT_CLIENT_LIMITS, type ClientLimits } from "./connection.js";
 export { PARTIAL_SUFFIX, type DownloadOptions, type TransferResult } from "./download.js";
 export { isLocation, parseLocation, type Location } from "./location.js";
+export { type TlsOptions, type UnknownHost } from "./host-trust.js";
+export { KNOWN_HOSTS_FILE, hostKey } from "./known-hosts.js";
 export type { Progress, ProgressHandler } from "./progress.js";
 export type { Entry, ServerInfo } from "./reply-shapes.js";
 export { escapeControls, localName } from "./safe-name.js";

@@ -1,17 +1,19 @@
 import { BftpError } from "../errors.js";
-import { DEFAULT_PORT } from "../protocol/version.js";
+import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 
-/** A parsed `bftp://[user@]host[:port]/path` location. */
+/** A parsed `bftp://[user@]host[:port]/path` or `bftps://...` location. */
 export interface Location {
   readonly host: string;
   readonly port: number;
+  /** True for `bftps://`: TLS from the first byte (PROTOCOL.md §1.1). */
+  readonly tls: boolean;
   readonly user: string | undefined;
   /** The remote path, "/" when absent; percent-escapes decoded. */
   readonly path: string;
 }
 
 /**
- * Parses a bftp location. IPv6 hosts go in brackets (`bftp://[::1]:9921/x`); the path is
+ * Parses a bftp location; `bftps://` selects TLS and port 9922 by default. IPv6 hosts go in brackets (`bftp://[::1]:9921/x`); the path is
  * percent-decoded so names with spaces can be written `a%20b` (or quoted by the shell).
  *
  * @example
@@ -25,11 +27,13 @@ export function parseLocation(text: string): Location {
   } catch {
     throw invalid(text, "not a URL");
   }
-  if (url.protocol !== "bftp:") throw invalid(text, 'it must start with "bftp://"');
+  if (url.protocol !== "bftp:" && url.protocol !== "bftps:")
+    throw invalid(text, 'it must start with "bftp://" or "bftps://"');
+  const tls = url.protocol === "bftps:";
   if (url.hostname === "") throw invalid(text, "it names no host");
   if (url.password !== "")
     throw invalid(text, "passwords do not belong in locations (they end up in shell history)");
-  const port = url.port === "" ? DEFAULT_PORT : Number(url.port);
+  const port = url.port === "" ? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT) : Number(url.port);
   let path: string;
   try {
     path = decodeURIComponent(url.pathname === "" ? "/" : url.pathname);
@@ -40,14 +44,15 @@ export function parseLocation(text: string): Location {
   return {
     host,
     port,
+    tls,
     user: url.username === "" ? undefined : decodeURIComponent(url.username),
     path,
   };
 }
 
-/** True when `text` looks like a bftp location rather than a local path. */
+/** True when `text` looks like a bftp location (`bftp://` or `bftps://`) rather than a local path. */
 export function isLocation(text: string): boolean {
-  return text.startsWith("bftp://");
+  return text.startsWith("bftp://") || text.startsWith("bftps://");
 }
 
 function invalid(text: string, why: string): BftpError {

@@ -4,6 +4,9 @@ export const PROTOCOL_VERSION = 1;
 /** The default TCP port (PROTOCOL.md §1). */
 export const DEFAULT_PORT = 9921;
 
+/** The default port of BFTP over TLS, `bftps://` and `bftp serve --tls` (PROTOCOL.md §1.1). */
+export const DEFAULT_TLS_PORT = 9922;
+
 /** Checksum algorithms a data phase may use (PROTOCOL.md §9). */
 export const CHECKSUM_ALGORITHMS = ["crc32", "sha256"] as const;
 

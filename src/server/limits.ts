@@ -8,6 +8,8 @@ export interface ServerLimits {
   readonly maxConnections: number;
   /** Connections at once from one address (`--max-per-ip`). */
   readonly maxPerIp: number;
+  /** Longest time from a TLS connection's first byte to its completed handshake, ms (`--handshake-timeout`). */
+  readonly handshakeTimeoutMs: number;
   /** Longest wait for the next request, ms (`--idle-timeout`, seconds on the command line). */
   readonly idleTimeoutMs: number;
   /** Longest time from a frame's first byte to its last, ms (`--frame-timeout`). */
@@ -34,6 +36,7 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 512,
   maxPerIp: 64,
+  handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   frameTimeoutMs: 30_000,
   stallTimeoutMs: 60_000,

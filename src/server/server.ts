@@ -9,6 +9,7 @@ import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
 import { Session } from "./session.js";
 import { sweepTempFiles } from "./temp-files.js";
+import { TlsListener, type ServerTls } from "./tls-listener.js";
 
 /** Options for {@link BftpServer.start}. */
 export interface ServerOptions {
@@ -39,6 +40,11 @@ export interface ServerOptions {
    * (shared with the caller, as tests do); `{ entries: 0 }` turns it off.
    */
   readonly checksumCache?: ChecksumCacheOptions | ChecksumCache;
+  /**
+   * Speak TLS (1.2 or later) from the first byte, with this certificate and key (PROTOCOL.md
+   * §1.1); see tls-identity.ts for the self-signed one `bftp serve --tls` makes.
+   */
+  readonly tls?: ServerTls;
 }
 
 /**
@@ -53,6 +59,7 @@ export interface ServerOptions {
 export class BftpServer {
   readonly limits: ServerLimits;
   readonly #listener: net.Server;
+  readonly #tls: TlsListener | undefined;
   readonly #sandbox: Sandbox;
   readonly #accounts: Accounts;
   readonly #log: Logger;
@@ -68,6 +75,7 @@ export class BftpServer {
     limits: ServerLimits,
     log: Logger,
     checksums: ChecksumCache,
+    tls: ServerTls | undefined,
   ) {
     this.#checksums = checksums;
     this.#sandbox = sandbox;
@@ -78,12 +86,26 @@ export class BftpServer {
     // wait ends): up to maxConnections listeners is the design, not a leak, so Node's
     // MaxListenersExceededWarning at 11 would be a false alarm on the server's stderr.
     setMaxListeners(0, this.#shutdown.signal);
-    this.#listener = net.createServer(
-      { noDelay: true, keepAlive: true, allowHalfOpen: true },
-      (socket) => {
-        this.#accept(socket);
-      },
-    );
+    if (tls === undefined) {
+      this.#tls = undefined;
+      this.#listener = net.createServer(
+        { noDelay: true, keepAlive: true, allowHalfOpen: true },
+        (socket) => {
+          this.#accept(socket);
+        },
+      );
+    } else {
+      // A TLSSocket is a net.Socket: sessions run on it unchanged.
+      this.#tls = new TlsListener({
+        tls,
+        limits,
+        log,
+        onSecure: (socket) => {
+          this.#accept(socket);
+        },
+      });
+      this.#listener = this.#tls.server;
+    }
   }
 
   /** Opens the root, sweeps stale temporary files, and listens. */
@@ -101,6 +123,7 @@ export class BftpServer {
       options.checksumCache instanceof ChecksumCache
         ? options.checksumCache
         : new ChecksumCache(options.checksumCache),
+      options.tls,
     );
     server.#listener.listen({
       host: options.host ?? "127.0.0.1",
@@ -132,15 +155,30 @@ export class BftpServer {
     return this.#accounts;
   }
 
-  /** Connections open now. */
+  /** Connections open now (past their TLS handshake, on a TLS server). */
   get connections(): number {
     return this.#sessions.size;
   }
 
+  /** True when the server speaks TLS. */
+  get tls(): boolean {
+    return this.#tls !== undefined;
+  }
+
+  /** TLS handshakes in progress now (0 without TLS). */
+  get handshaking(): number {
+    return this.#tls?.handshaking ?? 0;
+  }
+
+  /** TLS handshakes that failed, timed out or were refused since start (0 without TLS). */
+  get failedHandshakes(): number {
+    return this.#tls?.failedHandshakes ?? 0;
+  }
+
   /**
    * Stops accepting, tells idle clients the server is going, lets requests in progress finish
-   * for up to `limits.shutdownGraceMs`, then cuts the rest. Uncommitted uploads are removed by
-   * their sessions as they end.
+   * for up to `limits.shutdownGraceMs`, then cuts the rest. TLS handshakes in progress finish
+   * and are told the same. Uncommitted uploads are removed by their sessions as they end.
    */
   async close(): Promise<void> {
     if (!this.#shutdown.signal.aborted) {
@@ -149,9 +187,11 @@ export class BftpServer {
     }
     const grace = setTimeout(() => {
       for (const session of this.#sessions) session.destroy();
+      this.#tls?.destroyPending();
     }, this.limits.shutdownGraceMs);
     try {
-      await Promise.all([...this.#finished]);
+      // A handshake that completes now is answered BFTP_ERR_SHUTTING_DOWN (#accept).
+      await Promise.all([...this.#finished, this.#tls?.whenIdle()]);
     } finally {
       clearTimeout(grace);
     }

@@ -87,3 +87,27 @@ test("usage errors exit 2 with a message; --help exits 0 and teaches", () => {
   assert.match(help.stdout, /Examples:/);
   assert.match(help.stdout, /--workers/);
 });
+
+test("beyond loopback, serve refuses to start without accounts and TLS (exit 2), before listening", async () => {
+  const config = await fs.mkdtemp(path.join(os.tmpdir(), "bftp-serve-config-"));
+  try {
+    const run = (args: readonly string[]) =>
+      spawnSync(
+        process.execPath,
+        [CLI, "serve", path.join(base, "exposed"), "--port", "0", "--config-dir", config, ...args],
+        { encoding: "utf8", timeout: 30_000 },
+      );
+    for (const args of [
+      ["--host", "0.0.0.0"],
+      ["--host", "::"],
+      ["--host", "0.0.0.0", "--tls"],
+    ]) {
+      const refused = run(args);
+      assert.equal(refused.status, 2, `${args.join(" ")}: ${refused.stderr}`);
+      assert.match(refused.stderr, /\(BFTP_ERR_UNSAFE_LISTEN\)/);
+      assert.doesNotMatch(refused.stdout, /listening on/);
+    }
+  } finally {
+    await fs.rm(config, { recursive: true, force: true });
+  }
+});

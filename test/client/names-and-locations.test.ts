@@ -54,22 +54,42 @@ test("parseLocation reads bftp URLs, with defaults, users, IPv6 and escapes", ()
   assert.deepEqual(parseLocation("bftp://files.local"), {
     host: "files.local",
     port: 9921,
+    tls: false,
     user: undefined,
     path: "/",
   });
   assert.deepEqual(parseLocation("bftp://alice@h:9000/a%20b/c"), {
     host: "h",
     port: 9000,
+    tls: false,
     user: "alice",
     path: "/a b/c",
   });
   assert.deepEqual(parseLocation("bftp://[::1]:9921/x"), {
     host: "::1",
     port: 9921,
+    tls: false,
     user: undefined,
     path: "/x",
   });
-  for (const bad of ["http://h/x", "bftp://", "not a url", "bftp://u:secret@h/x", "bftp://h/%zz"]) {
+  // Issue 7: bftps:// selects TLS, on port 9922 unless one is given.
+  assert.deepEqual(parseLocation("bftps://files.local/docs"), {
+    host: "files.local",
+    port: 9922,
+    tls: true,
+    user: undefined,
+    path: "/docs",
+  });
+  assert.equal(parseLocation("bftps://[::1]:9000/").port, 9000);
+  for (const bad of [
+    "http://h/x",
+    "bftp://",
+    "bftps://",
+    "ftps://h/x",
+    "not a url",
+    "bftp://u:secret@h/x",
+    "bftp://h/%zz",
+  ]) {
     throwsWithCode(() => parseLocation(bad), "BFTP_ERR_INVALID_ARGUMENT");
   }
 });

@@ -3,7 +3,20 @@ import os from "node:os";
 import path from "node:path";
 import type { AccountsOptions } from "../../src/server/accounts/accounts.js";
 import type { ServerLimits } from "../../src/server/limits.js";
+import {
+  createSelfSignedCertificate,
+  type CertificatePair,
+} from "../../src/server/self-signed-cert.js";
 import { BftpServer } from "../../src/server/server.js";
+import { testTls } from "./protocol-connection.js";
+
+let certificate: Promise<CertificatePair> | undefined;
+
+/** One self-signed certificate for every TLS test server of this process. */
+export function testCertificate(): Promise<CertificatePair> {
+  certificate ??= createSelfSignedCertificate({ commonName: "bftp test" });
+  return certificate;
+}
 
 /** A server on 127.0.0.1 port 0 serving a fresh temporary folder, and that folder's parent. */
 export interface TestServer {
@@ -13,34 +26,41 @@ export interface TestServer {
   readonly root: string;
   /** Real path of a folder beside the root (outside it): for canaries. */
   readonly outside: string;
+  /** The server's certificate when it speaks TLS. */
+  readonly tls: CertificatePair | undefined;
   /** Stops the server and removes both folders. */
   readonly stop: () => Promise<void>;
 }
 
 /**
  * Starts a server for one test; `limits` override the defaults (short timeouts, small caps);
- * `options.accounts` gives it accounts (none by default: anyone may do everything).
+ * `options.accounts` gives it accounts (none by default: anyone may do everything). It speaks
+ * TLS with `tls: true`, or when BFTP_TEST_TLS=1 (test/server/tls-sessions.test.ts runs server
+ * tests that way; ProtocolConnection then connects with TLS too).
  */
 export async function startServer(
   limits: Partial<ServerLimits> = {},
-  options: { readonly accounts?: AccountsOptions } = {},
+  options: { readonly accounts?: AccountsOptions; readonly tls?: boolean } = {},
 ): Promise<TestServer> {
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-")));
   const root = path.join(base, "root");
   const outside = path.join(base, "outside");
   await fs.mkdir(root);
   await fs.mkdir(outside);
+  const tls = (options.tls ?? testTls()) ? await testCertificate() : undefined;
   const server = await BftpServer.start({
     root,
     port: 0,
     limits: { shutdownGraceMs: 2000, ...limits },
     ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
+    ...(tls === undefined ? {} : { tls }),
   });
   return {
     server,
     port: server.address().port,
     root,
     outside,
+    tls,
     stop: async () => {
       await server.close();
       await fs.rm(base, { recursive: true, force: true });

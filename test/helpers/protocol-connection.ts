@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import net from "node:net";
+import tls from "node:tls";
 import zlib from "node:zlib";
 import { HEX_SIZE_HEADER, StreamReader, encodeFrame, writeAll } from "../../src/wire/index.js";
 
@@ -23,12 +24,21 @@ export class ProtocolConnection {
     this.reader = new StreamReader(socket);
   }
 
-  /** Connects; with `hello` (default true) also sends HELLO and checks its reply. */
-  static async open(port: number, options: { hello?: boolean } = {}): Promise<ProtocolConnection> {
-    const socket = net.connect(port, "127.0.0.1");
+  /**
+   * Connects; with `hello` (default true) also sends HELLO and checks its reply. With `tls`
+   * (default: BFTP_TEST_TLS=1), over TLS, trusting any certificate: tests of the server.
+   */
+  static async open(
+    port: number,
+    options: { hello?: boolean; tls?: boolean } = {},
+  ): Promise<ProtocolConnection> {
+    const secure = options.tls ?? testTls();
+    const socket = secure
+      ? tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false })
+      : net.connect(port, "127.0.0.1");
     socket.setNoDelay(true);
     socket.on("error", () => {});
-    await once(socket, "connect");
+    await once(socket, secure ? "secureConnect" : "connect");
     const conn = new ProtocolConnection(socket);
     if (options.hello ?? true) {
       const reply = await conn.request({ op: "HELLO", versions: [1] });
@@ -135,6 +145,11 @@ export class ProtocolConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** True when server tests run over TLS (BFTP_TEST_TLS=1; see tls-sessions.test.ts). */
+export function testTls(): boolean {
+  return process.env["BFTP_TEST_TLS"] === "1";
 }
 
 /** CRC-32 in PROTOCOL.md's form: 8 lowercase hex digits. */

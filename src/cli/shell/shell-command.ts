@@ -1,6 +1,15 @@
 import { Command } from "commander";
 import { escapeControls } from "../../client/safe-name.js";
-import { EXIT, LOGIN_HINT, credentialsFor, location, reportError, withHint } from "../common.js";
+import {
+  EXIT,
+  LOGIN_HINT,
+  connectFailure,
+  credentialsFor,
+  location,
+  reportError,
+  withHint,
+} from "../common.js";
+import { addHostTrustOptions, hostTrustOptions } from "../host-trust-options.js";
 import { seconds } from "../options.js";
 import { shouldDraw } from "../progress-display.js";
 import { historyPath } from "./history.js";
@@ -13,6 +22,8 @@ interface ShellFlags {
   stopOnError: boolean | undefined;
   timeout: number | undefined;
   user: string | undefined;
+  acceptNew: boolean | undefined;
+  configDir: string | undefined;
 }
 
 const HELP_AFTER = `
@@ -32,32 +43,36 @@ Examples:
   bftp shell bftp://alice@files.local                log in as alice (asks the password)
   printf 'mkdir -p out\\nput report.pdf out/\\n' | bftp shell bftp://127.0.0.1:9921
   bftp shell --stop-on-error bftp://127.0.0.1:9921 < nightly.bftp
+  bftp shell bftps://files.local                     TLS (port 9922); asks to trust it once
 
 Exit codes:
   0  quit or end of input (scripted: and every command succeeded)
   1  scripted: a command failed (the server refused, a local file problem)
   2  scripted: a command was written wrongly (unknown command or option, bad quoting)
-  3  could not connect (nothing listening: start one with "bftp serve DIR")
+  3  could not connect (nothing listening: start one with "bftp serve DIR"), or a
+     bftps:// server's certificate is not trusted (unknown, or changed)
   4  the connection was lost
   5  scripted: a recursive transfer finished with some files failed or skipped`;
 
-/** `bftp shell bftp://host[:port][/folder]`: the interactive (or scripted) session. */
+/** `bftp shell bftp[s]://host[:port][/folder]`: the interactive (or scripted) session. */
 export function shellCommand(): Command {
-  return new Command("shell")
-    .description("Work on a server interactively, like sftp (or run commands from a script)")
-    .argument("<location>", "the server, and optionally the folder to start in")
-    .option("--no-history", "do not read or save the history file")
-    .option("-q, --quiet", "no result lines for transfers, no progress bars")
-    .option("--stop-on-error", "scripted: stop at the first failing command")
-    .option(
-      "--user <name>",
-      "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
-    )
-    .option(
-      "--timeout <seconds>",
-      "give up connecting, or on a stalled transfer, after this long",
-      seconds,
-    )
+  return addHostTrustOptions(
+    new Command("shell")
+      .description("Work on a server interactively, like sftp (or run commands from a script)")
+      .argument("<location>", "the server, and optionally the folder to start in")
+      .option("--no-history", "do not read or save the history file")
+      .option("-q, --quiet", "no result lines for transfers, no progress bars")
+      .option("--stop-on-error", "scripted: stop at the first failing command")
+      .option(
+        "--user <name>",
+        "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
+      )
+      .option(
+        "--timeout <seconds>",
+        "give up connecting, or on a stalled transfer, after this long",
+        seconds,
+      ),
+  )
     .addHelpText("after", HELP_AFTER)
     .action(async (where: string, flags: ShellFlags) => {
       process.exitCode = await shell(where, flags);
@@ -69,10 +84,15 @@ async function shell(where: string, flags: ShellFlags): Promise<number> {
   try {
     const target = location(where);
     const credentials = await credentialsFor(target, flags);
-    session = await ShellSession.open(target, {
-      ...credentials,
-      ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
-    });
+    try {
+      session = await ShellSession.open(target, {
+        ...credentials,
+        ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
+        ...(target.tls ? { tls: hostTrustOptions(flags) } : {}),
+      });
+    } catch (err) {
+      throw connectFailure(err, target);
+    }
   } catch (err) {
     return reportError(withHint(err, "BFTP_ERR_NOT_AUTHENTICATED", LOGIN_HINT));
   }

@@ -1,4 +1,5 @@
 import { BftpClient, type ClientOptions } from "../../client/client.js";
+import type { TlsOptions } from "../../client/host-trust.js";
 import type { Location } from "../../client/location.js";
 import { BftpError } from "../../errors.js";
 
@@ -9,6 +10,8 @@ export interface SessionOptions {
   /** Log in as this user, on every connection (a reconnect logs in again). */
   readonly user?: string;
   readonly password?: string;
+  /** How to trust a `bftps://` server (unused for `bftp://`). */
+  readonly tls?: TlsOptions;
 }
 
 /**
@@ -44,6 +47,7 @@ export class ShellSession {
       ...(options.timeoutMs === undefined
         ? {}
         : { timeout: options.timeoutMs, limits: { stallTimeoutMs: options.timeoutMs } }),
+      ...(where.tls ? { tls: options.tls ?? true } : {}),
     };
     const client = await BftpClient.connect(target, clientOptions);
     try {
