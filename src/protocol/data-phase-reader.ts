@@ -69,6 +69,8 @@ export class DataPhaseReader {
   #left = 0; // bytes left in the current data frame
   #bytes = 0;
   #result: DataPhaseResult | undefined;
+  /** The latest read, which may still be pending when a consumer gave up on `chunks()`. */
+  #reading: Promise<Buffer | null> | undefined;
 
   constructor(reader: StreamReader, alg: ChecksumAlg, limits: DataPhaseLimits) {
     this.#reader = reader;
@@ -121,11 +123,21 @@ export class DataPhaseReader {
 
   /** Reads and discards whatever is left of the phase, trailer included. */
   async drain(): Promise<DataPhaseResult> {
+    // A consumer that stopped in the middle of a read (its destination failed while
+    // `chunks()` waited for data) leaves that read pending: let it finish first, or this one
+    // would collide with it (BFTP_ERR_READ_PENDING) and the connection would be lost.
+    await this.#reading?.catch(() => null);
     while ((await this.#next()) !== null);
     return this.result;
   }
 
-  async #next(): Promise<Buffer | null> {
+  #next(): Promise<Buffer | null> {
+    const read = this.#read();
+    this.#reading = read;
+    return read;
+  }
+
+  async #read(): Promise<Buffer | null> {
     if (this.#result !== undefined) return null;
     const waits = this.#limits.timeout === undefined ? {} : { timeout: this.#limits.timeout };
     try {
