@@ -55,8 +55,7 @@ export class ReadEngine {
     this.#source = source;
     this.#highWaterMark = highWaterMark;
     source.on("data", (chunk: Buffer | string) => {
-      this.#queue.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-      this.#service();
+      this.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
     });
     source.on("end", () => {
       this.#ended = true;
@@ -69,6 +68,15 @@ export class ReadEngine {
       if (!this.#ended) this.#fail(lost("the stream closed before it ended", source.errored));
     });
     if (source.readableEnded) this.#ended = true;
+  }
+
+  /**
+   * Queues bytes that arrived outside the source's 'data' events (a socket's `onread`,
+   * see `slabOnread`), exactly as a 'data' chunk would be; kept by reference, not copied.
+   */
+  push(chunk: Buffer): void {
+    this.#queue.push(chunk);
+    this.#service();
   }
 
   /** The bytes received and not yet read; attempts take from it. */

@@ -75,6 +75,15 @@ export class StreamReader {
     this.#queue = this.#engine.queue;
   }
 
+  /**
+   * Queues bytes the source delivered outside its 'data' events: what a plain socket's
+   * `onread` callback receives (see `slabOnread`). Flow control still pauses and resumes the
+   * source. The bytes are kept by reference until read, so they must not be overwritten.
+   */
+  feed(chunk: Buffer): void {
+    this.#engine.push(chunk);
+  }
+
   /** Bytes received and not yet read. */
   get buffered(): number {
     return this.#queue.length;
