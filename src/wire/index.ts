@@ -9,6 +9,7 @@ export { encodeDelimited, type EncodeDelimitedOptions } from "./encode-delimited
 export { encodeFixedRecord, type EncodeFixedRecordOptions } from "./encode-fixed-record.js";
 export { encodeFrame, type EncodeFrameOptions } from "./encode-frame.js";
 export { DECIMAL_SIZE_HEADER, HEX_SIZE_HEADER, type SizeHeader } from "./size-header.js";
+export { slabOnread, type SlabOnreadOptions } from "./slab-onread.js";
 export {
   StreamReader,
   type ReadFrameOptions,
