@@ -115,7 +115,12 @@ export class ProgressDisplay {
     if (!this.#drawing) return;
     const file = this.#inFlight.get(name);
     this.#inFlight.delete(name);
-    if (file?.bar !== undefined) this.#multi?.remove(file.bar);
+    if (file?.bar !== undefined) {
+      // A single transfer that ends between two frames (a fast GET does, off a terminal with
+      // its 250 ms schedule) still shows its finished line once, as scp does.
+      if (this.#plan === undefined) this.#multi?.update();
+      this.#multi?.remove(file.bar);
+    }
     this.#doneFiles++;
     this.#doneBytes += size;
     this.#updateTotal();
