@@ -58,6 +58,12 @@ export async function credentialsFor(
   return { user, password };
 }
 
+/** `--user`, the same on every client command and the shell. */
+export const USER_OPTION = {
+  flags: "--user <name>",
+  description: "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
+} as const;
+
 /** What to do about `BFTP_ERR_NOT_AUTHENTICATED`. */
 export const LOGIN_HINT =
   "the server requires an account: name it as bftp://USER@HOST or with --user USER; the password is typed, or taken from BFTP_PASSWORD";
@@ -319,10 +325,7 @@ export function addCommonOptions(command: Command): Command {
       .option("-q, --quiet", "print only errors")
       .option("-v, --verbose", "print more: the connection, each file, timings (on stderr)")
       .option("--json", "print one JSON document on stdout, for programs")
-      .option(
-        "--user <name>",
-        "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
-      )
+      .option(USER_OPTION.flags, USER_OPTION.description)
       .option(
         "--timeout <seconds>",
         "give up connecting (default 10), or on a transfer stalled this long (default 60)",

@@ -3,6 +3,7 @@ import { escapeControls } from "../../client/safe-name.js";
 import {
   EXIT,
   LOGIN_HINT,
+  USER_OPTION,
   connectFailure,
   credentialsFor,
   location,
@@ -63,10 +64,7 @@ export function shellCommand(): Command {
       .option("--no-history", "do not read or save the history file")
       .option("-q, --quiet", "no result lines for transfers, no progress bars")
       .option("--stop-on-error", "scripted: stop at the first failing command")
-      .option(
-        "--user <name>",
-        "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
-      )
+      .option(USER_OPTION.flags, USER_OPTION.description)
       .option(
         "--timeout <seconds>",
         "give up connecting, or on a stalled transfer, after this long",
