@@ -113,7 +113,8 @@ export const ERROR_CODES = {
   BFTP_ERR_NOT_EMPTY: { status: 409, meaning: "RMDIR of a directory that is not empty" },
   BFTP_ERR_BAD_RANGE: {
     status: 416,
-    meaning: "An offset or length outside the file, or not a non-negative integer",
+    meaning:
+      "An offset or length outside the file, or a number there that is not an integer from 0 to 2^53 - 1",
   },
   BFTP_ERR_CHECKSUM_MISMATCH: {
     status: 422,
