@@ -4,7 +4,9 @@
  * A code is permanent: programs and tests branch on it. The message may change. Every
  * failure bftp reports is a {@link BftpError} carrying one of these codes, the first reason
  * (`cause`) when it wraps another error, and machine-readable `details` (byte counts,
- * limits) so callers never parse message text.
+ * limits) so callers never parse message text. Whether the connection survives the error is
+ * part of its type: a {@link RemoteError} is the peer's refusal, and `connectionUsable` says
+ * whether the connection can carry the next request.
  */
 
 /** One catalogue entry: what the code means and, for codes that cross the wire, the status. */
@@ -151,10 +153,16 @@ export interface BftpErrorOptions {
   readonly cause?: unknown;
   /** Machine-readable facts, e.g. `{ received: 3, expected: 8 }`. */
   readonly details?: ErrorDetails;
+  /**
+   * Whether the connection the error arose on can carry the next request (see
+   * {@link BftpError.connectionUsable}). Leave it out when the error does not know.
+   */
+  readonly connectionUsable?: boolean;
 }
 
 /**
- * The one error class bftp throws. Branch on `code`, never on `message`.
+ * The one error class bftp throws (a {@link RemoteError} when the peer said no). Branch on
+ * `code`, never on `message`.
  *
  * @example
  * try { await reader.readFrame() }
@@ -164,17 +172,68 @@ export class BftpError extends Error {
   override readonly name = "BftpError";
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
+  /**
+   * Whether the connection the error arose on can carry the next request: `true` for a
+   * refusal raised before anything was sent or after the stream was brought back in step (a
+   * data phase read to its end), and for a remote error without `close` (PROTOCOL.md §5.2);
+   * `false` for an error that ends the connection. `undefined` when the error does not say:
+   * then its code decides, as the side handling it knows (a client closes the connection for
+   * any local error; a server answers a code with a wire status and goes on).
+   */
+  readonly connectionUsable: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: BftpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
+    this.connectionUsable = options.connectionUsable;
   }
 
   /** The wire status of this code (PROTOCOL.md §5.1), or undefined for a local-only code. */
   get status(): number | undefined {
     const info: ErrorCodeInfo = ERROR_CODES[this.code];
     return info.status;
+  }
+
+  /** True when the peer said no (a {@link RemoteError}); false for a failure on this side. */
+  get remote(): boolean {
+    return false;
+  }
+}
+
+/** Options for {@link RemoteError}. */
+export interface RemoteErrorOptions {
+  readonly cause?: unknown;
+  readonly details?: ErrorDetails;
+  /** The reply said `"close": true`: the server closes the connection after it. */
+  readonly close?: boolean;
+}
+
+/**
+ * The peer said no: an error reply or an error trailer (PROTOCOL.md §5), as basic-ftp's
+ * `FTPError` is the server's answer rather than a failure of the connection. The connection
+ * stays usable unless the reply said `"close": true` (PROTOCOL.md §5.2).
+ *
+ * @example
+ * try { await client.stat("/a.txt") }
+ * catch (err) { if (err instanceof RemoteError && err.code === "BFTP_ERR_NOT_FOUND") return; throw err }
+ */
+export class RemoteError extends BftpError {
+  /** The reply said `"close": true`: the server closes the connection after it. */
+  readonly close: boolean;
+
+  constructor(code: ErrorCode, message: string, options: RemoteErrorOptions = {}) {
+    const close = options.close ?? false;
+    super(code, message, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      ...(options.details === undefined ? {} : { details: options.details }),
+      connectionUsable: !close,
+    });
+    this.close = close;
+  }
+
+  override get remote(): boolean {
+    return true;
   }
 }
 

@@ -3,8 +3,11 @@ export {
   BftpError,
   ERROR_CODES,
   isBftpError,
+  RemoteError,
+  type BftpErrorOptions,
   type ErrorCode,
   type ErrorDetails,
+  type RemoteErrorOptions,
 } from "./errors.js";
 export * from "./wire/index.js";
 export * from "./client/index.js";

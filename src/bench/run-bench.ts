@@ -262,15 +262,8 @@ async function downloadOnce(
   try {
     await client.download(job.remote, sink, relabel(options, label));
   } catch (err) {
-    if (
-      !isBftpError(err) ||
-      !(
-        err.details["inStep"] === true ||
-        (err.details["remote"] === true && err.details["close"] !== true)
-      )
-    ) {
-      throw err;
-    }
+    // A failure that left the connection usable is this download's; anything else ends the run.
+    if (!isBftpError(err) || err.connectionUsable !== true) throw err;
     options.observer?.done?.(label, job.size);
     return { ...where, code: err.code, message: err.message };
   }

@@ -195,7 +195,9 @@ const LOGIN_REFUSALS: ReadonlySet<ErrorCode> = new Set([
 export function connectFailure(err: unknown, where: Location): unknown {
   // A refused login is a plain failure (exit 1), not "could not connect".
   if (!isBftpError(err) || LOGIN_REFUSALS.has(err.code)) return err;
-  const said = err.details["remote"] === true || err.message.startsWith("Cannot connect");
+  // The server's own refusal, or a failure the library already reports as one to connect
+  // (TCP, TLS, certificate, the HELLO deadline): its message says so, and is kept.
+  const said = err.remote || err.details["phase"] === "connect";
   let message = said
     ? err.message
     : `Cannot connect to ${hostPort(where)}: the server did not answer the greeting (${err.message})`;

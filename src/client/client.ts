@@ -1,5 +1,4 @@
 import type { Readable, Writable } from "node:stream";
-import { z } from "zod";
 import { BftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
@@ -17,6 +16,7 @@ import {
   hashReply,
   helloShape,
   listFrame,
+  loginReply,
   pathReply,
   statReply,
   type Entry,
@@ -102,7 +102,9 @@ export class BftpClient {
     // The signal covers the HELLO exchange too, not only the TCP connect.
     const onAbort = (): void => {
       conn.closeWithError(
-        new BftpError("BFTP_ERR_ABORTED", "Cannot connect: the operation was aborted"),
+        new BftpError("BFTP_ERR_ABORTED", "Cannot connect: the operation was aborted", {
+          details: { phase: "connect" },
+        }),
       );
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -113,6 +115,7 @@ export class BftpClient {
         new BftpError(
           "BFTP_ERR_TIMEOUT",
           `Cannot connect to ${host}:${port}: no HELLO reply within ${timeout} ms`,
+          { details: { phase: "connect" } },
         ),
       );
     }, timeout);
@@ -148,7 +151,7 @@ export class BftpClient {
    */
   async login(user: string, password?: string): Promise<string> {
     const reply = await this.#conn.request({ op: "LOGIN", user, password });
-    return expectShape(z.looseObject({ user: z.string().max(256) }), reply, "LOGIN").user;
+    return expectShape(loginReply, reply, "LOGIN").user;
   }
 
   /** The server's working directory. */
@@ -283,7 +286,8 @@ function tooMany(max: number): BftpError {
     "BFTP_ERR_MESSAGE_TOO_LONG",
     `Cannot collect the listing: more than ${max} entries (use onEntries to stream it)`,
     {
-      details: { max, inStep: true },
+      details: { max },
+      connectionUsable: true,
     },
   );
 }

@@ -8,6 +8,7 @@ import { slabOnread } from "../wire/slab-onread.js";
 import { StreamReader } from "../wire/stream-reader.js";
 import { writeAll } from "../wire/write-all.js";
 import { checkServerCertificate, type TlsOptions } from "./host-trust.js";
+import { expectShape, REPLY_SHAPES } from "./reply-shapes.js";
 
 /** Limits the client applies to the server (DESIGN.md: the client treats the server as hostile). */
 export interface ClientLimits {
@@ -167,11 +168,21 @@ export class ClientConnection {
     return Promise.all([sent, received]).then(([, value]) => value);
   }
 
-  /** Sends a request with no data phase and resolves with the body of its reply. */
+  /**
+   * Sends a request with no data phase and resolves with the body of its reply, checked
+   * against the command's shape ({@link REPLY_SHAPES}) before the exchange ends: a reply
+   * that breaks the protocol closes the connection.
+   */
   request(fields: Readonly<Record<string, unknown>>): Promise<ReplyBody> {
+    const op = fields["op"];
+    const shape = typeof op === "string" ? REPLY_SHAPES.get(op) : undefined;
     return this.exchange(
       () => this.send(fields),
-      () => this.readReply(),
+      async () => {
+        const body = await this.readReply();
+        if (shape !== undefined) expectShape(shape, body, op as string);
+        return body;
+      },
     );
   }
 
@@ -180,7 +191,10 @@ export class ClientConnection {
     return writeAll(this.socket, encodeMessage(fields), { timeout: this.limits.stallTimeoutMs });
   }
 
-  /** Reads one reply; an error reply rejects with the server's code (the stream stays usable). */
+  /**
+   * Reads one reply; an error reply rejects with a RemoteError carrying the server's code
+   * (usable unless it says `close`), a payload that is not a reply with BFTP_ERR_PROTOCOL.
+   */
   async readReply(): Promise<ReplyBody> {
     const payload = await this.reader.readFrame({
       maxSize: this.limits.maxReplyFrame,
@@ -214,13 +228,17 @@ export class ClientConnection {
     }
   }
 
-  /** Runs `step`; a failure that is not the server's refusal closes the connection. */
+  /**
+   * Runs `step`; a failure that does not leave the connection usable closes it. Usable are a
+   * remote error without `close` (the server said no) and a local refusal raised before
+   * anything was sent or after the stream was brought back in step (see in-step.ts).
+   */
   async #guard<T>(step: () => Promise<T>): Promise<T> {
     if (this.#failure) throw this.#failure;
     try {
       return await step();
     } catch (err) {
-      if (isRemoteRefusal(err) || isLocalRefusal(err)) throw err;
+      if (isBftpError(err) && err.connectionUsable === true) throw err;
       throw this.closeWithError(
         isBftpError(err)
           ? err
@@ -232,17 +250,21 @@ export class ClientConnection {
   }
 }
 
-/** The server refused a request but the connection goes on (no `close: true`). */
-function isRemoteRefusal(err: unknown): boolean {
-  return isBftpError(err) && err.details["remote"] === true && err.details["close"] !== true;
-}
-
-/** A local refusal raised before anything was sent, or after the stream was brought back in step. */
-function isLocalRefusal(err: unknown): boolean {
-  return isBftpError(err) && err.details["inStep"] === true;
-}
-
+/**
+ * A failure to open the connection (TCP, TLS, the certificate check), with
+ * `details.phase: "connect"`: the command line tells it from a failure during HELLO by that,
+ * never by the message.
+ */
 function connectError(err: unknown, host: string, port: number): BftpError {
+  const described = describeConnectError(err, host, port);
+  if (described.details["phase"] === "connect") return described;
+  return new BftpError(described.code, described.message, {
+    cause: described.cause ?? described,
+    details: { ...described.details, phase: "connect" },
+  });
+}
+
+function describeConnectError(err: unknown, host: string, port: number): BftpError {
   if (isBftpError(err)) return err;
   const code = (err as { code?: unknown }).code;
   const where = `${host}:${port}`;

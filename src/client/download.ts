@@ -179,7 +179,7 @@ async function alreadyComplete(
   try {
     theirs = expectShape(hashReply, await conn.request({ op: "HASH", path: remote }), "HASH");
   } catch (err) {
-    if (isBftpError(err) && err.details["remote"] === true) return undefined;
+    if (isBftpError(err) && err.remote) return undefined;
     throw err;
   }
   if (theirs.length !== size || theirs.value !== (await sha256Of(local, size))) return undefined;

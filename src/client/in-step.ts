@@ -1,19 +1,23 @@
-import { BftpError, isBftpError } from "../errors.js";
+import { BftpError, isBftpError, RemoteError } from "../errors.js";
 
 /**
- * Marks an error as leaving the connection usable: raised before anything was sent, or after
- * the data phase was read to its end. The connection does not close for it.
+ * The same failure, typed as leaving the connection usable (`connectionUsable: true`): for an
+ * error raised before anything was sent, or after the data phase was read to its end. The
+ * connection does not close for it. A {@link RemoteError} stays one (the peer said no); a
+ * failure that is not a BftpError (a local fs error) becomes `BFTP_ERR_LOCAL_FILE` saying
+ * `fallback` and a short reason.
  */
 export function inStep(err: unknown, fallback: string): BftpError {
   if (isBftpError(err)) {
-    return new BftpError(err.code, err.message, {
-      cause: err.cause ?? err,
-      details: { ...err.details, inStep: true },
-    });
+    if (err.connectionUsable === true) return err;
+    const options = { cause: err.cause ?? err, details: err.details };
+    return err instanceof RemoteError
+      ? new RemoteError(err.code, err.message, options)
+      : new BftpError(err.code, err.message, { ...options, connectionUsable: true });
   }
   return new BftpError("BFTP_ERR_LOCAL_FILE", `${fallback}: ${localReason(err)}`, {
     cause: err,
-    details: { inStep: true },
+    connectionUsable: true,
   });
 }
 

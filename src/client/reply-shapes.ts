@@ -54,13 +54,39 @@ export const resumeReply = z.looseObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-/** Validates a reply against its shape; a server that breaks the protocol is BFTP_ERR_PROTOCOL. */
+export const loginReply = z.looseObject({ user: z.string().max(256) });
+
+/**
+ * The reply shape of each command answered by a reply alone. `ClientConnection.request()`
+ * checks a reply against it inside the exchange, so a reply of the wrong shape closes the
+ * connection as any reply that breaks the protocol does (issue 11); checked only after the
+ * exchange, it would reject the call and leave the connection open. Commands not listed
+ * (DELETE, RMDIR, NOOP, QUIT, ABORT) carry no field the client uses.
+ */
+export const REPLY_SHAPES: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+  ["HELLO", helloShape],
+  ["LOGIN", loginReply],
+  ["PWD", pathReply],
+  ["CD", pathReply],
+  ["STAT", statReply],
+  ["MKDIR", pathReply],
+  ["RENAME", pathReply],
+  ["HASH", hashReply],
+  ["RESUME", resumeReply],
+]);
+
+/**
+ * Validates a reply against its shape and types it; a server that breaks the protocol is
+ * BFTP_ERR_PROTOCOL, which closes the connection when thrown inside an exchange (replies
+ * from `request()` have been checked there already, against {@link REPLY_SHAPES}).
+ */
 export function expectShape<T>(shape: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = shape.safeParse(body);
   if (!parsed.success) {
     throw new BftpError(
       "BFTP_ERR_PROTOCOL",
       `Cannot use the server's ${what} reply: it does not match PROTOCOL.md`,
+      { connectionUsable: false },
     );
   }
   return parsed.data;

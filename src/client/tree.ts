@@ -76,8 +76,7 @@ export async function downloadTree(
     } catch (err) {
       // One unreadable folder fails that folder, not the whole tree (a lost connection still
       // fails everything after it, through the client).
-      if (remote === remoteDir || !isBftpError(err) || err.details["remote"] !== true)
-        throw asBftp(err);
+      if (remote === remoteDir || !isBftpError(err) || !err.remote) throw asBftp(err);
       failedDirs.push({ path: remote, error: err });
       return;
     }

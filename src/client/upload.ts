@@ -77,7 +77,7 @@ export function uploadFromStream(
       },
       (err: unknown) => {
         // Our own read failed mid-upload: the server's TRANSFER_ABORTED is the echo of it.
-        if (localFailure !== undefined && isBftpError(err) && err.details["remote"] === true) {
+        if (localFailure !== undefined && isBftpError(err) && err.remote) {
           throw inStep(
             localFailure.cause ?? localFailure,
             `Cannot read the data for ${JSON.stringify(remote)}`,

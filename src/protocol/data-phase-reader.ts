@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BftpError, isBftpError } from "../errors.js";
+import { BftpError, isBftpError, RemoteError } from "../errors.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import type { StreamReader } from "../wire/stream-reader.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
@@ -205,17 +205,23 @@ export class DataPhaseReader {
       failure = new BftpError(
         "BFTP_ERR_CHECKSUM_MISMATCH",
         `Cannot accept the data: the sender's ${trailer.checksum.alg} is ${trailer.checksum.value}, the bytes received give ${checksum}`,
-        { details: { expected: trailer.checksum.value, actual: checksum, alg: this.#sum.alg } },
+        {
+          details: { expected: trailer.checksum.value, actual: checksum, alg: this.#sum.alg },
+          connectionUsable: true, // the phase was read to its end
+        },
       );
     }
     return { bytes: this.#bytes, checksum, failure };
   }
 }
 
-/** The sender's abort as a local error: its own code when known, else TRANSFER_ABORTED. */
-function aborted(error: WireError): BftpError {
+/**
+ * The sender's abort as a {@link RemoteError} (the peer said no; the stream is in step): its
+ * own code when known, else TRANSFER_ABORTED.
+ */
+function aborted(error: WireError): RemoteError {
   const remote = remoteError(error);
   return remote.code === "BFTP_ERR_INTERNAL" && error.code !== "BFTP_ERR_INTERNAL"
-    ? new BftpError("BFTP_ERR_TRANSFER_ABORTED", error.message, { details: remote.details })
+    ? new RemoteError("BFTP_ERR_TRANSFER_ABORTED", error.message, { details: remote.details })
     : remote;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BftpError, ERROR_CODES, type ErrorCode } from "../errors.js";
+import { BftpError, ERROR_CODES, RemoteError, type ErrorCode } from "../errors.js";
 import { encodeFrame } from "../wire/encode-frame.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 
@@ -44,33 +44,37 @@ const wireError = z.object({
   status: z.number().int(),
   message: z.string().max(4096),
 });
-const replyShape = z.looseObject({
-  ok: z.boolean(),
-  error: wireError.optional(),
-  close: z.boolean().optional(),
-});
+// An ok reply may carry any fields (unknown ones are ignored, PROTOCOL.md §4.1); an error
+// reply must carry its error object (§5.1), and `close` when present is a boolean (§5.2).
+const replyShape = z.union([
+  z.looseObject({ ok: z.literal(true) }),
+  z.looseObject({ ok: z.literal(false), error: wireError, close: z.boolean().optional() }),
+]);
 
 /**
  * Parses a reply or trailer frame's payload. Resolves the body of an `ok` reply; an error
- * reply becomes a `BftpError` carrying the server's code (or `BFTP_ERR_INTERNAL` for a code
- * this build does not know, with the original in `details.remoteCode`) and
- * `details.remote: true`. A payload that is not a reply is `BFTP_ERR_PROTOCOL`: the stream
- * can no longer be trusted, so callers close the connection.
+ * reply becomes a {@link RemoteError} carrying the server's code (or `BFTP_ERR_INTERNAL` for
+ * a code this build does not know, with the original in `details.remoteCode`), usable unless
+ * the reply said `close`. A payload that is not a reply (not UTF-8 JSON, not an object, no
+ * boolean `ok`, an error reply without a well-formed error object) is `BFTP_ERR_PROTOCOL`:
+ * the stream can no longer be trusted, so callers close the connection.
  */
 export function parseReply(payload: Uint8Array): ReplyBody {
   let value: unknown;
   try {
     value = JSON.parse(decodeUtf8(payload));
   } catch (err) {
-    throw new BftpError("BFTP_ERR_BAD_REQUEST", "Cannot read the reply: it is not UTF-8 JSON", {
+    throw new BftpError("BFTP_ERR_PROTOCOL", "Cannot read the reply: it is not UTF-8 JSON", {
       cause: err,
+      connectionUsable: false,
     });
   }
   const parsed = replyShape.safeParse(value);
   if (!parsed.success) {
     throw new BftpError(
-      "BFTP_ERR_BAD_REQUEST",
-      'Cannot read the reply: it is not an object with a boolean "ok"',
+      "BFTP_ERR_PROTOCOL",
+      'Cannot read the reply: it is not an object with a boolean "ok" and, when "ok" is false, an error object',
+      { connectionUsable: false },
     );
   }
   const body = parsed.data;
@@ -79,19 +83,11 @@ export function parseReply(payload: Uint8Array): ReplyBody {
 }
 
 /** The local error for a server's error object. */
-export function remoteError(error: WireError | undefined, close = false): BftpError {
-  const known = error !== undefined && Object.hasOwn(ERROR_CODES, error.code);
+export function remoteError(error: WireError, close = false): RemoteError {
+  const known = Object.hasOwn(ERROR_CODES, error.code);
   const code: ErrorCode = known ? (error.code as ErrorCode) : "BFTP_ERR_INTERNAL";
-  return new BftpError(
-    code,
-    error?.message ?? "The server refused the request without saying why",
-    {
-      details: {
-        remote: true,
-        close,
-        remoteCode: error?.code ?? null,
-        status: error?.status ?? null,
-      },
-    },
-  );
+  return new RemoteError(code, error.message, {
+    close,
+    details: { remoteCode: error.code, status: error.status },
+  });
 }

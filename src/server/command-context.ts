@@ -43,7 +43,7 @@ export interface CommandContext {
   quitting: boolean;
   /**
    * For PUT: the data phase that follows the request. (A command that must end the connection
-   * after its error reply throws a BftpError with `details.close === true`.)
+   * after its error reply throws a BftpError with `connectionUsable: false`.)
    */
   readonly upload: DataPhaseReader | undefined;
   /**

@@ -1,28 +1,4 @@
-import { generateKeyPair, randomBytes, sign, type KeyObject } from "node:crypto";
-import { promisify } from "node:util";
-import {
-  derBitString,
-  derBoolean,
-  derExplicit,
-  derInteger,
-  derNamedBits,
-  derOctetString,
-  derOid,
-  derSequence,
-  derSet,
-  derSmallInteger,
-  derTime,
-  derUtf8String,
-} from "./der.js";
-
-const OID = {
-  ecdsaWithSha256: "1.2.840.10045.4.3.2",
-  commonName: "2.5.4.3",
-  basicConstraints: "2.5.29.19",
-  keyUsage: "2.5.29.15",
-  extKeyUsage: "2.5.29.37",
-  serverAuth: "1.3.6.1.5.5.7.3.1",
-} as const;
+import { KeyObject, randomBytes, webcrypto } from "node:crypto";
 
 /**
  * RFC 5280 §4.1.2.5: "no well-defined expiration date". The certificate is trusted by its
@@ -30,6 +6,9 @@ const OID = {
  * client one day without making anything safer.
  */
 const NO_EXPIRY = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
+
+/** ECDSA P-256 signing with SHA-256, as Web Crypto names it. */
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
 /** A certificate and its private key, both PEM. */
 export interface CertificatePair {
@@ -52,9 +31,9 @@ export interface SelfSignedOptions {
  * SHA-256: a server certificate (basicConstraints CA:FALSE, keyUsage digitalSignature,
  * extKeyUsage serverAuth) valid from `notBefore` with no expiry (RFC 5280's 99991231235959Z).
  *
- * Node has no certificate builder, so the TBSCertificate is encoded here (der.ts) and signed
- * with node:crypto: no dependency, and a P-256 key takes a millisecond where RSA in
- * JavaScript takes seconds.
+ * The certificate is encoded by @peculiar/x509 (a reviewed, maintained X.509 library, issue
+ * 11) over Node's own Web Crypto, which makes the key and the signature; it is loaded only
+ * when a certificate is made, so the client and a server with a certificate never load it.
  *
  * @example
  * const { key, cert } = await createSelfSignedCertificate({ commonName: "files.local" });
@@ -63,59 +42,45 @@ export interface SelfSignedOptions {
 export async function createSelfSignedCertificate(
   options: SelfSignedOptions = {},
 ): Promise<CertificatePair> {
-  const { publicKey, privateKey } = await promisify(generateKeyPair)("ec", {
-    namedCurve: "prime256v1",
-  });
-  const name = derSequence(
-    derSet(derSequence(derOid(OID.commonName), derUtf8String(options.commonName ?? "bftp"))),
+  const x509 = await loadX509();
+  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: serialNumber(),
+      // Issuer too (self-signed). A UTF8String given as such: a plain string would be read
+      // as escaped DN text, and quotes or backslashes in it mangled.
+      name: new x509.Name([{ CN: [{ utf8String: options.commonName ?? "bftp" }] }]),
+      notBefore: options.notBefore ?? new Date(Date.now() - 3600_000),
+      notAfter: NO_EXPIRY,
+      signingAlgorithm: ALGORITHM,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      ],
+    },
+    webcrypto,
   );
-  const algorithm = derSequence(derOid(OID.ecdsaWithSha256)); // parameters absent (RFC 5758)
-  const tbs = derSequence(
-    derExplicit(0, derSmallInteger(2)), // v3
-    derInteger(serialNumber()),
-    algorithm,
-    name, // issuer: self-signed, the same as the subject
-    derSequence(derTime(options.notBefore ?? new Date(Date.now() - 3600_000)), derTime(NO_EXPIRY)),
-    name,
-    spki(publicKey),
-    derExplicit(3, derSequence(...extensions())),
-  );
-  const signature = sign("sha256", tbs, privateKey); // ECDSA-Sig-Value, DER
-  const certificate = derSequence(tbs, algorithm, derBitString(signature));
   return {
-    key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    cert: pem("CERTIFICATE", certificate),
+    key: KeyObject.from(keys.privateKey).export({ type: "pkcs8", format: "pem" }).toString(),
+    cert: certificate.toString("pem"),
   };
 }
 
-/** A positive 127-bit random serial, never with a leading zero byte (RFC 5280 §4.1.2.2). */
-function serialNumber(): Buffer {
+/**
+ * @peculiar/x509, with the Reflect metadata polyfill its dependency injection (tsyringe)
+ * needs loaded first. The polyfill adds `Reflect.metadata` and kin to the process's Reflect;
+ * it changes nothing that exists.
+ */
+async function loadX509(): Promise<typeof import("@peculiar/x509")> {
+  await import("reflect-metadata");
+  return import("@peculiar/x509");
+}
+
+/** A positive 127-bit random serial, never with a leading zero byte (RFC 5280 §4.1.2.2), hex. */
+function serialNumber(): string {
   const serial = randomBytes(16);
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
-  return serial;
-}
-
-/** The SubjectPublicKeyInfo, as Node encodes it. */
-function spki(publicKey: KeyObject): Buffer {
-  return publicKey.export({ type: "spki", format: "der" });
-}
-
-/** basicConstraints CA:FALSE, keyUsage digitalSignature, extKeyUsage serverAuth. */
-function extensions(): Buffer[] {
-  const extension = (oid: string, critical: boolean, value: Buffer): Buffer =>
-    derSequence(derOid(oid), ...(critical ? [derBoolean(true)] : []), derOctetString(value));
-  return [
-    extension(OID.basicConstraints, true, derSequence()), // cA defaults to FALSE
-    extension(OID.keyUsage, true, derNamedBits([0])), // digitalSignature
-    extension(OID.extKeyUsage, false, derSequence(derOid(OID.serverAuth))),
-  ];
-}
-
-/** PEM armour: base64 in lines of 64. */
-function pem(label: string, der: Uint8Array): string {
-  const lines =
-    Buffer.from(der)
-      .toString("base64")
-      .match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  return serial.toString("hex");
 }

@@ -184,7 +184,7 @@ export class Session implements CommandContext {
       const fatal =
         isBftpError(err) &&
         (STREAM_FATAL.has(err.code) ||
-          err.details["close"] === true ||
+          err.connectionUsable === false ||
           (!parsed.ok && parsed.fatal));
       if (fatal) throw err;
       // A refused PUT still has its data phase on the wire: read it so the stream stays in step.

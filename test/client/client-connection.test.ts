@@ -7,6 +7,7 @@ import { Readable, Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { BftpClient } from "../../src/client/client.js";
 import { PARTIAL_SUFFIX } from "../../src/client/download.js";
+import { RemoteError } from "../../src/errors.js";
 import { rejectsWithCode } from "../helpers/assert-code.js";
 import { startServer, type TestServer } from "../helpers/bftp-server.js";
 
@@ -25,7 +26,8 @@ after(async () => {
 
 test("a remote error rejects that call with the server's code and leaves the client usable", async () => {
   const err = await rejectsWithCode(client.stat("/missing"), "BFTP_ERR_NOT_FOUND");
-  assert.equal(err.details["remote"], true);
+  assert.ok(err instanceof RemoteError, "the server's refusal is a RemoteError");
+  assert.equal(err.connectionUsable, true);
   assert.equal(await client.pwd(), "/");
 });
 

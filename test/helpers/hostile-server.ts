@@ -45,12 +45,18 @@ export interface HostileServer {
 export interface HostileServerOptions {
   /** The listing sent for a LIST of `path` (default: always {@link HOSTILE_NAMES}). */
   readonly listing?: (path: string) => readonly HostileEntry[];
+  /**
+   * Raw bytes to answer a request of `op` with instead of its reply, written in these pieces
+   * (one write each, so a frame can arrive split); undefined for the normal reply.
+   */
+  readonly rawReply?: (op: string) => readonly Buffer[] | undefined;
 }
 
 /**
  * Starts a server on 127.0.0.1 port 0 that speaks just enough BFTP/1 through src/wire and
  * src/protocol: HELLO, STAT (every path is a folder, except names ending in `.txt`), LIST
- * (by default always {@link HOSTILE_NAMES}), GET (always {@link HOSTILE_CONTENT}) and QUIT.
+ * (by default always {@link HOSTILE_NAMES}), GET (always {@link HOSTILE_CONTENT}) and QUIT;
+ * `rawReply` replaces any of these replies with bytes of the test's choosing.
  */
 export async function startHostileServer(
   options: HostileServerOptions = {},
@@ -62,7 +68,7 @@ export async function startHostileServer(
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
-    serve(socket, requests, listing).catch(() => socket.destroy());
+    serve(socket, requests, listing, options.rawReply).catch(() => socket.destroy());
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -81,6 +87,7 @@ async function serve(
   socket: net.Socket,
   requests: { op: string; path: string | undefined }[],
   listing: (path: string) => readonly HostileEntry[],
+  rawReply: HostileServerOptions["rawReply"],
 ): Promise<void> {
   const reader = new StreamReader(socket);
   const mtime = Date.UTC(2024, 0, 1);
@@ -89,6 +96,11 @@ async function serve(
       (await reader.readFrame({ maxSize: 65_536, timeout: 10_000 })).toString("utf8"),
     ) as { op: string; path?: string };
     requests.push({ op: req.op, path: req.path });
+    const raw = rawReply?.(req.op);
+    if (raw !== undefined) {
+      for (const piece of raw) await writeAll(socket, piece);
+      continue;
+    }
     const reply = (body: object): Promise<void> =>
       writeAll(socket, encodeMessage({ ok: true, ...body }));
     switch (req.op) {

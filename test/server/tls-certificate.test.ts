@@ -5,8 +5,9 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { BftpClient } from "../../src/client/client.js";
 import { certificateFingerprint, parseFingerprint } from "../../src/protocol/fingerprint.js";
-import { derElement, derOid, derTime } from "../../src/server/der.js";
+import { BftpServer } from "../../src/server/server.js";
 import { createSelfSignedCertificate } from "../../src/server/self-signed-cert.js";
 import {
   CERT_FILE,
@@ -17,8 +18,9 @@ import {
 import { rejectsWithCode } from "../helpers/assert-code.js";
 
 // Issue 7: `bftp serve --tls` makes a self-signed certificate on the first run (key mode
-// 0600, written atomically) and reuses it; Node has no certificate builder, so der.ts and
-// self-signed-cert.ts encode one, and Node and openssl must both accept what they make.
+// 0600, written atomically) and reuses it. Issue 11: it is encoded by @peculiar/x509 (it was
+// a hand-written DER encoder); Node and openssl must both accept what it makes, and a
+// certificate the old encoder made must still load, with the fingerprint clients pinned.
 
 let dir: string;
 
@@ -27,26 +29,6 @@ before(async () => {
 });
 
 after(() => fs.rm(dir, { recursive: true, force: true }));
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
-
-test("DER: short and long lengths, OIDs and times as X.690 and RFC 5280 write them", () => {
-  assert.equal(hex(derElement(0x04, Buffer.alloc(3))), "0403000000");
-  assert.equal(hex(derElement(0x04, Buffer.alloc(200)).subarray(0, 3)), "0481c8");
-  assert.equal(hex(derElement(0x04, Buffer.alloc(300)).subarray(0, 4)), "0482012c");
-  // id-ecPublicKey and ecdsa-with-SHA256, as every certificate carries them.
-  assert.equal(hex(derOid("1.2.840.10045.2.1")), "06072a8648ce3d0201");
-  assert.equal(hex(derOid("1.2.840.10045.4.3.2")), "06082a8648ce3d040302");
-  // UTCTime up to 2049, GeneralizedTime from 2050.
-  assert.equal(
-    derTime(new Date(Date.UTC(2049, 11, 31, 23, 59, 59))).toString("latin1"),
-    "\x17\x0d491231235959Z",
-  );
-  assert.equal(
-    derTime(new Date(Date.UTC(2050, 0, 1, 0, 0, 0))).toString("latin1"),
-    "\x18\x0f20500101000000Z",
-  );
-});
 
 test("the self-signed certificate parses, is self-signed, matches its key, never expires", async () => {
   const notBefore = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
@@ -148,4 +130,48 @@ test("--cert/--key: a pair that does not match, or a file that is not PEM, is re
   await rejectsWithCode(loadIdentity(a.keyFile, a.keyFile), "BFTP_ERR_LOCAL_FILE");
   await rejectsWithCode(loadIdentity(a.certFile, a.certFile), "BFTP_ERR_LOCAL_FILE");
   await rejectsWithCode(loadIdentity(path.join(dir, "none.pem"), a.keyFile), "BFTP_ERR_LOCAL_FILE");
+});
+
+/** Made by the hand-written DER encoder this library replaced (commit 6f80fab), kept as is. */
+const DER_ENCODER_FIXTURE = new URL("../../../test/fixtures/tls-der-encoder/", import.meta.url);
+const DER_ENCODER_FINGERPRINT =
+  "SHA256:61:50:20:EB:7E:A0:08:5E:BB:2A:B6:A7:D7:15:07:5F:9A:DF:80:39:AF:AB:1B:7B:F6:B9:DA:59:BB:C0:5E:B7";
+
+test("a certificate the old DER encoder wrote still loads, keeps its fingerprint and serves TLS", async () => {
+  const conf = path.join(dir, "old-encoder");
+  await fs.mkdir(conf, { mode: 0o700 });
+  for (const name of [CERT_FILE, KEY_FILE]) {
+    await fs.copyFile(new URL(name, DER_ENCODER_FIXTURE), path.join(conf, name));
+    await fs.chmod(path.join(conf, name), 0o600);
+  }
+  const identity = await loadOrCreateIdentity(conf);
+  assert.equal(identity.created, false, "reused, not replaced");
+  assert.equal(identity.fingerprint, DER_ENCODER_FINGERPRINT);
+  const root = path.join(dir, "old-encoder-root");
+  await fs.mkdir(root);
+  const server = await BftpServer.start({ root, port: 0, tls: identity });
+  try {
+    const client = await BftpClient.connect(
+      { host: "127.0.0.1", port: server.address().port },
+      { tls: { fingerprint: DER_ENCODER_FINGERPRINT } },
+    );
+    try {
+      assert.equal(await client.pwd(), "/");
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test("names the encoder must escape or widen (commas, quotes, non-ASCII) come out as given", async () => {
+  const names = ['bftp a,b+c="d"', "bftp \\back\\slash", "bftp my_host", "bftp héllo", "bftp ✓"];
+  for (const commonName of names) {
+    const { cert } = await createSelfSignedCertificate({ commonName });
+    const x509 = new X509Certificate(cert);
+    assert.ok(x509.verify(x509.publicKey), commonName);
+    // Node prints the subject in RFC 2253 style: check by the structured form instead.
+    assert.equal(x509.toLegacyObject().subject.CN, commonName);
+  }
 });

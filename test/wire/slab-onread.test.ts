@@ -92,10 +92,12 @@ test("slabOnread pauses the socket while a slow reader is behind: memory stays b
     const block = Buffer.alloc(64 * 1024, 0x5a);
     const total = 16 * 1024 * 1024;
     let sent = 0;
-    // Write until TCP pushes back: the reader must have stopped reading for that to happen.
-    while (sent < total && server.write(block)) sent += block.length;
-    sent += block.length;
-    assert.ok(sent < total, "the sender was pushed back before sending everything");
+    // Write until TCP pushes back or everything is written. Whether it pushes back before
+    // 16 MiB depends on the kernel's buffer sizes (issue 11, item 6), so it is not asserted:
+    // what is asserted is the reader's own queue, which does not depend on them.
+    for (let accepted = true; sent < total && accepted; sent += block.length) {
+      accepted = server.write(block);
+    }
     await waitUntil(() => reader.buffered >= highWaterMark, "the reader has read ahead");
     // At most the high-water mark plus the one read that crossed it (at most a slab).
     assert.ok(reader.buffered <= highWaterMark + slabSize, `buffered ${reader.buffered}`);

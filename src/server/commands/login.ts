@@ -43,6 +43,6 @@ async function refuse(ctx: CommandContext, user: string): Promise<never> {
     last
       ? `Cannot log in as ${JSON.stringify(user)}: ${why}; closing after ${maxLoginFailures} failures`
       : `Cannot log in as ${JSON.stringify(user)}: ${why}`,
-    { details: { failures: ctx.loginFailures, close: last } },
+    { details: { failures: ctx.loginFailures }, connectionUsable: !last },
   );
 }

@@ -66,7 +66,7 @@ async function upload(
       // The client's error trailer is an abort whatever code it carries: that code describes
       // the client's side, and replied as is it would claim a server fault or a full server
       // disk (PROTOCOL.md §12.4). A checksum mismatch is ours: its partial is corrupt, useless.
-      const byClient = failure.details["remote"] === true;
+      const byClient = failure.remote;
       keep &&= byClient;
       throw byClient
         ? new BftpError(
