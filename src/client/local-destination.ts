@@ -13,7 +13,12 @@ import { partialPath } from "./partial-name.js";
  *   link to one: written into through the name, as `cp` and `curl -o` do, never replaced.
  */
 export type LocalDestination =
-  | { readonly kind: "file"; readonly path: string; readonly part: string; readonly exists: boolean }
+  | {
+      readonly kind: "file";
+      readonly path: string;
+      readonly part: string;
+      readonly exists: boolean;
+    }
   | { readonly kind: "stream"; readonly path: string };
 
 /**
@@ -29,7 +34,8 @@ export async function localDestination(local: string): Promise<LocalDestination>
     if ((err as { code?: unknown }).code === "ENOENT") return undefined;
     throw inStep(err, `Cannot download to ${JSON.stringify(local)}`);
   });
-  if (link === undefined) return { kind: "file", path: local, part: partialPath(local), exists: false };
+  if (link === undefined)
+    return { kind: "file", path: local, part: partialPath(local), exists: false };
   const stats = link.isSymbolicLink()
     ? await fs.stat(local).catch(() => {
         throw refused(local, "it is a link to nothing (not written through)");

@@ -74,7 +74,10 @@ test("a FIFO, and a link to one, are written into and stay what they were", asyn
   assert.equal(await readAgain, CONTENT);
   assert.ok((await fs.lstat(link)).isSymbolicLink());
   assert.ok((await fs.lstat(fifo2)).isFIFO());
-  assert.deepEqual((await fs.readdir(work)).filter((n) => n.includes("bftp-part")), []);
+  assert.deepEqual(
+    (await fs.readdir(work)).filter((n) => n.includes("bftp-part")),
+    [],
+  );
 });
 
 test("a link to a regular file is written through with --overwrite: the link stays, its target changes", async () => {

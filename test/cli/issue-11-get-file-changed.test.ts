@@ -31,9 +31,24 @@ after(async () => {
 });
 
 const CHANGES: readonly { kind: string; make: (file: string) => void }[] = [
-  { kind: "rewritten", make: (file) => fs.writeFileSync(file, randomBytes(SIZE)) },
-  { kind: "truncated", make: (file) => fs.truncateSync(file, SIZE / 4) },
-  { kind: "appended", make: (file) => fs.appendFileSync(file, randomBytes(1000)) },
+  {
+    kind: "rewritten",
+    make: (file) => {
+      fs.writeFileSync(file, randomBytes(SIZE));
+    },
+  },
+  {
+    kind: "truncated",
+    make: (file) => {
+      fs.truncateSync(file, SIZE / 4);
+    },
+  },
+  {
+    kind: "appended",
+    make: (file) => {
+      fs.appendFileSync(file, randomBytes(1000));
+    },
+  },
 ];
 
 test("bftp get of a file changed mid-way exits 1 with FILE_CHANGED and saves nothing; -c then gets it whole", async () => {
@@ -43,13 +58,21 @@ test("bftp get of a file changed mid-way exits 1 with FILE_CHANGED and saves not
     const work = path.join(srv.outside, `work-${round}`);
     await fsp.mkdir(work);
     await fsp.writeFile(file, randomBytes(SIZE));
-    reads.arm(() => change.make(file), (round + 2) * MiB);
+    reads.arm(
+      () => {
+        change.make(file);
+      },
+      (round + 2) * MiB,
+    );
     const failed = await runCli(["get", url], { cwd: work });
     assert.ok(reads.fired(), change.kind);
     assert.equal(failed.code, 1, `${change.kind}: ${failed.stderr}`);
     assert.match(failed.stderr, /\(BFTP_ERR_FILE_CHANGED\)\n$/);
     assert.equal(failed.stdout, "");
-    await assert.rejects(fsp.access(path.join(work, "moving.bin")), `${change.kind}: nothing saved`);
+    await assert.rejects(
+      fsp.access(path.join(work, "moving.bin")),
+      `${change.kind}: nothing saved`,
+    );
     const part = partialPath(path.join(work, "moving.bin"));
     assert.ok((await fsp.stat(part)).size > 0, `${change.kind}: the partial is kept`);
     const resumed = await runCli(["get", "-c", url], { cwd: work });

@@ -67,14 +67,14 @@ after(async () => {
   await srv.stop();
 });
 
-async function scenario(name: string): Promise<{ remote: string; file: string; local: string }> {
+function scenario(name: string): { remote: string; file: string; local: string } {
   const file = path.join(srv.root, `${name}.bin`);
   const local = path.join(srv.outside, `${name}.bin`);
   return { remote: `/${name}.bin`, file, local };
 }
 
 test("a resume whose file was rewritten between HASH and GET starts over and gets the new version whole", async () => {
-  const { remote, file, local } = await scenario("rewritten");
+  const { remote, file, local } = scenario("rewritten");
   const old = randomBytes(4 * MiB);
   const next = randomBytes(4 * MiB);
   await fs.writeFile(file, old);
@@ -94,7 +94,7 @@ test("a resume whose file was rewritten between HASH and GET starts over and get
 });
 
 test("a resume of an unchanged file fetches only the rest", async () => {
-  const { remote, file, local } = await scenario("unchanged");
+  const { remote, file, local } = scenario("unchanged");
   const data = randomBytes(4 * MiB);
   await fs.writeFile(file, data);
   await fs.writeFile(partialPath(local), data.subarray(0, 3 * MiB));

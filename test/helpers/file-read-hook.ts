@@ -30,7 +30,7 @@ export async function hookFileReads(scratch: string): Promise<{
       hook();
     }
     return (original as (...a: unknown[]) => ReturnType<FileHandle["read"]>).apply(this, args);
-  } as FileHandle["read"];
+  };
   return {
     arm: (hook, from) => {
       armed = { hook, from };

@@ -64,7 +64,10 @@ test("a whole-file GET is remembered and a second GET of the unchanged file is v
   await fs.writeFile(path.join(root, "same.bin"), data);
   const first = await client.download("/same.bin", collector());
   assert.equal(first.checksum.value, crc32(data));
-  assert.equal(cache.lookup(await fs.stat(path.join(root, "same.bin"), { bigint: true }), "crc32"), crc32(data));
+  assert.equal(
+    cache.lookup(await fs.stat(path.join(root, "same.bin"), { bigint: true }), "crc32"),
+    crc32(data),
+  );
   const sink = collector();
   const second = await client.download("/same.bin", sink);
   assert.equal(second.checksum.value, crc32(data));
