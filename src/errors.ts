@@ -113,6 +113,11 @@ export const ERROR_CODES = {
   BFTP_ERR_NOT_A_DIRECTORY: { status: 409, meaning: "A directory was expected" },
   BFTP_ERR_IS_A_DIRECTORY: { status: 409, meaning: "A file was expected" },
   BFTP_ERR_NOT_EMPTY: { status: 409, meaning: "RMDIR of a directory that is not empty" },
+  BFTP_ERR_FILE_CHANGED: {
+    status: 409,
+    meaning:
+      "The file changed while it was read (rewritten, truncated, appended), or is no longer the version a GET's ifVersion names; nothing torn was delivered: try again",
+  },
   BFTP_ERR_BAD_RANGE: {
     status: 416,
     meaning:

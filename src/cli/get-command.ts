@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import type { BftpClient } from "../client/client.js";
-import { PARTIAL_SUFFIX } from "../client/download.js";
+import { partialOf } from "../client/local-destination.js";
 import type { Location } from "../client/location.js";
 import { localName } from "../client/safe-name.js";
 import { downloadTree } from "../client/tree.js";
@@ -53,7 +53,11 @@ Examples:
   bftp get --json bftp://127.0.0.1:9000/a.txt | jq .files
 
 A download is written to NAME.bftp-part and renamed once its checksum is verified, so a file
-under its own name is always complete. With -c, a local file that is already the whole
+under its own name is always complete (a name too long for the suffix gets a shortened
+partial name). A file that changes on the server while it is sent fails with
+BFTP_ERR_FILE_CHANGED and keeps its partial: run the command again (with -c to keep what
+matches). LOCAL may be a character device or FIFO (/dev/null, /dev/stdout, a named pipe):
+it is written into, never replaced; a link to a file is written through, as cp does. With -c, a local file that is already the whole
 remote file (same SHA-256) counts as done; one that differs is left alone and reported.
 Names from the server that could write outside LOCAL ("../x", "/etc/x", control characters)
 are skipped with a warning.
@@ -185,12 +189,13 @@ function nameOf(remote: string): string {
 }
 
 /**
- * Removes `LOCAL.bftp-part` if it is empty. The library creates it before the server's reply,
- * so a refused GET (no such file, a folder) leaves an empty one behind; empty, it holds no
- * progress for -c to keep.
+ * Removes the partial download of `local` (`LOCAL.bftp-part`, or its shortened form for a
+ * long name) if it is empty. A refused resumed GET can leave an empty one behind; empty, it
+ * holds no progress for -c to keep.
  */
 async function removeEmptyPartial(local: string): Promise<void> {
-  const part = `${local}${PARTIAL_SUFFIX}`;
+  const part = await partialOf(local);
+  if (part === undefined) return;
   const stats = await fs.lstat(part).catch(() => undefined);
   if (stats?.isFile() === true && stats.size === 0) await fs.rm(part, { force: true });
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import type { Writable } from "node:stream";
@@ -8,6 +9,7 @@ import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
 import { inStep } from "./in-step.js";
+import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
 import { expectShape, getReply, hashReply } from "./reply-shapes.js";
 
@@ -23,6 +25,11 @@ export interface DownloadOptions {
   readonly overwrite?: boolean;
   /** Transfer checksum (default crc32; PROTOCOL.md §9). */
   readonly checksum?: ChecksumAlg;
+  /**
+   * Only if the remote file is still this version (a `version` from a GET or HASH reply,
+   * PROTOCOL.md §8.7); otherwise the GET fails with `BFTP_ERR_FILE_CHANGED`.
+   */
+  readonly ifVersion?: string;
   readonly onProgress?: ProgressHandler;
 }
 
@@ -40,8 +47,7 @@ export interface TransferResult {
   readonly checksum: { readonly alg: ChecksumAlg; readonly value: string };
 }
 
-/** Suffix of a download in progress; what `resume` continues. */
-export const PARTIAL_SUFFIX = ".bftp-part";
+export { PARTIAL_SUFFIX } from "./partial-name.js";
 
 /**
  * GET into a Writable (or one made by a function once the server has accepted the GET):
@@ -62,6 +68,7 @@ export function downloadToStream(
     offset: options.offset,
     length: options.length,
     checksum: options.checksum,
+    ifVersion: options.ifVersion,
   };
   return conn.exchange(
     () => conn.send(request),
@@ -121,9 +128,12 @@ export function downloadToStream(
 }
 
 /**
- * GET into a local file. The bytes go to `LOCAL.bftp-part`, renamed to `LOCAL` once verified,
- * so an interrupted download never looks complete. With `resume`, an existing partial is kept
- * if the server's SHA-256 of the same range matches it, and only the rest is fetched.
+ * GET into a local file. The bytes go to the partial `LOCAL.bftp-part` (partial-name.ts),
+ * renamed to `LOCAL` once verified, so an interrupted download never looks complete. With
+ * `resume`, an existing partial is kept if the server's SHA-256 of the same range matches
+ * it, and only the rest is fetched, on condition that the file is still the version that
+ * hash was of (issue 11). A character device or FIFO (or a link to one) is written into,
+ * never replaced; a link to a regular file is written through (local-destination.ts).
  */
 export async function downloadFile(
   conn: ClientConnection,
@@ -131,34 +141,103 @@ export async function downloadFile(
   local: string,
   options: DownloadOptions = {},
 ): Promise<TransferResult> {
-  const part = `${local}${PARTIAL_SUFFIX}`;
+  const destination = await localDestination(local);
+  if (destination.kind === "stream") return downloadInto(conn, remote, destination.path, options);
+  const { path: target, part } = destination;
   if (options.resume === true && options.overwrite !== true) {
-    const done = await alreadyComplete(conn, remote, local);
+    const done = await alreadyComplete(conn, remote, target);
     if (done !== undefined) return done;
   }
-  if (options.overwrite !== true && (await exists(local))) {
+  if (options.overwrite !== true && destination.exists) {
     throw inStep(
       Object.assign(new Error("exists"), { code: "EEXIST" }),
       `Cannot download to ${JSON.stringify(local)}`,
     );
   }
-  let offset = 0;
-  if (options.resume === true) offset = await resumableOffset(conn, remote, part);
-  const sink = (): Writable =>
-    fs.createWriteStream(part, offset > 0 ? { flags: "r+", start: offset } : { flags: "w" });
   const { length: _whole, ...rest } = options; // a file download is always the whole file
-  const result = await downloadToStream(conn, remote, sink, { ...rest, offset });
+  const state = { written: false };
+  const fetch = (offset: number, ifVersion: string | undefined): Promise<TransferResult> => {
+    const sink = (): Writable => {
+      state.written = true;
+      return fs.createWriteStream(
+        part,
+        offset > 0 ? { flags: "r+", start: offset } : { flags: "w" },
+      );
+    };
+    const { ifVersion: _given, ...others } = rest;
+    return downloadToStream(conn, remote, sink, {
+      ...others,
+      offset,
+      ...(ifVersion === undefined ? {} : { ifVersion }),
+    });
+  };
+  const kept = options.resume === true ? await resumableOffset(conn, remote, part) : undefined;
+  let result: TransferResult;
+  try {
+    result = await fetch(kept?.offset ?? 0, options.ifVersion ?? kept?.version);
+  } catch (err) {
+    // The file changed between the HASH that vouched for the partial and the GET: the
+    // partial may not begin this version. The GET was refused before any byte: start over.
+    if (!isBftpError(err, "BFTP_ERR_FILE_CHANGED") || state.written || (kept?.offset ?? 0) === 0)
+      throw err;
+    result = await fetch(0, options.ifVersion);
+  }
   try {
     if (options.overwrite === true) {
-      await fsp.rename(part, local);
+      // Never a device or link that appeared at the target meanwhile (issue 11, item 4).
+      const now = await fsp.lstat(target).catch(() => undefined);
+      if (now !== undefined && !now.isFile()) {
+        throw Object.assign(new Error("not a regular file"), { code: "EEXIST" });
+      }
+      await fsp.rename(part, target);
     } else {
-      await fsp.link(part, local); // fails if LOCAL appeared meanwhile: never clobber
+      await fsp.link(part, target); // fails if LOCAL appeared meanwhile: never clobber
       await fsp.unlink(part);
     }
   } catch (err) {
     throw inStep(err, `Cannot save the download as ${JSON.stringify(local)}`);
   }
   return result;
+}
+
+/**
+ * GET written into a character device or FIFO through its name (issue 11, item 4): opened
+ * for writing without creating or truncating, checked through the descriptor, never
+ * replaced. A FIFO's open waits for a reader, as `cp` does. The whole file is sent (resume
+ * and ranges do not apply: the device keeps no partial).
+ */
+async function downloadInto(
+  conn: ClientConnection,
+  remote: string,
+  device: string,
+  options: DownloadOptions,
+): Promise<TransferResult> {
+  const handle = await fsp.open(device, fs.constants.O_WRONLY).catch((err: unknown) => {
+    throw inStep(err, `Cannot download to ${JSON.stringify(device)}`);
+  });
+  let stream: fs.WriteStream | undefined;
+  try {
+    const stats = await handle.stat();
+    if (!stats.isCharacterDevice() && !stats.isFIFO()) {
+      throw inStep(
+        new BftpError(
+          "BFTP_ERR_LOCAL_FILE",
+          `Cannot download to ${JSON.stringify(device)}: it changed into something else than a device or FIFO`,
+        ),
+        "Cannot download",
+      );
+    }
+    const { offset: _offset, length: _length, resume: _resume, ...rest } = options;
+    return await downloadToStream(conn, remote, () => (stream = handle.createWriteStream()), rest);
+  } finally {
+    // The stream closes the handle once it is destroyed (it holds a reference until then).
+    if (stream === undefined) await handle.close();
+    else if (!stream.closed) {
+      const closed = once(stream, "close");
+      stream.destroy();
+      await closed;
+    }
+  }
 }
 
 /**
@@ -192,29 +271,36 @@ async function alreadyComplete(
   };
 }
 
-/** How much of an existing partial download can be kept: all of it if the server agrees on its hash. */
+/**
+ * How much of an existing partial download can be kept: all of it if the server agrees on
+ * its hash, with the version of the file that hash was of (when the server reports one), for
+ * the GET of the rest to name in `ifVersion`.
+ */
 async function resumableOffset(
   conn: ClientConnection,
   remote: string,
   part: string,
-): Promise<number> {
+): Promise<{ offset: number; version: string | undefined }> {
+  const none = { offset: 0, version: undefined };
   const size = await fsp.stat(part).then(
     (s) => s.size,
     () => 0,
   );
-  if (size === 0) return 0;
-  let theirs: string;
+  if (size === 0) return none;
+  let theirs;
   try {
     theirs = expectShape(
       hashReply,
       await conn.request({ op: "HASH", path: remote, offset: 0, length: size }),
       "HASH",
-    ).value;
+    );
   } catch (err) {
-    if (isBftpError(err, "BFTP_ERR_BAD_RANGE")) return 0; // the remote file is shorter now: start over
+    if (isBftpError(err, "BFTP_ERR_BAD_RANGE")) return none; // the remote file is shorter now: start over
+    if (isBftpError(err, "BFTP_ERR_FILE_CHANGED")) return none; // it is being written: start over
     throw err;
   }
-  return theirs === (await sha256Of(part, size)) ? size : 0;
+  if (theirs.value !== (await sha256Of(part, size))) return none;
+  return { offset: size, version: theirs.version };
 }
 
 /** SHA-256 of the first `length` bytes of a local file. */
@@ -226,11 +312,4 @@ export async function sha256Of(file: string, length: number): Promise<string> {
       digest,
     );
   return digest.digest("hex");
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fsp.lstat(file).then(
-    () => true,
-    () => false,
-  );
 }

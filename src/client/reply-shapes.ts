@@ -38,6 +38,8 @@ export const getReply = z.looseObject({
   mtime: z.number().int(),
   offset: u64,
   length: u64,
+  /** The file's version token (§8.7); absent from servers older than issue 11. */
+  version: z.string().max(64).optional(),
 });
 export const putReply = z.looseObject({
   size: u64,
@@ -48,6 +50,7 @@ export const hashReply = z.looseObject({
   value: z.string().regex(/^[0-9a-f]{64}$/),
   offset: u64,
   length: u64,
+  version: z.string().max(64).optional(),
 });
 export const resumeReply = z.looseObject({
   offset: u64,

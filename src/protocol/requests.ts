@@ -36,6 +36,8 @@ export const REQUESTS = {
     offset: u64.optional(),
     length: u64.optional(),
     checksum: checksum.optional(),
+    /** Only if the file is still this version (a `version` from GET or HASH, §8.7). */
+    ifVersion: z.string().max(64).optional(),
   }),
   PUT: request("PUT", {
     path,

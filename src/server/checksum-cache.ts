@@ -1,4 +1,4 @@
-import type { Stats } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import type { ChecksumAlg } from "../protocol/version.js";
 
 /** Options for {@link ChecksumCache}. */
@@ -20,13 +20,14 @@ export interface ChecksumCacheOptions {
  * Whole-file checksums of files GET has sent, keyed by what identifies a file's content
  * without reading it: device, inode, size, modification and change times (issue 5: the
  * server's CRC-32 was a third of its CPU per GiB). A GET of a whole file with a remembered
- * checksum sends it in the trailer instead of computing one. The client still computes its
- * own, so a file rewritten in place while it is sent is caught as a checksum mismatch,
- * where a computed checksum would have vouched for the torn bytes.
+ * checksum sends it in the trailer instead of computing one. Times are compared to the
+ * nanosecond. GET stats the file again after its last read and ends with
+ * `BFTP_ERR_FILE_CHANGED` if anything wrote to it meanwhile (issue 11), so a remembered
+ * checksum never vouches for other bytes; the client's own check is a second line.
  *
  * @example
  * const cache = new ChecksumCache();
- * cache.remember(stats, "crc32", "cbf43926", startedAt);
+ * cache.remember(await handle.stat({ bigint: true }), "crc32", "cbf43926", startedAt);
  * cache.lookup(stats, "crc32"); // "cbf43926" while the file is unchanged
  */
 export class ChecksumCache {
@@ -47,7 +48,7 @@ export class ChecksumCache {
   }
 
   /** The remembered checksum of the file `stats` describes, if its content is unchanged. */
-  lookup(stats: Stats, alg: ChecksumAlg): string | undefined {
+  lookup(stats: BigIntStats, alg: ChecksumAlg): string | undefined {
     const key = keyOf(stats, alg);
     const value = this.#entries.get(key);
     if (value !== undefined) {
@@ -62,9 +63,10 @@ export class ChecksumCache {
    * and found unchanged after), unless the file is small or its times are too recent to
    * trust against `startedAt` (ms since the epoch, when reading began).
    */
-  remember(stats: Stats, alg: ChecksumAlg, value: string, startedAt: number): void {
+  remember(stats: BigIntStats, alg: ChecksumAlg, value: string, startedAt: number): void {
     if (this.#max <= 0 || stats.size < this.#minSize) return;
-    if (Math.max(stats.mtimeMs, stats.ctimeMs) > startedAt - this.#racyMs) return;
+    const newest = Number(stats.mtimeMs > stats.ctimeMs ? stats.mtimeMs : stats.ctimeMs);
+    if (newest > startedAt - this.#racyMs) return;
     const key = keyOf(stats, alg);
     this.#entries.delete(key);
     this.#entries.set(key, value);
@@ -75,11 +77,6 @@ export class ChecksumCache {
   }
 }
 
-/** Whether two stats of one open file describe the same content (nothing wrote to it between). */
-export function sameContent(a: Stats, b: Stats): boolean {
-  return keyOf(a, "crc32") === keyOf(b, "crc32");
-}
-
-function keyOf(stats: Stats, alg: ChecksumAlg): string {
-  return `${alg}:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+function keyOf(stats: BigIntStats, alg: ChecksumAlg): string {
+  return `${alg}:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
 }

@@ -1,4 +1,4 @@
-import type { Stats } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import { BftpError } from "../errors.js";
 import type { CommandContext } from "./command-context.js";
@@ -6,7 +6,8 @@ import type { CommandContext } from "./command-context.js";
 /** A regular file opened for reading inside the root. */
 export interface OpenedFile {
   readonly handle: FileHandle;
-  readonly stats: Stats;
+  /** Taken through the descriptor, with nanosecond times (file-version.ts compares them). */
+  readonly stats: BigIntStats;
   readonly virtual: string;
 }
 
@@ -20,7 +21,7 @@ export async function openFileInside(ctx: CommandContext, input: string): Promis
   const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
   const { handle, virtual } = await ctx.openInside(input, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   try {
-    const stats = await handle.stat();
+    const stats = await handle.stat({ bigint: true });
     if (stats.isDirectory()) {
       throw new BftpError(
         "BFTP_ERR_IS_A_DIRECTORY",

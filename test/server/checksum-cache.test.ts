@@ -1,10 +1,10 @@
 // Issue 5: the server remembers whole-file checksums GET computed, keyed by device, inode,
 // size and times, and sends a remembered one instead of computing it. A changed file must
 // never be answered from the cache, and a file rewritten while it is sent with a remembered
-// checksum must be caught by the client.
+// checksum must end with BFTP_ERR_FILE_CHANGED (issue 11), never with the remembered checksum.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import type { Stats } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -55,7 +55,7 @@ function collector(): Writable & { data: () => Buffer } {
 test("a remembered checksum is what the trailer carries (a wrong one is caught by the client)", async () => {
   const file = path.join(root, "planted.bin");
   await fs.writeFile(file, randomBytes(2 * MiB));
-  cache.remember(await fs.stat(file), "crc32", "deadbeef", Date.now());
+  cache.remember(await fs.stat(file, { bigint: true }), "crc32", "deadbeef", Date.now());
   await rejectsWithCode(client.download("/planted.bin", collector()), "BFTP_ERR_CHECKSUM_MISMATCH");
 });
 
@@ -64,7 +64,10 @@ test("a whole-file GET is remembered and a second GET of the unchanged file is v
   await fs.writeFile(path.join(root, "same.bin"), data);
   const first = await client.download("/same.bin", collector());
   assert.equal(first.checksum.value, crc32(data));
-  assert.equal(cache.lookup(await fs.stat(path.join(root, "same.bin")), "crc32"), crc32(data));
+  assert.equal(
+    cache.lookup(await fs.stat(path.join(root, "same.bin"), { bigint: true }), "crc32"),
+    crc32(data),
+  );
   const sink = collector();
   const second = await client.download("/same.bin", sink);
   assert.equal(second.checksum.value, crc32(data));
@@ -130,14 +133,14 @@ test("a file rewritten in place while it is sent with a remembered checksum fail
   await handle.write(randomBytes(MiB), 0, MiB, size - MiB); // the tail, not yet read
   await handle.close();
   release();
-  await rejectsWithCode(download, "BFTP_ERR_CHECKSUM_MISMATCH");
+  await rejectsWithCode(download, "BFTP_ERR_FILE_CHANGED");
 });
 
 test("the cache forgets the least recently used file and skips small and recent files", async () => {
-  const statOf = async (name: string, size: number): Promise<Stats> => {
+  const statOf = async (name: string, size: number): Promise<BigIntStats> => {
     const file = path.join(root, name);
     await fs.writeFile(file, randomBytes(size));
-    return fs.stat(file);
+    return fs.stat(file, { bigint: true });
   };
   const big = await statOf("unit.bin", MiB);
   const recent = new ChecksumCache(); // default: files changed in the last 2 s are not kept

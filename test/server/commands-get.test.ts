@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import { assertError, assertOk } from "../helpers/assert-reply.js";
 import { startServer, type TestServer } from "../helpers/bftp-server.js";
 import { ProtocolConnection, crc32 } from "../helpers/protocol-connection.js";
+import { versionOf } from "../../src/server/file-version.js";
 
 // PROTOCOL.md §8.7 GET and §9: the reply, exactly `length` bytes from `offset`, a trailer with
 // the checksum of those bytes.
@@ -16,6 +17,8 @@ const BIG = randomBytes(5 * CHUNK + 123);
 let srv: TestServer;
 let conn: ProtocolConnection;
 let mtimeOf: (name: string) => Promise<number>;
+/** The file's version token as GET and HASH report it (§8.7). */
+let versionAt: (name: string) => Promise<string>;
 
 before(async () => {
   srv = await startServer({ maxChunk: CHUNK });
@@ -27,6 +30,7 @@ before(async () => {
   await fs.symlink(path.join(srv.outside, "canary.txt"), path.join(srv.root, "escape-link"));
   await fs.symlink("hello.txt", path.join(srv.root, "hello-link"));
   mtimeOf = async (name) => Math.trunc((await fs.stat(path.join(srv.root, name))).mtimeMs);
+  versionAt = async (name) => versionOf(await fs.stat(path.join(srv.root, name), { bigint: true }));
   conn = await ProtocolConnection.open(srv.port);
 });
 
@@ -47,6 +51,7 @@ test("GET of a whole file: the reply fields, the bytes and the CRC-32 trailer (�
     mtime: await mtimeOf("hello.txt"),
     offset: 0,
     length: 11,
+    version: await versionAt("hello.txt"),
   });
   assert.equal(data?.toString(), "hello world");
   assert.deepEqual(trailer, { ok: true, checksum: { alg: "crc32", value: "0d4a1185" } });
@@ -72,6 +77,7 @@ test("GET from an offset sends the rest of the file", async () => {
     mtime: await mtimeOf("big.bin"),
     offset,
     length: BIG.length - offset,
+    version: await versionAt("big.bin"),
   });
   const slice = BIG.subarray(offset);
   assert.ok(data?.equals(slice));
@@ -104,6 +110,7 @@ test("GET with offset = size sends no bytes (the end of a completed resume)", as
     mtime: await mtimeOf("hello.txt"),
     offset: 11,
     length: 0,
+    version: await versionAt("hello.txt"),
   });
   assert.equal(data?.length, 0);
   assert.deepEqual(trailer, { ok: true, checksum: { alg: "crc32", value: "00000000" } });

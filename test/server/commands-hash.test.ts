@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import { assertError } from "../helpers/assert-reply.js";
 import { startServer, type TestServer } from "../helpers/bftp-server.js";
 import { ProtocolConnection } from "../helpers/protocol-connection.js";
+import { versionOf } from "../../src/server/file-version.js";
 
 // PROTOCOL.md §8.10 HASH: the SHA-256 of a file or a range, the digits sha256sum prints.
 
@@ -28,6 +29,11 @@ after(async () => {
   await srv.stop();
 });
 
+/** The file's version token as HASH reports it (§8.10). */
+async function versionAt(name: string): Promise<string> {
+  return versionOf(await fs.stat(path.join(srv.root, name), { bigint: true }));
+}
+
 function sha256(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
@@ -40,6 +46,7 @@ test("HASH of a whole file is its SHA-256 in lowercase hex, with the range it co
     value: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
     offset: 0,
     length: 3,
+    version: await versionAt("abc.txt"),
   });
   assert.deepEqual(await conn.request({ op: "HASH", path: "data.bin", alg: "sha256", tag: 3 }), {
     ok: true,
@@ -47,6 +54,7 @@ test("HASH of a whole file is its SHA-256 in lowercase hex, with the range it co
     value: sha256(DATA),
     offset: 0,
     length: DATA.length,
+    version: await versionAt("data.bin"),
     tag: 3,
   });
 });
@@ -65,6 +73,7 @@ test("HASH of a range is the SHA-256 of those bytes", async () => {
       value: sha256(DATA.subarray(offset, offset + length)),
       offset,
       length,
+      version: await versionAt("data.bin"),
     });
   }
 });
@@ -77,6 +86,7 @@ test("HASH from an offset covers the rest of the file", async () => {
     value: sha256(DATA.subarray(offset)),
     offset,
     length: DATA.length - offset,
+    version: await versionAt("data.bin"),
   });
 });
 

@@ -1,10 +1,17 @@
+import type { BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import { sendDataPhase } from "../../protocol/send-data-phase.js";
 import type { CommandContext } from "../command-context.js";
 import { byteRange } from "../byte-range.js";
-import { sameContent } from "../checksum-cache.js";
+import {
+  assertUnchanged,
+  fileChanged,
+  sameVersion,
+  settledStats,
+  versionOf,
+} from "../file-version.js";
 import { fsError } from "../fs-error.js";
 import { claimBuffers } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
@@ -20,8 +27,9 @@ const SMALL_READ = 64 * 1024;
 /**
  * GET (PROTOCOL.md §8.7): the reply, then exactly `length` bytes of the file from `offset` as
  * a data phase with its checksum. The descriptor is opened once, so a file replaced during
- * the download is sent as it was. A read error, or a file that shrinks, ends the phase with
- * an error trailer; an ABORT queued behind the GET ends it with `BFTP_ERR_TRANSFER_ABORTED`.
+ * the download is sent as it was. A file written to in place while it is read (rewritten,
+ * truncated, appended) ends the phase with `BFTP_ERR_FILE_CHANGED` (issue 11), a read error
+ * with its code; an ABORT queued behind the GET ends it with `BFTP_ERR_TRANSFER_ABORTED`.
  */
 export async function get(ctx: CommandContext, req: RequestOf<"GET">): Promise<void> {
   await (await openAndPrepare(ctx, req, false)).run(ctx);
@@ -44,44 +52,68 @@ async function openAndPrepare(
   req: RequestOf<"GET">,
   ahead: boolean,
 ): Promise<Prepared> {
-  const { handle, stats, virtual } = await openFileInside(ctx, req.path);
+  const opened = await openFileInside(ctx, req.path);
+  const { handle, virtual } = opened;
   let open = true;
   try {
-    const range = byteRange(stats.size, req.offset, req.length);
+    let range = byteRange(Number(opened.stats.size), req.offset, req.length);
     if (ahead && range.length > SMALL_READ) {
       open = false;
       await handle.close();
       return { run: (turn) => get(turn, req), release: () => Promise.resolve() };
     }
+    // Issue 11: stamps that any later write moves, so the check after the last read is sound.
+    let stats = await settledStats(handle, virtual, opened.stats);
+    let whole: Buffer | undefined;
+    // A small range changed while it is read here is read again: no reply has gone out yet.
+    for (let attempt = 1; ; attempt++) {
+      range = byteRange(Number(stats.size), req.offset, req.length);
+      if (req.ifVersion !== undefined && req.ifVersion !== versionOf(stats)) {
+        throw notThatVersion(virtual);
+      }
+      if (range.length > SMALL_READ) break;
+      if (range.length === 0) {
+        whole = Buffer.alloc(0);
+        break;
+      }
+      // On a read error the turn reads again, and fails the data phase with an error trailer.
+      const piece = await readWhole(handle, range, virtual).catch(() => undefined);
+      if (piece === undefined) break;
+      const after = await handle.stat({ bigint: true });
+      if (piece.length === range.length && sameVersion(stats, after)) {
+        whole = piece;
+        break;
+      }
+      if (attempt === 3) throw fileChanged(virtual);
+      stats = await settledStats(handle, virtual, after);
+    }
+    if (whole !== undefined) {
+      open = false;
+      await handle.close();
+    }
     const fields = {
-      size: stats.size,
-      mtime: Math.trunc(stats.mtimeMs),
+      size: Number(stats.size),
+      mtime: Number(stats.mtimeMs),
       offset: range.offset,
       length: range.length,
+      version: versionOf(stats),
     };
-    let whole: Buffer | undefined;
-    if (range.length <= SMALL_READ) {
-      // On failure the turn reads again, and fails the data phase with an error trailer.
-      whole =
-        range.length === 0
-          ? Buffer.alloc(0)
-          : await readWhole(handle, range, virtual).catch(() => undefined);
-      if (whole !== undefined) {
-        open = false;
-        await handle.close();
-      }
-    }
+    const settled = stats;
     return {
       run: async (turn) => {
         const started = Date.now();
         const alg = req.checksum ?? "crc32";
         // A whole file whose checksum the server remembers is sent without computing it.
-        const wholeFile = range.offset === 0 && range.length === stats.size;
-        const known = wholeFile ? turn.checksums.lookup(stats, alg) : undefined;
+        const wholeFile = range.offset === 0 && range.length === fields.size;
+        const known = wholeFile ? turn.checksums.lookup(settled, alg) : undefined;
         try {
           const source =
             whole === undefined
-              ? readAhead(handle, range, Math.min(READ_CHUNK, turn.limits.maxChunk), virtual)
+              ? readAhead(handle, range, {
+                  chunk: Math.min(READ_CHUNK, turn.limits.maxChunk),
+                  virtual,
+                  stats: settled,
+                })
               : [whole];
           const sent = await sendDataPhase(turn.socket, source, {
             alg,
@@ -100,11 +132,10 @@ async function openAndPrepare(
             ms: Date.now() - started,
             result: sent.failure?.code ?? "ok",
           });
-          // Remembered only if nothing wrote to the file while it was read (its times and
-          // size unchanged through the open descriptor) and the cache finds it old enough.
-          if (wholeFile && known === undefined && sent.failure === undefined && open) {
-            if (sameContent(stats, await handle.stat()))
-              turn.checksums.remember(stats, alg, sent.checksum, started);
+          // readAhead found the file unchanged after its last read (else the phase failed);
+          // the cache keeps it only if its times are old enough to trust.
+          if (wholeFile && whole === undefined && known === undefined && !sent.failure) {
+            turn.checksums.remember(settled, alg, sent.checksum, started);
           }
         } finally {
           if (open) {
@@ -126,26 +157,28 @@ async function openAndPrepare(
   }
 }
 
-/** The whole (small) range in one read; INTERNAL if the file is shorter now. */
+/** `BFTP_ERR_FILE_CHANGED` for a GET whose `ifVersion` names a version the file no longer is. */
+function notThatVersion(virtual: string): BftpError {
+  return new BftpError(
+    "BFTP_ERR_FILE_CHANGED",
+    `Cannot read ${JSON.stringify(virtual)}: the file is no longer the version asked for`,
+    { details: { path: virtual } },
+  );
+}
+
+/** The whole (small) range in one read; shorter if the file is shorter now. */
 async function readWhole(
   handle: FileHandle,
   range: { offset: number; length: number },
   virtual: string,
 ): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(range.length);
-  let bytesRead: number;
   try {
-    ({ bytesRead } = await handle.read(buffer, 0, range.length, range.offset));
+    const { bytesRead } = await handle.read(buffer, 0, range.length, range.offset);
+    return buffer.subarray(0, bytesRead);
   } catch (err) {
     throw fsError(err, "read", virtual);
   }
-  if (bytesRead !== range.length) {
-    throw new BftpError(
-      "BFTP_ERR_INTERNAL",
-      `Cannot read ${JSON.stringify(virtual)}: the file changed size during the download`,
-    );
-  }
-  return buffer;
 }
 
 /**
@@ -155,15 +188,17 @@ async function readWhole(
  * flushed every chunk but the latest two by the time it asks for the next, so the third
  * buffer back is free again (fresh 1 MiB buffers per chunk cost page faults and garbage
  * collection: 14% of the server's time in a profile). Their size is the transfer's share of
- * the process's buffer budget (transfer-budget.ts), at most `chunk`. Fails if the file ends early (it
- * shrank) or cannot be read.
+ * the process's buffer budget (transfer-budget.ts), at most `chunk`. Fails if the file cannot
+ * be read, and with `BFTP_ERR_FILE_CHANGED` if it ends early (it shrank) or if, once the last
+ * byte is read and before it is handed out, the descriptor's stats differ from `stats`
+ * (issue 11: the trailer then says the bytes sent were not one version of the file).
  */
 async function* readAhead(
   handle: FileHandle,
   range: { offset: number; length: number },
-  chunk: number,
-  virtual: string,
+  options: { chunk: number; virtual: string; stats: BigIntStats },
 ): AsyncGenerator<Buffer> {
+  const { chunk, virtual } = options;
   const end = range.offset + range.length;
   const buffers: Buffer[] = [];
   const share = claimBuffers(3, chunk);
@@ -194,13 +229,12 @@ async function* readAhead(
       const piece = await next;
       if (piece.length === 0) {
         next = undefined;
-        throw new BftpError(
-          "BFTP_ERR_INTERNAL",
-          `Cannot read ${JSON.stringify(virtual)}: the file changed size during the download`,
-        );
+        throw fileChanged(virtual); // shorter than when the GET began
       }
       position += piece.length;
       next = position < end ? readAt(position) : undefined;
+      // Every read is done: whatever wrote to the file since the GET began moved its stamps.
+      if (next === undefined) await assertUnchanged(handle, options.stats, virtual);
       yield piece;
     }
   } finally {
