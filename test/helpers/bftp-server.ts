@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,7 @@ import {
   type CertificatePair,
 } from "../../src/server/self-signed-cert.js";
 import { BftpServer } from "../../src/server/server.js";
+import { UploadStaging } from "../../src/server/upload-staging.js";
 import { testTls } from "./protocol-connection.js";
 
 let certificate: Promise<CertificatePair> | undefined;
@@ -26,6 +28,8 @@ export interface TestServer {
   readonly root: string;
   /** Real path of a folder beside the root (outside it): for canaries. */
   readonly outside: string;
+  /** Real path of the server's upload staging folder (`tempDir`), beside the root. */
+  readonly staging: string;
   /** The server's certificate when it speaks TLS. */
   readonly tls: CertificatePair | undefined;
   /** Stops the server and removes both folders. */
@@ -51,6 +55,7 @@ export async function startServer(
   const server = await BftpServer.start({
     root,
     port: 0,
+    tempDir: path.join(base, "temp"),
     limits: { shutdownGraceMs: 2000, ...limits },
     ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
     ...(tls === undefined ? {} : { tls }),
@@ -60,10 +65,20 @@ export async function startServer(
     port: server.address().port,
     root,
     outside,
+    staging: UploadStaging.folderFor(path.join(base, "temp"), root),
     tls,
     stop: async () => {
       await server.close();
       await fs.rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/** The upload files in a test server's staging folder now (none if the folder is gone). */
+export function stagedUploads(srv: TestServer): string[] {
+  try {
+    return readdirSync(srv.staging);
+  } catch {
+    return [];
+  }
 }
