@@ -91,9 +91,11 @@ async function upload(
           )
         : failure;
     }
+    // The whole data phase arrived: whatever fails from here on (a wrong size, the target
+    // created meanwhile) is a refusal that resuming would not change, so nothing is kept.
+    keep = false;
     const size = offset + bytes;
     if (req.size !== undefined && size !== req.size) {
-      keep = false;
       throw new BftpError(
         "BFTP_ERR_SIZE_MISMATCH",
         `Cannot commit ${JSON.stringify(target.virtual)}: ${size} bytes arrived, ${req.size} were announced`,
