@@ -102,7 +102,9 @@ export class UploadStaging {
     const { dev } = await anchor.dir.stat();
     if (dev === this.#dev) return this.folder;
     const top = dev === (await this.#deviceOf(root)) ? root : anchor.realDir;
-    this.#warn(top);
+    // The served root was warned about at start-up by the process that swept (checkRoot);
+    // an account's root, or a mount inside one, is warned about on its first upload.
+    if (top !== this.#root) this.#warn(top);
     return this.#make(path.join(top, ROOT_STAGING));
   }
 

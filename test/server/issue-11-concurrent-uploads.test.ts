@@ -125,10 +125,10 @@ test("two uploads resuming one kept partial at once: one claims it, the other is
       const rest = whole.subarray(kept);
       const fields = { offset: kept, resumable: true, size: whole.length };
       const replies = await Promise.all(conns.map((conn) => conn.put(remote, rest, fields)));
-      const ok = replies.filter((r) => r.ok === true);
+      const ok = replies.filter((r) => r.ok);
       assert.equal(ok.length, 1, `round ${round}: ${JSON.stringify(replies)}`);
       // The loser found no partial (claimed) or, if it came after the commit, the file.
-      const [loser] = replies.filter((r) => r.ok !== true);
+      const [loser] = replies.filter((r) => !r.ok);
       assert.ok(
         ["BFTP_ERR_BAD_RANGE", "BFTP_ERR_EXISTS"].includes(loser?.error?.code ?? ""),
         `round ${round}: ${JSON.stringify(loser)}`,
