@@ -28,7 +28,10 @@ export interface TestServer {
   readonly root: string;
   /** Real path of a folder beside the root (outside it): for canaries. */
   readonly outside: string;
-  /** Real path of the server's upload staging folder (`tempDir`), beside the root. */
+  /**
+   * Real path of the server's upload staging folder, inside a temporary folder of its own (not
+   * beside the root: tests snapshot the root's parent to check nothing outside changed).
+   */
   readonly staging: string;
   /** The server's certificate when it speaks TLS. */
   readonly tls: CertificatePair | undefined;
@@ -51,11 +54,12 @@ export async function startServer(
   const outside = path.join(base, "outside");
   await fs.mkdir(root);
   await fs.mkdir(outside);
+  const temp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-temp-")));
   const tls = (options.tls ?? testTls()) ? await testCertificate() : undefined;
   const server = await BftpServer.start({
     root,
     port: 0,
-    tempDir: path.join(base, "temp"),
+    tempDir: temp,
     limits: { shutdownGraceMs: 2000, ...limits },
     ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
     ...(tls === undefined ? {} : { tls }),
@@ -65,11 +69,12 @@ export async function startServer(
     port: server.address().port,
     root,
     outside,
-    staging: UploadStaging.folderFor(path.join(base, "temp"), root),
+    staging: UploadStaging.folderFor(temp, root),
     tls,
     stop: async () => {
       await server.close();
       await fs.rm(base, { recursive: true, force: true });
+      await fs.rm(temp, { recursive: true, force: true });
     },
   };
 }
