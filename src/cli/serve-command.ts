@@ -11,7 +11,7 @@ import { missingSafeguards } from "../server/listen-policy.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { BftpServer, type ServerOptions } from "../server/server.js";
-import { sweepTempFiles } from "../server/temp-files.js";
+import { UploadStaging } from "../server/upload-staging.js";
 import { loadIdentity, loadOrCreateIdentity, type TlsIdentity } from "../server/tls-identity.js";
 import { BftpError, isBftpError } from "../errors.js";
 import { reportError, usageError } from "./common.js";
@@ -27,6 +27,7 @@ interface ServeFlags {
   cert: string | undefined;
   key: string | undefined;
   configDir: string | undefined;
+  tempDir: string | undefined;
   handshakeTimeout: number;
   anonymous: boolean | undefined;
   anonymousPermissions: string | undefined;
@@ -71,6 +72,10 @@ export function serveCommand(): Command {
     .option(
       "--config-dir <dir>",
       "the configuration folder: users.json and the self-signed certificate (default $XDG_CONFIG_HOME/bftp or ~/.config/bftp)",
+    )
+    .option(
+      "--temp-dir <dir>",
+      "where uploads are written until complete; on the served folder's file system (default: uploads/ in the configuration folder)",
     )
     .addOption(
       new Option(
@@ -154,6 +159,12 @@ its permissions; --anonymous also admits clients without a login, read only unle
 --anonymous-permissions says more. A failed login waits --login-delay seconds; the third
 closes the connection. The users file is read at start: restart to apply changes.
 
+Uploads are written to --temp-dir until complete and verified, then moved into place, so
+the served folder only ever shows complete files; partial uploads kept for resume (put -c)
+live there too. It must be on the served folder's file system for that move: if it is not,
+uploads are staged in a hidden .bftp-uploads folder at the top of the served folder, and
+serve says so at start.
+
 Beyond loopback (--host 0.0.0.0, a LAN address) serve refuses to start unless it has both
 accounts and TLS (--tls or --cert/--key); --insecure overrides that on a trusted network.
 
@@ -202,6 +213,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     loginDelayMs: flags.loginDelay,
   };
   const root = path.resolve(dir);
+  const tempDir = path.resolve(flags.tempDir ?? path.join(configDir(flags.configDir), "uploads"));
   if ((flags.cert === undefined) !== (flags.key === undefined)) {
     throw usageError("Cannot use --cert without --key, or --key without --cert: give both");
   }
@@ -209,6 +221,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   // Made (or read) before any worker starts, so workers share one certificate.
   const identity = await tlsIdentity(flags);
   const listen: Listen = {
+    tempDir,
     host: flags.host,
     port: flags.port ?? (identity === undefined ? DEFAULT_PORT : DEFAULT_TLS_PORT),
     identity,
@@ -239,6 +252,8 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
 
 /** Where and how to listen: the same in the primary and every worker. */
 interface Listen {
+  /** The staging folder for uploads (`--temp-dir`). */
+  readonly tempDir: string;
   readonly host: string;
   readonly port: number;
   readonly identity: TlsIdentity | undefined;
@@ -252,8 +267,15 @@ interface Shared {
 }
 
 function serverOptions(root: string, listen: Listen, shared: Shared): ServerOptions {
-  const { host, port, identity } = listen;
-  return { root, host, port, ...shared, ...(identity === undefined ? {} : { tls: identity }) };
+  const { host, port, identity, tempDir } = listen;
+  return {
+    root,
+    host,
+    port,
+    tempDir,
+    ...shared,
+    ...(identity === undefined ? {} : { tls: identity }),
+  };
 }
 
 /**
@@ -354,7 +376,9 @@ async function runPrimary(
   shared: Shared,
 ): Promise<void> {
   const { limits, log } = shared;
-  await sweepTempFiles(root, limits.partialTtlMs, log); // once, before any worker accepts
+  // Once, before any worker accepts: a sweep must never remove a live worker's upload.
+  const real = await fs.realpath(root);
+  await UploadStaging.prepare({ dir: listen.tempDir, root: real, log, ttlMs: limits.partialTtlMs });
   // Announce once every worker listens, so the first clients are spread over all of them.
   let listening = 0;
   cluster.on("listening", (_worker, address) => {

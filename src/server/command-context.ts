@@ -6,6 +6,7 @@ import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
+import type { UploadStaging } from "./upload-staging.js";
 
 /**
  * What a command handler sees of its session: the sandbox, the connection, the session's
@@ -21,6 +22,8 @@ export interface CommandContext {
   readonly log: Logger;
   /** Whole-file checksums GET has computed, shared by every session. */
   readonly checksums: ChecksumCache;
+  /** Where uploads are written until they are committed (upload-staging.ts). */
+  readonly staging: UploadStaging;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   /** "address:port" of the client, for logs. */

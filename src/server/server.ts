@@ -8,8 +8,8 @@ import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
 import { Session } from "./session.js";
-import { sweepTempFiles } from "./temp-files.js";
 import { TlsListener, type ServerTls } from "./tls-listener.js";
+import { UploadStaging, defaultTempDir } from "./upload-staging.js";
 
 /** Options for {@link BftpServer.start}. */
 export interface ServerOptions {
@@ -26,7 +26,17 @@ export interface ServerOptions {
   readonly backlog?: number;
   readonly limits?: Partial<ServerLimits>;
   readonly log?: Logger;
-  /** Remove stale temporary files under the root before listening (default true). */
+  /**
+   * Where uploads are written until committed (`bftp serve --temp-dir`): the server keeps a
+   * folder of its own inside (upload-staging.ts). Default `<config dir>/uploads`. On another
+   * file system than the root, uploads are staged in a hidden folder at the top of the root.
+   */
+  readonly tempDir?: string;
+  /**
+   * Sweep what earlier runs left of uploads (and warn when the temp dir is on another file
+   * system) before listening, and remove the server's empty staging folder on close (default
+   * true; false in `--workers` workers, whose primary sweeps once before they start).
+   */
   readonly sweep?: boolean;
   /** Share the port with other processes (cluster workers, `--workers`). */
   readonly exclusive?: boolean;
@@ -68,8 +78,11 @@ export class BftpServer {
   readonly #shutdown = new AbortController();
   readonly #finished = new Set<Promise<void>>();
   readonly #checksums: ChecksumCache;
+  readonly #staging: UploadStaging;
+  readonly #ownsStaging: boolean;
 
   private constructor(
+    staging: { readonly staging: UploadStaging; readonly owned: boolean },
     sandbox: Sandbox,
     accounts: Accounts,
     limits: ServerLimits,
@@ -78,6 +91,8 @@ export class BftpServer {
     tls: ServerTls | undefined,
   ) {
     this.#checksums = checksums;
+    this.#staging = staging.staging;
+    this.#ownsStaging = staging.owned;
     this.#sandbox = sandbox;
     this.#accounts = accounts;
     this.limits = limits;
@@ -114,8 +129,12 @@ export class BftpServer {
     const log = options.log ?? SILENT_LOGGER;
     const sandbox = await Sandbox.open(options.root);
     const accounts = await Accounts.open(sandbox, options.accounts);
-    if (options.sweep ?? true) await sweepTempFiles(sandbox.root, limits.partialTtlMs, log);
+    const sweep = options.sweep ?? true;
+    const stagingOptions = { dir: options.tempDir ?? defaultTempDir(), root: sandbox.root, log };
+    if (sweep) await UploadStaging.prepare({ ...stagingOptions, ttlMs: limits.partialTtlMs });
+    const staging = await UploadStaging.open(stagingOptions);
     const server = new BftpServer(
+      { staging, owned: sweep },
       sandbox,
       accounts,
       limits,
@@ -195,6 +214,7 @@ export class BftpServer {
     } finally {
       clearTimeout(grace);
     }
+    if (this.#ownsStaging) await this.#staging.close();
   }
 
   #accept(socket: net.Socket): void {
@@ -228,6 +248,7 @@ export class BftpServer {
       limits: this.limits,
       log: this.#log,
       checksums: this.#checksums,
+      staging: this.#staging,
       shutdown: this.#shutdown.signal,
     });
     this.#sessions.add(session);

@@ -15,6 +15,7 @@ import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
+import type { UploadStaging } from "./upload-staging.js";
 
 /** Commands a session accepts before HELLO and before authentication (PROTOCOL.md §3). */
 const BEFORE_HELLO: ReadonlySet<string> = new Set(["HELLO", "NOOP", "HELP", "QUIT"]);
@@ -54,6 +55,7 @@ export interface SessionHost {
   readonly limits: ServerLimits;
   readonly log: Logger;
   readonly checksums: ChecksumCache;
+  readonly staging: UploadStaging;
   /** Aborted when the server begins to shut down. */
   readonly shutdown: AbortSignal;
 }
@@ -68,6 +70,7 @@ export class Session implements CommandContext {
   readonly limits: ServerLimits;
   readonly log: Logger;
   readonly checksums: ChecksumCache;
+  readonly staging: UploadStaging;
   readonly socket: net.Socket;
   readonly reader: StreamReader;
   readonly peer: string;
@@ -92,6 +95,7 @@ export class Session implements CommandContext {
     this.limits = host.limits;
     this.log = host.log;
     this.checksums = host.checksums;
+    this.staging = host.staging;
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     this.reader = new StreamReader(socket, { highWaterMark: host.limits.readAheadBytes });
   }

@@ -13,7 +13,7 @@ import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { HEX_SIZE_HEADER, encodeFrame, writeAll } from "../../src/wire/index.js";
 import { tempFilesUnder } from "../fixtures/tree-snapshot.js";
-import { startServer } from "../helpers/bftp-server.js";
+import { stagedUploads, startServer } from "../helpers/bftp-server.js";
 import { crc32 } from "../helpers/protocol-connection.js";
 import type { BatterySize, Check, CheckResult } from "./check.js";
 import { batterySeed, prng } from "./fault-proxy.js";
@@ -91,13 +91,18 @@ async function run(size: BatterySize): Promise<CheckResult> {
       await closed;
       const cutAt = Date.now();
       // The disconnect must be noticed and the temporary file gone within 1 s of it.
-      while (srv.server.connections > 0 || (await tempFilesUnder(srv.root)).length > 0) {
+      // Upload files are staged outside the root (issue 11): neither place may keep one.
+      const temporary = async (): Promise<string[]> => [
+        ...(await tempFilesUnder(srv.root)),
+        ...stagedUploads(srv),
+      ];
+      while (srv.server.connections > 0 || (await temporary()).length > 0) {
         if (Date.now() - cutAt > 1000) break;
         await delay(5);
       }
       const cleanMs = Date.now() - cutAt;
       worstCleanMs = Math.max(worstCleanMs, cleanMs);
-      const temps = await tempFilesUnder(srv.root);
+      const temps = await temporary();
       if (temps.length > 0) failures.push(`${what}: temporary file after ${cleanMs} ms`);
 
       const now = await fs.readFile(target).catch(() => undefined);

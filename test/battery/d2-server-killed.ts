@@ -2,8 +2,9 @@
  * D2 (issue 6): the server, a `bftp serve` child, SIGKILLed while 50 uploads run at once, then
  * restarted on the same folder. Half the uploads overwrite an existing file. Passing: every
  * visible file is absent, its old content, or complete with the new bytes (sha256), every
- * acknowledged upload is complete, and the restarted server has swept the stale temporary
- * files before it listens (PROTOCOL.md §8.8; temp-files.ts).
+ * acknowledged upload is complete, no temporary file ever shows in the served folder, and the
+ * restarted server has swept the stale upload files from its staging folder (`--temp-dir`)
+ * before it listens (PROTOCOL.md §8.8; temp-files.ts, upload-staging.ts).
  */
 import { createHash } from "node:crypto";
 import { once } from "node:events";
@@ -15,6 +16,7 @@ import { HEX_SIZE_HEADER, encodeFrame, writeAll } from "../../src/wire/index.js"
 import { tempFilesUnder } from "../fixtures/tree-snapshot.js";
 import { ProtocolConnection, crc32 } from "../helpers/protocol-connection.js";
 import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
+import { UploadStaging } from "../../src/server/upload-staging.js";
 import type { BatterySize, Check, CheckResult } from "./check.js";
 import { batterySeed, prng } from "./fault-proxy.js";
 
@@ -57,12 +59,18 @@ async function run(size: BatterySize): Promise<CheckResult> {
   const uploads = size === "full" ? 50 : 10;
   const seed = batterySeed();
   const random = prng(seed);
-  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-d2-")));
+  const top = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-d2-")));
+  const base = path.join(top, "served");
+  const temp = path.join(top, "temp");
+  await fs.mkdir(base);
+  const staging = UploadStaging.folderFor(temp, base);
+  const staged = async (): Promise<string[]> =>
+    (await fs.readdir(staging).catch(() => [] as string[])).filter((n) => n.startsWith("part-"));
   const failures: string[] = [];
   const totals = { acked: 0, complete: 0, old: 0, absent: 0, staleBefore: 0, swept: 0 };
   let serve: ServeProcess | undefined;
   try {
-    serve = await spawnServe(base);
+    serve = await spawnServe(base, ["--temp-dir", temp]);
     for (let round = 0; round < rounds; round++) {
       const files = Array.from({ length: uploads }, (_, i) => {
         const content = Buffer.alloc(4 * (65536 + Math.floor(random() * 131072)));
@@ -78,13 +86,10 @@ async function run(size: BatterySize): Promise<CheckResult> {
         paced(port, `/${f.name}`, f.content, f.old !== undefined, f.pause, progress),
       );
       // Kill when a seeded share (0-70 %) of the uploads is acknowledged and at least one
-      // temporary file is on disk: some done, the rest in flight.
+      // upload file is on disk: some done, the rest in flight.
       const target = Math.floor(random() * uploads * 0.7);
       const deadline = Date.now() + 5000;
-      while (
-        (progress.acked < target || (await tempFilesUnder(base)).length === 0) &&
-        Date.now() < deadline
-      ) {
+      while ((progress.acked < target || (await staged()).length === 0) && Date.now() < deadline) {
         await delay(2);
       }
       const child = serve.child;
@@ -92,10 +97,13 @@ async function run(size: BatterySize): Promise<CheckResult> {
       child.kill("SIGKILL");
       await exited;
       const acked = await Promise.all(running);
-      const stale = await tempFilesUnder(base);
+      const shown = await tempFilesUnder(base);
+      if (shown.length > 0)
+        failures.push(`round ${round}: ${shown.length} temporary files in the served folder`);
+      const stale = await staged();
       totals.staleBefore += stale.length;
-      serve = await spawnServe(base);
-      const left = await tempFilesUnder(base);
+      serve = await spawnServe(base, ["--temp-dir", temp]);
+      const left = [...(await staged()), ...(await tempFilesUnder(base))];
       if (left.length > 0)
         failures.push(`round ${round}: ${left.length} temporary files after restart`);
       else totals.swept += stale.length;
@@ -118,7 +126,7 @@ async function run(size: BatterySize): Promise<CheckResult> {
     if (!reply.ok) failures.push("the restarted server refused an upload");
   } finally {
     await serve?.stop();
-    await fs.rm(base, { recursive: true, force: true });
+    await fs.rm(top, { recursive: true, force: true });
   }
   const n = rounds * uploads;
   const figure =

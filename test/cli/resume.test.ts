@@ -8,6 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { after, before, test } from "node:test";
 import { jsonOf, runCli, startCli } from "../helpers/run-cli.js";
 import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
+import { UploadStaging } from "../../src/server/upload-staging.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
 // Issue 4, acceptance: `-c` resumes a transfer killed midway, and the checksums match.
@@ -21,6 +22,8 @@ let serve: ServeProcess;
 let url: string;
 let source: string;
 let sourceHash: string;
+/** The server's upload staging folder (`--temp-dir`), where partial uploads are kept. */
+let staging: string;
 
 async function sha256(file: string): Promise<string> {
   const hash = createHash("sha256");
@@ -64,7 +67,9 @@ before(async () => {
   }
   await file.close();
   sourceHash = await sha256(source);
-  serve = await spawnServe(served);
+  const temp = path.join(base, "temp");
+  staging = UploadStaging.folderFor(temp, served);
+  serve = await spawnServe(served, ["--temp-dir", temp]);
   url = `bftp://127.0.0.1:${serve.port}`;
 });
 
@@ -97,19 +102,22 @@ test("get -c continues a download killed midway; the sha256 matches", async () =
 });
 
 test("put -c continues an upload killed midway from the partial the server kept", async () => {
-  const isPartial = (n: string): boolean => n.startsWith(".bftp-");
+  // Upload files live in the staging folder, never in the served one (issue 11, item 3).
+  const isUploading = (n: string): boolean => n.startsWith("upload-");
+  const isPartial = (n: string): boolean => n.startsWith("resume-");
   const disconnects = (): number =>
     serve.stderr.filter((l) => l.includes('"event":"disconnect"')).length;
   const before = disconnects();
   const running = startCli(["put", source, `${url}/up/big.bin`]);
-  await untilPartial(path.join(served, "up"), isPartial);
+  await untilPartial(staging, isUploading);
   running.child.kill("SIGKILL");
   assert.equal((await running.result).signal, "SIGKILL");
   // The server notices the lost connection and keeps the resumable partial.
   await waitUntil(() => disconnects() > before, "the server saw the client go", 10_000);
-  const kept = await sizeOf(path.join(served, "up"), isPartial);
+  const kept = await sizeOf(staging, isPartial);
   assert.ok(kept > 0 && kept < SIZE, `killed midway: ${kept} of ${SIZE} bytes kept`);
   await assert.rejects(fs.lstat(path.join(served, "up", "big.bin")), "nothing committed");
+  assert.deepEqual(await fs.readdir(path.join(served, "up")), [], "no partial among the files");
 
   const resumed = await runCli(["put", "-c", "--json", source, `${url}/up/big.bin`], {
     timeout: 30_000,
@@ -121,4 +129,5 @@ test("put -c continues an upload killed midway from the partial the server kept"
   const hash = await runCli(["hash", `${url}/up/big.bin`]);
   assert.equal(hash.stdout, `${sourceHash}  /up/big.bin\n`);
   assert.deepEqual(await fs.readdir(path.join(served, "up")), ["big.bin"], "no partial left");
+  assert.deepEqual(await fs.readdir(staging), [], "the partial was committed");
 });

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,7 @@ import {
   type CertificatePair,
 } from "../../src/server/self-signed-cert.js";
 import { BftpServer } from "../../src/server/server.js";
+import { UploadStaging } from "../../src/server/upload-staging.js";
 import { testTls } from "./protocol-connection.js";
 
 let certificate: Promise<CertificatePair> | undefined;
@@ -26,6 +28,11 @@ export interface TestServer {
   readonly root: string;
   /** Real path of a folder beside the root (outside it): for canaries. */
   readonly outside: string;
+  /**
+   * Real path of the server's upload staging folder, inside a temporary folder of its own (not
+   * beside the root: tests snapshot the root's parent to check nothing outside changed).
+   */
+  readonly staging: string;
   /** The server's certificate when it speaks TLS. */
   readonly tls: CertificatePair | undefined;
   /** Stops the server and removes both folders. */
@@ -47,10 +54,12 @@ export async function startServer(
   const outside = path.join(base, "outside");
   await fs.mkdir(root);
   await fs.mkdir(outside);
+  const temp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-temp-")));
   const tls = (options.tls ?? testTls()) ? await testCertificate() : undefined;
   const server = await BftpServer.start({
     root,
     port: 0,
+    tempDir: temp,
     limits: { shutdownGraceMs: 2000, ...limits },
     ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
     ...(tls === undefined ? {} : { tls }),
@@ -60,10 +69,21 @@ export async function startServer(
     port: server.address().port,
     root,
     outside,
+    staging: UploadStaging.folderFor(temp, root),
     tls,
     stop: async () => {
       await server.close();
       await fs.rm(base, { recursive: true, force: true });
+      await fs.rm(temp, { recursive: true, force: true });
     },
   };
+}
+
+/** The upload files in a test server's staging folder now (none if the folder is gone). */
+export function stagedUploads(srv: TestServer): string[] {
+  try {
+    return readdirSync(srv.staging);
+  } catch {
+    return [];
+  }
 }

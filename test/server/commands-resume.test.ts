@@ -191,3 +191,24 @@ test("an interrupted upload without resumable leaves nothing behind", async () =
     conn.close();
   }
 });
+
+test("RESUME of a link that leads out of the root is BFTP_ERR_PATH_REFUSED, as for every command", async () => {
+  // Issue 11, item 10: it answered BFTP_ERR_NOT_FOUND (no partial kept) where GET, STAT and
+  // HASH refuse the path.
+  await fs.writeFile(path.join(srv.outside, "secret.bin"), "outside");
+  await fs.symlink(path.join(srv.outside, "secret.bin"), path.join(srv.root, "out-file"));
+  await fs.symlink(srv.outside, path.join(srv.root, "out-dir"));
+  await fs.writeFile(path.join(srv.root, "in.bin"), "inside");
+  await fs.symlink("in.bin", path.join(srv.root, "in-link"));
+  const conn = await ProtocolConnection.open(srv.port);
+  try {
+    for (const refused of ["/out-file", "/out-dir", "/out-dir/secret.bin"]) {
+      assertError(await conn.request({ op: "RESUME", path: refused }), "BFTP_ERR_PATH_REFUSED");
+      assertError(await conn.request({ op: "STAT", path: refused }), "BFTP_ERR_PATH_REFUSED");
+    }
+    // A link that stays inside is no refusal: there is just no partial kept for it.
+    assertError(await conn.request({ op: "RESUME", path: "/in-link" }), "BFTP_ERR_NOT_FOUND");
+  } finally {
+    conn.close();
+  }
+});

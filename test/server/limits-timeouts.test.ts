@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import type { ErrorCode } from "../../src/errors.js";
 import { HEX_SIZE_HEADER } from "../../src/wire/index.js";
 import { assertError, assertOk } from "../helpers/assert-reply.js";
-import { startServer, type TestServer } from "../helpers/bftp-server.js";
+import { stagedUploads, startServer, type TestServer } from "../helpers/bftp-server.js";
 import { ProtocolConnection } from "../helpers/protocol-connection.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
@@ -31,7 +31,8 @@ before(async () => {
 after(() => srv.stop());
 
 async function leftovers(): Promise<string[]> {
-  return (await fs.readdir(srv.root)).filter((name) => name.startsWith(".bftp-"));
+  const inRoot = (await fs.readdir(srv.root)).filter((name) => name.startsWith(".bftp-"));
+  return [...inRoot, ...stagedUploads(srv)];
 }
 
 async function assertFatal(conn: ProtocolConnection, code: ErrorCode): Promise<void> {

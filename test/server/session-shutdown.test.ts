@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { readdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -9,7 +8,7 @@ import { test } from "node:test";
 import type { ErrorCode } from "../../src/errors.js";
 import { HEX_SIZE_HEADER, encodeFrame, writeAll } from "../../src/wire/index.js";
 import { assertError, assertOk } from "../helpers/assert-reply.js";
-import { startServer, type TestServer } from "../helpers/bftp-server.js";
+import { stagedUploads, startServer, type TestServer } from "../helpers/bftp-server.js";
 import { ProtocolConnection, crc32 } from "../helpers/protocol-connection.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
@@ -115,7 +114,7 @@ test("a PUT in progress when the server closes is committed, then the connection
         content.subarray(0, half),
       ]);
       await waitUntil(
-        () => readdirSync(srv.root).some((name) => name.startsWith(".bftp-part-")),
+        () => stagedUploads(srv).some((name) => name.startsWith("part-")),
         "the upload has begun",
       );
       const closing = srv.server.close();
@@ -169,12 +168,13 @@ test("an upload still running when the grace runs out is cut and leaves nothing 
         Buffer.alloc(10),
       ]);
       await waitUntil(
-        () => readdirSync(srv.root).some((name) => name.startsWith(".bftp-part-")),
+        () => stagedUploads(srv).some((name) => name.startsWith("part-")),
         "the upload has begun",
       );
       await srv.server.close();
       await drainToClose(conn);
       assert.deepEqual(await fs.readdir(srv.root), []);
+      assert.deepEqual(stagedUploads(srv), []);
     } finally {
       conn.close();
     }

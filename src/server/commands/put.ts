@@ -1,4 +1,5 @@
 import fs, { type FileHandle } from "node:fs/promises";
+import path from "node:path";
 import { BftpError, isBftpError } from "../../errors.js";
 import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
 import type { RequestOf } from "../../protocol/requests.js";
@@ -6,26 +7,27 @@ import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
 import { claimBuffers } from "../transfer-budget.js";
 import type { Anchor } from "../sandbox.js";
-import { resumableName, tempName } from "../temp-files.js";
+import { partName, partialKey, resumeName, uploadName } from "../temp-files.js";
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
 /**
- * PUT (PROTOCOL.md §8.8). The data phase that follows the request is written to a hidden
- * temporary file beside the target; only when the sender's checksum and the announced size
- * match is it flushed, committed by one atomic step (a hard link that fails if the name
- * exists, or a rename when overwriting), and the directory flushed. Anything not committed is
- * removed, except a resumable upload's partial file, kept for RESUME. If the PUT is refused
- * before or while its data arrives, the session reads the rest of the phase so the connection
- * stays in step.
+ * PUT (PROTOCOL.md §8.8). The data phase that follows the request is written to a file of its
+ * own in the staging folder, outside the served tree (upload-staging.ts); only when the
+ * sender's checksum and the announced size match is it flushed, committed into the target's
+ * checked, open directory by one atomic step (a hard link that fails if the name exists, or a
+ * rename when overwriting), and the directory flushed. Anything not committed is removed,
+ * except a resumable upload's file, published as the partial kept for RESUME (§10). If the
+ * PUT is refused before or while its data arrives, the session reads the rest of the phase so
+ * the connection stays in step.
  */
 export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<void> {
   const phase = ctx.upload;
   if (phase === undefined)
     throw new BftpError("BFTP_ERR_INTERNAL", "Cannot run PUT without its data phase");
   const started = Date.now();
-  // Everything happens through the target's checked, open directory (Sandbox.anchor): the
-  // temporary file, the commit and the directory flush cannot be steered outside by a swap.
+  // The commit and the directory flush happen through the target's checked, open directory
+  // (Sandbox.anchor): a directory swapped for a link cannot steer them outside.
   const target = await ctx.anchor(req.path);
   try {
     await upload(ctx, req, phase, target, started);
@@ -44,16 +46,29 @@ async function upload(
   await refuseEarly(target, req.overwrite === true);
   const offset = req.offset ?? 0;
   const resumable = req.resumable === true;
-  const name = resumable ? resumableName(ctx.user ?? "", target.virtual) : tempName();
-  const temp = target.sibling(name);
-  const handle = await openTemp(temp, target.virtual, offset, resumable);
-  // The session removes it if the connection dies first; by real path, as this anchor closes.
-  const untrack = resumable ? () => false : ctx.trackTemp(`${target.realDir}/${name}`);
-  let keep = resumable; // a resumable partial survives failures; a plain temporary file never
+  if (offset > 0 && !resumable) {
+    throw new BftpError(
+      "BFTP_ERR_BAD_RANGE",
+      "Cannot upload from an offset without resumable: true",
+      { details: { offset } },
+    );
+  }
+  const area = await ctx.staging.areaFor(ctx.sandbox.root, target).catch((err: unknown) => {
+    throw fsError(err, "upload to", target.virtual);
+  });
+  const key = partialKey(ctx.user ?? "", ctx.sandbox.root, target.virtual);
+  const partial = path.join(area, resumeName(key));
+  // Each upload writes a file of its own (issue 11, item 2): two uploads to one path never
+  // share bytes, and each commits exactly what it received.
+  const file = path.join(area, resumable ? uploadName(key) : partName());
+  const handle = await openUpload(file, partial, target.virtual, offset);
+  // A resumable upload's file is published below whatever happens; a plain one is also
+  // removed by the session if the connection dies first.
+  const untrack = resumable ? () => false : ctx.trackTemp(file);
+  let keep = resumable; // a resumable upload is kept for RESUME on failure; a plain one never
   let committed = false;
   let open = true;
   try {
-    await ctx.sandbox.verifyOpened(handle.fd, target.virtual);
     try {
       await writeData(handle, phase, offset);
     } catch (err) {
@@ -76,9 +91,11 @@ async function upload(
           )
         : failure;
     }
+    // The whole data phase arrived: whatever fails from here on (a wrong size, the target
+    // created meanwhile) is a refusal that resuming would not change, so nothing is kept.
+    keep = false;
     const size = offset + bytes;
     if (req.size !== undefined && size !== req.size) {
-      keep = false;
       throw new BftpError(
         "BFTP_ERR_SIZE_MISMATCH",
         `Cannot commit ${JSON.stringify(target.virtual)}: ${size} bytes arrived, ${req.size} were announced`,
@@ -88,12 +105,17 @@ async function upload(
       );
     }
     await handle.sync();
-    if (req.mtime !== undefined) await handle.utimes(new Date(), new Date(req.mtime));
+    if (req.mtime !== undefined) {
+      const mtime = exactSeconds(req.mtime);
+      await handle.utimes(Date.now() / 1000, mtime);
+    }
     await handle.close();
     open = false;
-    await commit(temp, target.path, target.virtual, req.overwrite === true);
+    await commit(file, target.path, target.virtual, req.overwrite === true);
     committed = true;
     await target.dir.sync(); // the rename itself must survive a crash
+    // A committed upload supersedes the partial this user kept for the path (§8.8).
+    await fs.rm(partial, { force: true });
     ctx.log.info("put", {
       peer: ctx.peer,
       path: target.virtual,
@@ -118,12 +140,26 @@ async function upload(
       if (keep) await handle.sync().catch(() => undefined);
       await handle.close().catch(() => undefined);
     }
-    if (!committed && !keep) await fs.rm(temp, { force: true });
-    if (committed && resumable) await fs.rm(temp, { force: true }); // linked under its final name
+    if (!committed) {
+      // The most recent interrupted upload of a path becomes its partial (§10).
+      if (keep) await fs.rename(file, partial).catch(() => fs.rm(file, { force: true }));
+      else await fs.rm(file, { force: true });
+    }
     untrack();
   }
 }
 
+/**
+ * A time in milliseconds as the seconds `utimes` takes, such that the file's time reads back
+ * as exactly those milliseconds (issue 11, item 9). libuv turns seconds into a timespec and
+ * truncates it to whole microseconds, so `ms / 1000` (1700000000.123 is stored as
+ * 1700000000.122999906 in a double) lost a millisecond; aiming half a microsecond above the
+ * millisecond survives the double's rounding (under 0.5 µs until the year 2242).
+ */
+export function exactSeconds(ms: number): number {
+  const seconds = Math.floor(ms / 1000);
+  return seconds + ((ms - seconds * 1000) * 1000 + 0.5) / 1e6;
+}
 /** Bytes gathered from the socket before one positioned `writev` to the file. */
 const WRITE_BATCH = 1024 * 1024;
 
@@ -224,53 +260,55 @@ async function refuseEarly(target: Anchor, overwrite: boolean): Promise<void> {
   }
 }
 
-/** Opens the file the data goes to: fresh, or for a resumed upload the partial at `offset`. */
-async function openTemp(
-  temp: string,
+/**
+ * Opens the file the data goes to: a new one, or for a resumed upload (`offset` > 0) the kept
+ * partial, claimed by renaming it to `file`. Only one upload can claim a partial (the rename
+ * is atomic; a loser finds none); one whose length is not `offset` is put back and refused.
+ */
+async function openUpload(
+  file: string,
+  partial: string,
   virtual: string,
   offset: number,
-  resumable: boolean,
 ): Promise<FileHandle> {
-  if (offset > 0 && !resumable) {
-    throw new BftpError(
-      "BFTP_ERR_BAD_RANGE",
-      "Cannot upload from an offset without resumable: true",
-      {
-        details: { offset },
-      },
-    );
-  }
   try {
-    if (offset === 0) {
-      const flags = O_WRONLY | O_CREAT | O_NOFOLLOW | (resumable ? O_TRUNC : O_EXCL);
-      return await fs.open(temp, flags, 0o644);
-    }
-    const handle = await fs.open(temp, O_WRONLY | O_NOFOLLOW);
-    const { size } = await handle.stat();
-    if (size !== offset) {
-      await handle.close();
-      throw new BftpError(
-        "BFTP_ERR_BAD_RANGE",
-        `Cannot resume ${JSON.stringify(virtual)} at ${offset}: the partial upload has ${size} bytes`,
-        {
-          details: { offset, size },
-        },
-      );
-    }
-    return handle;
+    if (offset === 0) return await fs.open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+    await fs.rename(partial, file);
   } catch (err) {
-    if (isBftpError(err)) throw err;
     if ((err as { code?: unknown }).code === "ENOENT" && offset > 0) {
       throw new BftpError(
         "BFTP_ERR_BAD_RANGE",
         `Cannot resume ${JSON.stringify(virtual)}: no partial upload is kept for it`,
-        {
-          details: { offset },
-        },
+        { details: { offset } },
       );
     }
     throw fsError(err, "upload to", virtual);
   }
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(file, O_WRONLY | O_NOFOLLOW);
+    const { size } = await handle.stat();
+    if (size === offset) return handle;
+    throw new BftpError(
+      "BFTP_ERR_BAD_RANGE",
+      `Cannot resume ${JSON.stringify(virtual)} at ${offset}: the partial upload has ${size} bytes`,
+      { details: { offset, size } },
+    );
+  } catch (err) {
+    await handle?.close();
+    await putBack(file, partial);
+    throw isBftpError(err) ? err : fsError(err, "upload to", virtual);
+  }
+}
+
+/** Returns a claimed partial to its place, unless a newer one was kept meanwhile. */
+async function putBack(file: string, partial: string): Promise<void> {
+  try {
+    await fs.link(file, partial); // EEXIST: a more recent partial won the place
+  } catch {
+    // dropped below
+  }
+  await fs.rm(file, { force: true });
 }
 
 /** Puts the finished file under its name in one atomic step. */

@@ -1,20 +1,30 @@
 import { createHash } from "node:crypto";
 import fs, { type FileHandle } from "node:fs/promises";
+import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
-import { resumableName } from "../temp-files.js";
+import { partialKey, resumeName } from "../temp-files.js";
 
 /** RESUME (PROTOCOL.md §8.11, §10): the length and SHA-256 of the partial upload kept for a path. */
 export async function resume(ctx: CommandContext, req: RequestOf<"RESUME">): Promise<void> {
+  // Through the resolver that follows a last link, as every command that reads does: a link
+  // that leads out of the root is refused (issue 11, item 10), not reported as no partial.
+  await ctx.sandbox.resolve(ctx.cwd, req.path);
   const target = await ctx.anchor(req.path);
   let handle: FileHandle | undefined;
   try {
-    const partial = target.sibling(resumableName(ctx.user ?? "", target.virtual));
+    const area = await ctx.staging.areaFor(ctx.sandbox.root, target).catch((err: unknown) => {
+      throw fsError(err, "resume", target.virtual);
+    });
+    const key = partialKey(ctx.user ?? "", ctx.sandbox.root, target.virtual);
     try {
-      handle = await fs.open(partial, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      handle = await fs.open(
+        path.join(area, resumeName(key)),
+        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
+      );
     } catch (err) {
       if ((err as { code?: unknown }).code === "ENOENT") {
         throw new BftpError(
@@ -26,10 +36,18 @@ export async function resume(ctx: CommandContext, req: RequestOf<"RESUME">): Pro
     }
     const { size } = await handle.stat();
     const digest = createHash("sha256");
-    await pipeline(
-      handle.createReadStream({ autoClose: false, highWaterMark: 1024 * 1024 }),
-      digest,
-    );
+    // Exactly `size` bytes: an upload that claims the partial meanwhile may append to it.
+    if (size > 0) {
+      await pipeline(
+        handle.createReadStream({
+          autoClose: false,
+          start: 0,
+          end: size - 1,
+          highWaterMark: 1 << 20,
+        }),
+        digest,
+      );
+    }
     await ctx.reply({ offset: size, sha256: digest.digest("hex") });
   } finally {
     await handle?.close();
