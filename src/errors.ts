@@ -134,7 +134,7 @@ export const ERROR_CODES = {
   BFTP_ERR_BUSY: {
     status: 503,
     meaning:
-      "Too many connections, overall or from this address (fatal), or too many logins being checked at once (not fatal)",
+      "Too many connections, overall or from this address (fatal); or, not fatal (try again), too many logins being checked at once, or the server out of file descriptors",
   },
   BFTP_ERR_SHUTTING_DOWN: { status: 503, meaning: "The server is stopping" },
   BFTP_ERR_INTERNAL: {

@@ -189,10 +189,11 @@ export class Session implements CommandContext {
       if (fatal) throw err;
       // A refused PUT still has its data phase on the wire: read it so the stream stays in step.
       if (this.upload !== undefined) await this.upload.drain(); // at once if already read
-      if (!isBftpError(err) || err.status === undefined) {
+      const reply = outOfDescriptors(err) ?? err;
+      if (!isBftpError(reply) || reply.status === undefined) {
         this.log.error("internal", { peer: this.peer, op: op ?? null, error: String(err) });
       }
-      await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(err) })));
+      await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(reply) })));
     }
   }
 
@@ -338,6 +339,29 @@ export class Session implements CommandContext {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * A failure caused by running out of file descriptors (EMFILE, ENFILE), however it was
+ * wrapped on its way up, as the non-fatal BFTP_ERR_BUSY: a moment's shortage, which the
+ * client may retry on the same connection, not an internal fault (issue 11, item 10c).
+ * Commands map what they open through fsError; this catches any path that did not.
+ */
+function outOfDescriptors(err: unknown): BftpError | undefined {
+  if (isBftpError(err, "BFTP_ERR_BUSY")) return undefined;
+  let at: unknown = err;
+  for (let depth = 0; depth < 8 && typeof at === "object" && at !== null; depth++) {
+    const errno = (at as { code?: unknown }).code;
+    if (errno === "EMFILE" || errno === "ENFILE") {
+      return new BftpError(
+        "BFTP_ERR_BUSY",
+        "Cannot complete the request: the server has too many files open; try again",
+        { cause: err },
+      );
+    }
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function shuttingDown(): BftpError {
