@@ -76,12 +76,15 @@ export class Session implements CommandContext {
   loginFailures = 0;
   helloDone = false;
   transferAborted = false;
+  windingDown = false;
   quitting = false;
   upload: DataPhaseReader | undefined;
   readonly #host: SessionHost;
   readonly #temps = new Set<string>();
   #tag: string | number | undefined;
   #requests = 0;
+  /** Set once windDown() sent the fatal reply itself: nothing more is written. */
+  #cut = false;
   /** Requests read ahead and being prepared, in request order (PROTOCOL.md §4.2). */
   readonly #ahead: Ahead[] = [];
 
@@ -181,6 +184,7 @@ export class Session implements CommandContext {
       if (ahead === undefined) await runCommand(this, parsed.request);
       else await (await ahead.prepared).run(this);
     } catch (err) {
+      if (this.#cut) throw err; // the reply has been sent; the connection is ending
       const fatal =
         isBftpError(err) &&
         (STREAM_FATAL.has(err.code) ||
@@ -253,6 +257,10 @@ export class Session implements CommandContext {
 
   /** Ends the session after a failure; returns the reason for the log. */
   #fail(err: unknown): string {
+    if (this.#cut) {
+      this.socket.destroy();
+      return "BFTP_ERR_SHUTTING_DOWN";
+    }
     const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
     if (code === "BFTP_ERR_PEER_CLOSED") {
       // The client half-closed after its last request: every reply has been written (the
@@ -335,6 +343,22 @@ export class Session implements CommandContext {
     return () => this.#temps.delete(path);
   }
 
+  /**
+   * The shutdown's grace is nearly spent (issue 11, item 10d): a running download ends at its
+   * next frame with a BFTP_ERR_SHUTTING_DOWN trailer (see abortRequested), and an upload
+   * whose data phase is still arriving gets the fatal BFTP_ERR_SHUTTING_DOWN reply now, with
+   * `close`. The upload goes on reading until the client, having read the reply, closes (so
+   * it is not reset before it can read it); it then ends as a lost connection, so a resumable
+   * upload keeps its partial file for `-c`.
+   */
+  windDown(): void {
+    this.windingDown = true;
+    if (this.#cut || this.upload === undefined || phaseEnded(this.upload)) return;
+    this.#cut = true;
+    const reply = { ok: false, close: true, error: toWireError(shuttingDown()) };
+    this.socket.end(encodeMessage(this.#withTag(reply)));
+  }
+
   /** Ends the connection at once (shutdown grace expired); `run()` then cleans up. */
   destroy(): void {
     this.socket.destroy();
@@ -362,6 +386,16 @@ function outOfDescriptors(err: unknown): BftpError | undefined {
     at = (at as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** Whether an upload's data phase has been read to its trailer. */
+function phaseEnded(phase: DataPhaseReader): boolean {
+  try {
+    // `result` throws until the trailer has been read.
+    return typeof phase.result.bytes === "number";
+  } catch {
+    return false;
+  }
 }
 
 function shuttingDown(): BftpError {
