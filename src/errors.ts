@@ -107,6 +107,11 @@ export const ERROR_CODES = {
     meaning:
       "The logged-in user lacks the permission the command needs (read, write, delete, mkdir)",
   },
+  BFTP_ERR_PATH_TOO_LONG: {
+    status: 403,
+    meaning:
+      "The path is within the protocol's limits, but the server's file system cannot name it: the served root joined with it is longer than the system allows (4,095 bytes on Linux), or a name is too long for that file system",
+  },
   BFTP_ERR_PERMISSION_DENIED: { status: 403, meaning: "The file system refused the operation" },
   BFTP_ERR_NOT_FOUND: { status: 404, meaning: "No such file or directory" },
   BFTP_ERR_EXISTS: { status: 409, meaning: "The target exists and overwrite was not asked for" },
@@ -137,7 +142,7 @@ export const ERROR_CODES = {
   BFTP_ERR_BUSY: {
     status: 503,
     meaning:
-      "Too many connections, overall or from this address (fatal), or too many logins being checked at once (not fatal)",
+      "Too many connections, overall or from this address (fatal); or, not fatal (try again), too many logins being checked at once, or the server out of file descriptors",
   },
   BFTP_ERR_SHUTTING_DOWN: { status: 503, meaning: "The server is stopping" },
   BFTP_ERR_INTERNAL: {

@@ -115,7 +115,11 @@ export function exitCodeFor(err: unknown): number {
  */
 export function reportError(err: unknown, flags: CommonFlags = {}): number {
   const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
-  const message = err instanceof Error ? err.message : String(err);
+  let message = err instanceof Error ? err.message : String(err);
+  if (code === "BFTP_ERR_SHUTTING_DOWN") {
+    // Issue 11, item 10d: say why, and how to finish what was cut.
+    message = `${message} (the server is stopping; once it is back, run the same get or put with -c to resume)`;
+  }
   if (flags.json === true) {
     process.stdout.write(`${jsonLine({ ok: false, error: { code, message } })}\n`);
   } else {

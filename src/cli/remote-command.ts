@@ -17,6 +17,8 @@ export interface RemoteOutcome {
   readonly json: Readonly<Record<string, unknown>>;
   /** What people see (unless -q or --json); undefined prints nothing. */
   readonly line: string | undefined;
+  /** True when `run` printed its output itself as it went (a large `bftp ls`): nothing more is. */
+  readonly printed?: boolean;
 }
 
 /** A flag of its own, besides the common ones: commander's spelling and help. */
@@ -79,6 +81,7 @@ export function remoteCommand<F extends CommonFlags>(spec: RemoteCommandSpec<F>)
         const outcome = await withClient(where, flags, (client) =>
           spec.run(client, where.path, flags),
         );
+        if (outcome.printed === true) return 0;
         sayJson(flags, { ok: true, ...outcome.json });
         if (outcome.line !== undefined) say(flags, outcome.line);
         return 0;

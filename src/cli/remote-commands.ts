@@ -1,9 +1,9 @@
 import type { Command } from "commander";
-import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { isBftpError } from "../errors.js";
 import { formatBytes, withHint, type CommonFlags } from "./common.js";
 import { formatDate, formatListing } from "./entry-format.js";
+import { ListingOutput } from "./listing-output.js";
 import { remoteCommand, type RemoteCommandSpec } from "./remote-command.js";
 
 /** Flags of `bftp mkdir`. */
@@ -18,22 +18,31 @@ const ls: RemoteCommandSpec = {
   argument: "the folder: bftp://[user@]host[:port]/path",
   about: `Each line is TYPE SIZE DATE NAME: type "-" file, "d" folder, "l" link, "?" other; size in
 bytes; date of last change in local time. Names are sorted; control characters in them are
-shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal.`,
+shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal. A folder of more than
+10,000 entries is printed as its entries arrive, unsorted, so any size lists in bounded memory.`,
   examples: [
     "bftp ls bftp://files.local/",
     "bftp ls bftp://files.local:9000/photos/2024",
     `bftp ls --json bftp://127.0.0.1:9000/ | jq '.entries[] | select(.type == "file") | .name'`,
   ],
-  run: async (client, path) => {
-    let entries: Entry[];
+  run: async (client, path, flags) => {
+    // Entries are handed over batch by batch as they arrive; a folder too large to sort is
+    // printed as it comes (issue 11, item 7), so no listing is ever collected whole.
+    const output = new ListingOutput(flags, path);
     try {
-      entries = await client.list(path);
+      await client.list(path, {
+        onEntries: (batch) => {
+          output.add(batch);
+        },
+      });
     } catch (err) {
+      output.interrupt();
       // `ls FILE` describes the file, as ls does.
-      if (!isBftpError(err, "BFTP_ERR_NOT_A_DIRECTORY")) throw err;
-      entries = [await client.stat(path)];
+      if (output.count > 0 || !isBftpError(err, "BFTP_ERR_NOT_A_DIRECTORY")) throw err;
+      output.add([await client.stat(path)]);
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (output.finish()) return { json: {}, line: undefined, printed: true };
+    const entries = output.sorted();
     return {
       json: { path, entries },
       line: entries.length > 0 ? formatListing(entries).join("\n") : undefined,

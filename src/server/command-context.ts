@@ -42,6 +42,11 @@ export interface CommandContext {
   helloDone: boolean;
   /** Set by a download that an ABORT stopped; read and cleared by ABORT. */
   transferAborted: boolean;
+  /**
+   * True once a shutdown's grace is nearly spent (BftpServer.close): a running download ends
+   * with a BFTP_ERR_SHUTTING_DOWN trailer at its next frame (issue 11, item 10d).
+   */
+  readonly windingDown: boolean;
   /** Set by QUIT: the session closes after this reply. */
   quitting: boolean;
   /**

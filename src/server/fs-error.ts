@@ -13,7 +13,10 @@ const BY_ERRNO: Readonly<Record<string, readonly [ErrorCode, string]>> = {
   EDQUOT: ["BFTP_ERR_NO_SPACE", "quota exceeded"],
   EFBIG: ["BFTP_ERR_NO_SPACE", "file too large"],
   ELOOP: ["BFTP_ERR_PATH_REFUSED", "too many symbolic links"],
-  ENAMETOOLONG: ["BFTP_ERR_PATH_REFUSED", "name too long"],
+  ENAMETOOLONG: ["BFTP_ERR_PATH_TOO_LONG", "the path is too long for the server's file system"],
+  // Out of descriptors is a moment, not a fault: the client may try again (issue 11, 10c).
+  EMFILE: ["BFTP_ERR_BUSY", "the server has too many files open; try again"],
+  ENFILE: ["BFTP_ERR_BUSY", "the system has too many files open; try again"],
 };
 
 /**

@@ -24,6 +24,12 @@ export interface ServerLimits {
   readonly readAheadBytes: number;
   /** Longest wait for transfers to finish on shutdown, ms (`--shutdown-grace`). */
   readonly shutdownGraceMs: number;
+  /**
+   * The last part of that grace, ms, in which transfers still running are told the server is
+   * stopping (BFTP_ERR_SHUTTING_DOWN in a download's trailer, an upload's reply) before the
+   * rest is cut; capped at half the grace (issue 11, item 10d).
+   */
+  readonly shutdownNoticeMs: number;
   /** How long a resumable partial upload is kept, ms. */
   readonly partialTtlMs: number;
   /** Wait before replying to a failed LOGIN, ms (`--login-delay`, seconds on the command line). */
@@ -44,6 +50,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxChunk: 1024 * 1024,
   readAheadBytes: 256 * 1024,
   shutdownGraceMs: 10_000,
+  shutdownNoticeMs: 1000,
   partialTtlMs: 24 * 60 * 60 * 1000,
   loginDelayMs: 1000,
   maxLoginFailures: 3,

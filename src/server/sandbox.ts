@@ -10,6 +10,12 @@ export const TEMP_PREFIX = ".bftp-";
 export const MAX_PATH_BYTES = 4096;
 /** Longest single name, in UTF-8 bytes (the common file-system limit). */
 export const MAX_NAME_BYTES = 255;
+/**
+ * Longest real path the server acts on, in UTF-8 bytes: Linux's PATH_MAX (4096) counts the
+ * terminating NUL. A virtual path within §6's limits whose real path (root joined with it) is
+ * longer is refused with `BFTP_ERR_PATH_TOO_LONG` before anything is touched (issue 11).
+ */
+export const MAX_REAL_PATH_BYTES = 4095;
 
 /** A path known to lie inside the root: what the client calls it, and where it is on disk. */
 export interface ResolvedPath {
@@ -124,6 +130,7 @@ export class Sandbox {
   async resolve(cwd: string, input: string, options: ResolveOptions = {}): Promise<ResolvedPath> {
     const virtual = this.normalize(cwd, input);
     const names = virtual.split("/").filter((p) => p !== "");
+    this.#checkRealLength(virtual, names);
     const followLast = options.followLast ?? true;
     // Resolve the longest existing prefix; what is missing below it cannot contain links.
     const keepLast = !followLast && names.length > 0;
@@ -148,7 +155,10 @@ export class Sandbox {
    */
   async verifyOpened(fd: number, virtual: string, fallback = ""): Promise<string> {
     if (!this.#procFd) return fallback;
-    const target = await fs.readlink(`/proc/self/fd/${fd}`);
+    // The kernel cannot name a directory deeper than PATH_MAX (ENAMETOOLONG): a coded refusal.
+    const target = await fs.readlink(`/proc/self/fd/${fd}`).catch((err: unknown) => {
+      throw fsError(err, "open", virtual);
+    });
     if (!this.contains(target)) throw refused(virtual, "it leads outside the root");
     return target;
   }
@@ -190,19 +200,35 @@ export class Sandbox {
   /**
    * `mkdir -p` one component at a time, each directory opened and checked before the next is
    * made inside it, so no swap can steer the creation outside. Resolves with the virtual path.
+   *
+   * What can be checked first is (the real path's length, issue 11 item 8), so a path too
+   * deep for the file system creates nothing. If it fails midway all the same (a link inside
+   * the root that leads deeper, a full disk), the directories this call created are removed,
+   * deepest first, through their checked, still open parents; directories that existed, or
+   * that another request made meanwhile, are left alone. It holds one descriptor per level
+   * it creates until it is done (at most 2,048: the path limit allows no more levels).
    */
   async makeDirectories(cwd: string, input: string): Promise<string> {
     const virtual = this.normalize(cwd, input);
-    const { O_RDONLY, O_DIRECTORY } = fs.constants;
     const names = virtual.split("/").filter((p) => p !== "");
-    let current = await this.#openVerified(this.root, O_RDONLY | O_DIRECTORY, virtual);
+    this.#checkRealLength(virtual, names);
+    const { O_RDONLY, O_DIRECTORY } = fs.constants;
+    // The open chain: [0] is the deepest directory that existed before, then each one made.
+    let chain = [await this.#openVerified(this.root, O_RDONLY | O_DIRECTORY, virtual)];
+    const made: { readonly parent: OpenedInside; readonly name: string }[] = [];
     try {
       for (const [i, name] of names.entries()) {
+        const current = chain.at(-1) as OpenedInside;
         const child = `${current.path}/${name}`;
-        await fs.mkdir(child, { mode: 0o755 }).catch((err: unknown) => {
-          if ((err as { code?: unknown }).code !== "EEXIST")
-            throw fsError(err, "create directory", virtual);
-        });
+        const created = await fs.mkdir(child, { mode: 0o755 }).then(
+          () => true,
+          (err: unknown) => {
+            if ((err as { code?: unknown }).code !== "EEXIST")
+              throw fsError(err, "create directory", virtual);
+            return false;
+          },
+        );
+        if (created) made.push({ parent: current, name });
         const next = await this.#openVerified(child, O_RDONLY | O_DIRECTORY, virtual).catch(
           (err: unknown) => {
             // A file where the last directory should be: it exists, as plain MKDIR would say.
@@ -215,13 +241,36 @@ export class Sandbox {
               : err;
           },
         );
-        await current.handle.close();
-        current = next;
+        if (made.length === 0) {
+          // Nothing made yet: nothing to undo, so the parent need not stay open.
+          await current.handle.close();
+          chain = [next];
+        } else {
+          chain.push(next);
+        }
       }
+    } catch (err) {
+      await undoDirectories(made);
+      throw err;
     } finally {
-      await current.handle.close();
+      for (const dir of chain) await dir.handle.close();
     }
     return virtual;
+  }
+
+  /**
+   * Refuses a virtual path whose real path, the root joined with it, is longer than the
+   * system can name (PROTOCOL.md §6): `BFTP_ERR_PATH_TOO_LONG`, before anything is touched.
+   */
+  #checkRealLength(virtual: string, names: readonly string[]): void {
+    const real = path.join(this.root, ...names);
+    if (Buffer.byteLength(real) > MAX_REAL_PATH_BYTES) {
+      throw new BftpError(
+        "BFTP_ERR_PATH_TOO_LONG",
+        `Cannot use path ${JSON.stringify(virtual)}: on the server's disk it would be longer than ${MAX_REAL_PATH_BYTES} bytes`,
+        { details: { path: virtual, max: MAX_REAL_PATH_BYTES } },
+      );
+    }
   }
 
   async #openVerified(real: string, flags: number, virtual: string): Promise<OpenedInside> {
@@ -304,6 +353,24 @@ export function normalizeVirtual(cwd: string, input: string): string {
     throw refused(input, `with the working directory it is longer than ${MAX_PATH_BYTES} bytes`);
   }
   return virtual;
+}
+
+/**
+ * Removes directories a failed `mkdir -p` made, deepest first, each through its open parent.
+ * One that is no longer empty (someone put something in it meanwhile) stops the undoing:
+ * its parents cannot be empty either.
+ */
+async function undoDirectories(
+  made: readonly { readonly parent: OpenedInside; readonly name: string }[],
+): Promise<void> {
+  for (let i = made.length - 1; i >= 0; i--) {
+    const { parent, name } = made[i] as (typeof made)[number];
+    try {
+      await fs.rmdir(`${parent.path}/${name}`);
+    } catch {
+      return;
+    }
+  }
 }
 
 function refused(input: string, why: string): BftpError {

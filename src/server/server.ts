@@ -196,7 +196,9 @@ export class BftpServer {
 
   /**
    * Stops accepting, tells idle clients the server is going, lets requests in progress finish
-   * for up to `limits.shutdownGraceMs`, then cuts the rest. TLS handshakes in progress finish
+   * for up to `limits.shutdownGraceMs`; in its last `limits.shutdownNoticeMs` tells the
+   * transfers still running, with BFTP_ERR_SHUTTING_DOWN in a download's trailer or an
+   * upload's reply, then cuts the rest. TLS handshakes in progress finish
    * and are told the same. Uncommitted uploads are removed by their sessions as they end.
    */
   async close(): Promise<void> {
@@ -204,14 +206,23 @@ export class BftpServer {
       this.#shutdown.abort();
       this.#listener.close();
     }
+    const graceMs = this.limits.shutdownGraceMs;
+    // The last part of the grace is for telling transfers still running that the server is
+    // stopping, before the rest is cut (issue 11, item 10d).
+    const noticeMs = Math.min(this.limits.shutdownNoticeMs, graceMs / 2);
+    const windDown = setTimeout(() => {
+      this.#log.info("shutdown-notice", { sessions: this.#sessions.size });
+      for (const session of this.#sessions) session.windDown();
+    }, graceMs - noticeMs);
     const grace = setTimeout(() => {
       for (const session of this.#sessions) session.destroy();
       this.#tls?.destroyPending();
-    }, this.limits.shutdownGraceMs);
+    }, graceMs);
     try {
       // A handshake that completes now is answered BFTP_ERR_SHUTTING_DOWN (#accept).
       await Promise.all([...this.#finished, this.#tls?.whenIdle()]);
     } finally {
+      clearTimeout(windDown);
       clearTimeout(grace);
     }
     if (this.#ownsStaging) await this.#staging.close();

@@ -79,12 +79,15 @@ export class Session implements CommandContext {
   loginFailures = 0;
   helloDone = false;
   transferAborted = false;
+  windingDown = false;
   quitting = false;
   upload: DataPhaseReader | undefined;
   readonly #host: SessionHost;
   readonly #temps = new Set<string>();
   #tag: string | number | undefined;
   #requests = 0;
+  /** Set once windDown() sent the fatal reply itself: nothing more is written. */
+  #cut = false;
   /** Requests read ahead and being prepared, in request order (PROTOCOL.md §4.2). */
   readonly #ahead: Ahead[] = [];
 
@@ -185,6 +188,7 @@ export class Session implements CommandContext {
       if (ahead === undefined) await runCommand(this, parsed.request);
       else await (await ahead.prepared).run(this);
     } catch (err) {
+      if (this.#cut) throw err; // the reply has been sent; the connection is ending
       const fatal =
         isBftpError(err) &&
         (STREAM_FATAL.has(err.code) ||
@@ -193,10 +197,11 @@ export class Session implements CommandContext {
       if (fatal) throw err;
       // A refused PUT still has its data phase on the wire: read it so the stream stays in step.
       if (this.upload !== undefined) await this.upload.drain(); // at once if already read
-      if (!isBftpError(err) || err.status === undefined) {
+      const reply = outOfDescriptors(err) ?? err;
+      if (!isBftpError(reply) || reply.status === undefined) {
         this.log.error("internal", { peer: this.peer, op: op ?? null, error: String(err) });
       }
-      await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(err) })));
+      await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(reply) })));
     }
   }
 
@@ -256,6 +261,10 @@ export class Session implements CommandContext {
 
   /** Ends the session after a failure; returns the reason for the log. */
   #fail(err: unknown): string {
+    if (this.#cut) {
+      this.socket.destroy();
+      return "BFTP_ERR_SHUTTING_DOWN";
+    }
     const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
     if (code === "BFTP_ERR_PEER_CLOSED") {
       // The client half-closed after its last request: every reply has been written (the
@@ -338,9 +347,58 @@ export class Session implements CommandContext {
     return () => this.#temps.delete(path);
   }
 
+  /**
+   * The shutdown's grace is nearly spent (issue 11, item 10d): a running download ends at its
+   * next frame with a BFTP_ERR_SHUTTING_DOWN trailer (see abortRequested), and an upload
+   * whose data phase is still arriving gets the fatal BFTP_ERR_SHUTTING_DOWN reply now, with
+   * `close`. The upload goes on reading until the client, having read the reply, closes (so
+   * it is not reset before it can read it); it then ends as a lost connection, so a resumable
+   * upload keeps its partial file for `-c`.
+   */
+  windDown(): void {
+    this.windingDown = true;
+    if (this.#cut || this.upload === undefined || phaseEnded(this.upload)) return;
+    this.#cut = true;
+    const reply = { ok: false, close: true, error: toWireError(shuttingDown()) };
+    this.socket.end(encodeMessage(this.#withTag(reply)));
+  }
+
   /** Ends the connection at once (shutdown grace expired); `run()` then cleans up. */
   destroy(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * A failure caused by running out of file descriptors (EMFILE, ENFILE), however it was
+ * wrapped on its way up, as the non-fatal BFTP_ERR_BUSY: a moment's shortage, which the
+ * client may retry on the same connection, not an internal fault (issue 11, item 10c).
+ * Commands map what they open through fsError; this catches any path that did not.
+ */
+function outOfDescriptors(err: unknown): BftpError | undefined {
+  if (isBftpError(err, "BFTP_ERR_BUSY")) return undefined;
+  let at: unknown = err;
+  for (let depth = 0; depth < 8 && typeof at === "object" && at !== null; depth++) {
+    const errno = (at as { code?: unknown }).code;
+    if (errno === "EMFILE" || errno === "ENFILE") {
+      return new BftpError(
+        "BFTP_ERR_BUSY",
+        "Cannot complete the request: the server has too many files open; try again",
+        { cause: err },
+      );
+    }
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Whether an upload's data phase has been read to its trailer. */
+function phaseEnded(phase: DataPhaseReader): boolean {
+  try {
+    // `result` throws until the trailer has been read.
+    return typeof phase.result.bytes === "number";
+  } catch {
+    return false;
   }
 }
 
