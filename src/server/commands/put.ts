@@ -111,6 +111,16 @@ async function upload(
     }
     await handle.close();
     open = false;
+    // A server winding down may already have told this client BFTP_ERR_SHUTTING_DOWN while
+    // the data phase was still arriving (Session.windDown): committing now would contradict
+    // that reply. Refused instead, and kept for `-c` if resumable: the bytes are complete.
+    if (ctx.windingDown) {
+      keep = resumable;
+      throw new BftpError(
+        "BFTP_ERR_SHUTTING_DOWN",
+        `Cannot commit ${JSON.stringify(target.virtual)}: the server is shutting down`,
+      );
+    }
     await commit(file, target.path, target.virtual, req.overwrite === true);
     committed = true;
     await target.dir.sync(); // the rename itself must survive a crash
