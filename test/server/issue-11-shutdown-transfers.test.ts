@@ -10,6 +10,7 @@ import { BftpClient } from "../../src/client/client.js";
 import { isBftpError } from "../../src/errors.js";
 import type { Logger } from "../../src/server/logger.js";
 import { BftpServer } from "../../src/server/server.js";
+import { UploadStaging } from "../../src/server/upload-staging.js";
 import { ProtocolConnection } from "../helpers/protocol-connection.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
@@ -25,13 +26,17 @@ const GRACE_MS = 8000;
 const NOTICE_MS = 4000;
 
 let base: string;
+let temp: string;
 let server: BftpServer;
 let noticed: Promise<void>;
 
 before(async () => {
   base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-shutdown-notice-")));
+  temp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-shutdown-staging-")));
   const big = await fs.open(path.join(base, "big.bin"), "w");
-  await big.truncate(64 * 1024 * 1024); // more than any socket buffers hold
+  // Sparse, so free to make: far more than socket buffers of any size could take in while
+  // the download's destination holds its first chunk.
+  await big.truncate(1024 * 1024 * 1024);
   await big.close();
   let onNotice!: () => void;
   noticed = new Promise((resolve) => {
@@ -47,6 +52,7 @@ before(async () => {
   server = await BftpServer.start({
     root: base,
     port: 0,
+    tempDir: temp,
     log,
     limits: { shutdownGraceMs: GRACE_MS, shutdownNoticeMs: NOTICE_MS },
   });
@@ -55,7 +61,17 @@ before(async () => {
 after(async () => {
   await server.close();
   await fs.rm(base, { recursive: true, force: true });
+  await fs.rm(temp, { recursive: true, force: true });
 });
+
+/** The upload files in the server's staging folder now (uploads never show in the root). */
+function stagedNow(): string[] {
+  try {
+    return readdirSync(UploadStaging.folderFor(temp, base));
+  } catch {
+    return [];
+  }
+}
 
 /** A promise and the function that resolves it. */
 function signal(): { promise: Promise<void>; fire: () => void } {
@@ -96,7 +112,7 @@ test("issue-11: a download and an upload running at shutdown each end with BFTP_
     );
     await firstWrite.promise;
     await waitUntil(
-      () => readdirSync(base).some((n) => n.startsWith(".bftp-")),
+      () => stagedNow().length > 0,
       "the upload has begun (its partial file shows)",
     );
     // A raw client's GET, running when the notice comes, and a NOOP queued behind it.
