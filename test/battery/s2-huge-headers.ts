@@ -91,7 +91,14 @@ export async function runS2(size: BatterySize): Promise<CheckResult> {
     const left = (await fs.readdir(server.root)).filter((name) => name !== EXISTING);
     const kept = (await fs.readFile(path.join(server.root, EXISTING), "utf8")) === "kept\n";
     times.sort((a, b) => a - b);
-    const pass = slow === 0 && wrong === 0 && alive && rssGrowth <= 5 && left.length === 0 && kept;
+    // The close time and the RSS bound are figures of a quiet machine: they decide the full
+    // run (npm run stress) only. Per push, 300 attempts are too few for RSS to show a leak
+    // above allocator noise, and a loaded CI machine can close late without a defect, so the
+    // push run requires what holds anywhere: every attempt refused with the code and closed.
+    const strict = size === "full";
+    const closedAll = times.every((ms) => Number.isFinite(ms));
+    const withinBounds = strict ? slow === 0 && rssGrowth <= 5 : closedAll;
+    const pass = withinBounds && wrong === 0 && alive && left.length === 0 && kept;
     const figure =
       `${attempts} attempts (max+1 and ffffffff; request, PUT data, refused PUT data): ` +
       `close p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms, ` +
