@@ -111,10 +111,7 @@ test("issue-11: a download and an upload running at shutdown each end with BFTP_
       (err: unknown) => err,
     );
     await firstWrite.promise;
-    await waitUntil(
-      () => stagedNow().length > 0,
-      "the upload has begun (its partial file shows)",
-    );
+    await waitUntil(() => stagedNow().length > 0, "the upload has begun (its partial file shows)");
     // A raw client's GET, running when the notice comes, and a NOOP queued behind it.
     await raw.send({ op: "GET", path: "/big.bin" });
     await raw.send({ op: "NOOP", tag: "queued" });
