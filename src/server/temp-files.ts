@@ -61,7 +61,7 @@ export function resumeName(key: string): string {
  * each key the most recent one not older than `ttlMs` as its partial and removes the rest.
  * Returns how many files it removed. A folder that does not exist is clean.
  */
-export async function sweepStaging(dir: string, ttlMs: number): Promise<number> {
+async function sweepStaging(dir: string, ttlMs: number): Promise<number> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -111,7 +111,7 @@ export async function sweepStaging(dir: string, ttlMs: number): Promise<number> 
  * user's files, are removed whatever their age. Walks without following links; returns how
  * many files it removed.
  */
-export async function sweepTree(root: string, ttlMs: number): Promise<number> {
+async function sweepTree(root: string, ttlMs: number): Promise<number> {
   let removed = 0;
   const walk = async (dir: string): Promise<void> => {
     let handle;
