@@ -6,14 +6,44 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { benchCommand } from "./bench/bench-command.js";
-import { getCommand } from "./get-command.js";
-import { mvCommand } from "./mv-command.js";
-import { putCommand } from "./put-command.js";
-import { remoteCommands } from "./remote-commands.js";
-import { serveCommand } from "./serve-command.js";
-import { shellCommand } from "./shell/shell-command.js";
-import { userCommand } from "./user-command.js";
+
+/**
+ * Every command by name, in the order `bftp --help` lists them, and how to build it. Each
+ * builder lives with its implementation and imports the client or the server, so a command's
+ * module is imported only when the command line needs it (issue 12, item 4: start-up):
+ * `bftp --version` loads none, `bftp get ...` loads only get's.
+ */
+const COMMANDS: readonly (readonly [string, () => Promise<Command>])[] = [
+  ["serve", async () => (await import("./serve-command.js")).serveCommand()],
+  ["get", async () => (await import("./get-command.js")).getCommand()],
+  ["put", async () => (await import("./put-command.js")).putCommand()],
+  // ls, stat, hash, mkdir, rm, rmdir: one table (remote-commands.ts), one builder.
+  ...["ls", "stat", "hash", "mkdir", "rm", "rmdir"].map(
+    (name) =>
+      [name, async () => remoteCommand(await import("./remote-commands.js"), name)] as const,
+  ),
+  ["mv", async () => (await import("./mv-command.js")).mvCommand()],
+  ["shell", async () => (await import("./shell/shell-command.js")).shellCommand()],
+  ["bench", async () => (await import("./bench/bench-command.js")).benchCommand()],
+  ["user", async () => (await import("./user-command.js")).userCommand()],
+];
+
+function remoteCommand(module: typeof import("./remote-commands.js"), name: string): Command {
+  const command = module.remoteCommands().find((c) => c.name() === name);
+  if (command === undefined) throw new Error(`No command "${name}" in remote-commands.ts`);
+  return command;
+}
+
+/**
+ * The commands this command line needs: none for the version, the one it names, or all of
+ * them (for `bftp`, `--help`, `help CMD` and unknown commands, whose messages list them).
+ */
+function commandsFor(argv: readonly string[]): (() => Promise<Command>)[] {
+  const first = argv[2];
+  if (first === "-V" || first === "--version") return [];
+  const named = COMMANDS.find(([name]) => name === first);
+  return named === undefined ? COMMANDS.map(([, build]) => build) : [named[1]];
+}
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -23,17 +53,11 @@ const VERSION = (
 
 const program = new Command("bftp")
   .description("Move files between machines over TCP: fast, checked, resumable")
-  .version(VERSION, "-V, --version")
-  .addCommand(serveCommand())
-  .addCommand(getCommand())
-  .addCommand(putCommand());
-// ls, stat, hash, mkdir, rm, rmdir: one table (remote-commands.ts), one builder.
-for (const command of remoteCommands()) program.addCommand(command);
+  .version(VERSION, "-V, --version");
+for (const command of await Promise.all(commandsFor(process.argv).map((build) => build()))) {
+  program.addCommand(command);
+}
 program
-  .addCommand(mvCommand())
-  .addCommand(shellCommand())
-  .addCommand(benchCommand())
-  .addCommand(userCommand())
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
   .addHelpText(
