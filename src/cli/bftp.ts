@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { benchCommand } from "./bench/bench-command.js";
+import { benchCommand } from "./bench-command/bench-command.js";
 import { getCommand } from "./get-command.js";
 import { mvCommand } from "./mv-command.js";
 import { putCommand } from "./put-command.js";

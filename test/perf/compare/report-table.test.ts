@@ -5,9 +5,9 @@ import {
   formatSize,
   formatTables,
   judgeTargets,
-} from "../../bench/compare/report-table.js";
-import type { CompareResults, ServerResults } from "../../bench/compare/results.js";
-import { FULL_CONFIG, type Rate } from "../../bench/compare/workloads.js";
+} from "../../../perf/compare/report-table.js";
+import type { CompareResults, ServerResults } from "../../../perf/compare/results.js";
+import { FULL_CONFIG, type Rate } from "../../../perf/compare/workloads.js";
 
 const MiB = 1 << 20;
 const rate = (median: number): { ok: true; value: Rate } => ({

@@ -3,7 +3,7 @@
  * pyftpdlib on loopback, and a raw Node TCP pipe, all measured in one run with the same
  * client-side clock and byte check, printed as figures, ratios and the issue's targets.
  *
- * Installs the peers first (bench/compare/install-peers.sh; needs root), starts every server
+ * Installs the peers first (perf/compare/install-peers.sh; needs root), starts every server
  * as its own child process serving one scratch folder, runs each workload against each server
  * in turn, stops what it started (by PID) and removes the scratch folder. A peer that is
  * missing or fails is reported as "not run" with the reason. Progress goes to stderr, the
@@ -12,7 +12,7 @@
  * @example
  * npm run bench:compare                      # the full run, 5-10 minutes
  * npm run bench:compare -- --quick           # smaller sizes, one run: 1-2 minutes
- * node dist/bench/compare/compare-bench.js --servers bftp,vsftpd --workloads get,small --json out.json
+ * node dist/perf/compare/compare-bench.js --servers bftp,vsftpd --workloads get,small --json out.json
  */
 import { spawnSync } from "node:child_process";
 import { statfsSync } from "node:fs";
@@ -71,7 +71,7 @@ Options:
   --bftp-workers N      bftp serve --workers N (default 1)
   --json FILE           also write every raw figure to FILE
   --scratch DIR         where to put the served files (default /dev/shm when it has room)
-  --no-install          do not run bench/compare/install-peers.sh
+  --no-install          do not run perf/compare/install-peers.sh
   --no-curl             skip the client check (curl GET from each FTP server)
   -h, --help            this text
 
@@ -139,8 +139,8 @@ async function outcome<T>(what: string, run: () => Promise<T>): Promise<Outcome<
 }
 
 function installPeers(): void {
-  const script = path.join(REPO_ROOT, "bench", "compare", "install-peers.sh");
-  log("installing the peers if missing (bench/compare/install-peers.sh)");
+  const script = path.join(REPO_ROOT, "perf", "compare", "install-peers.sh");
+  log("installing the peers if missing (perf/compare/install-peers.sh)");
   const r = spawnSync("bash", [script], { stdio: ["ignore", process.stderr, process.stderr] });
   if (r.status !== 0)
     log(`install-peers.sh failed (exit ${r.status ?? "signal"}): peers missing will be "not run"`);
