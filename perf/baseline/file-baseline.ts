@@ -1,0 +1,163 @@
+/**
+ * The project's own straight-line baseline for one large file (issue 12, item 6): the same job
+ * as `../shared/ceilings/ceiling-get.cjs`, so bftp's figures can be read as a fraction of what
+ * this runtime does with nothing else in the way. No framing, no protocol, no sandbox: a
+ * yardstick, not a design. The sender reads the file with positioned reads into four rotating
+ * 1 MiB buffers and writes them to the socket, honouring backpressure; the receiver reads the
+ * socket into one 1 MiB slab (`onread` where Node allows it: a client socket), computes CRC-32
+ * of every byte and writes it to the destination file.
+ *
+ * The command line is the shared program's, so the benches drive either one:
+ *   serve SRC             prints "listening on 127.0.0.1:PORT"; each connection gets SRC (GET)
+ *   fetch PORT DST        writes what arrives into DST; prints "BYTES CRC32" on stderr
+ *   sink                  prints "listening ..."; each connection sends a destination path and
+ *                         a newline, then the bytes, which are CRC-checked and written there (PUT)
+ *   send PORT SRC DST     sends DST's name, then SRC's bytes; prints the sink's "BYTES CRC32"
+ *
+ * @example
+ * node dist/perf/baseline/file-baseline.js serve /dev/shm/big.bin &
+ * time node dist/perf/baseline/file-baseline.js fetch PORT /dev/shm/copy.bin
+ */
+import fs from "node:fs";
+import net from "node:net";
+import zlib from "node:zlib";
+
+const MiB = 1 << 20;
+/** Longest destination line the sink accepts: a cap checked before anything is kept. */
+const MAX_HEAD = 4096;
+
+/** Writes `size` bytes of `fd` to `socket` from four rotating buffers; `done` once all queued. */
+function pumpFile(socket: net.Socket, fd: number, size: number, done: () => void): void {
+  const buffers = [0, 1, 2, 3].map(() => Buffer.allocUnsafe(MiB));
+  let position = 0;
+  let turn = 0;
+  const pump = (): void => {
+    while (position < size) {
+      const buffer = buffers[turn++ % buffers.length] ?? Buffer.allocUnsafe(MiB);
+      const n = fs.readSync(fd, buffer, 0, Math.min(MiB, size - position), position);
+      if (n === 0) break;
+      position += n;
+      if (!socket.write(buffer.subarray(0, n))) {
+        socket.once("drain", pump);
+        return;
+      }
+    }
+    done();
+  };
+  pump();
+}
+
+/** Prints the line the benches wait for, then serves. */
+function listen(server: net.Server): void {
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as net.AddressInfo;
+    process.stdout.write(`listening on 127.0.0.1:${port}\n`);
+  });
+}
+
+function serve(source: string): void {
+  listen(
+    net.createServer((socket) => {
+      socket.on("error", () => {});
+      const fd = fs.openSync(source, "r");
+      pumpFile(socket, fd, fs.fstatSync(fd).size, () => {
+        fs.closeSync(fd);
+        socket.end();
+      });
+    }),
+  );
+}
+
+function fetch(port: number, destination: string): void {
+  const fd = fs.openSync(destination, "w");
+  let crc = 0;
+  let total = 0;
+  const socket = net.connect({
+    port,
+    host: "127.0.0.1",
+    onread: {
+      buffer: Buffer.allocUnsafe(MiB),
+      callback: (n: number, slab: Uint8Array): boolean => {
+        const piece = slab.subarray(0, n);
+        crc = zlib.crc32(piece, crc);
+        fs.writeSync(fd, piece);
+        total += n;
+        return true;
+      },
+    },
+  });
+  socket.on("end", () => {
+    fs.closeSync(fd);
+    process.stderr.write(`${total} ${crc.toString(16)}\n`);
+    process.exit(0);
+  });
+}
+
+function sink(): void {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on("error", () => {});
+    let fd = -1;
+    let crc = 0;
+    let total = 0;
+    let head = Buffer.alloc(0);
+    const take = (piece: Buffer): void => {
+      crc = zlib.crc32(piece, crc);
+      fs.writeSync(fd, piece);
+      total += piece.length;
+    };
+    socket.on("data", (chunk: Buffer) => {
+      if (fd >= 0) {
+        take(chunk);
+        return;
+      }
+      // The destination line: bounded, so a peer that never sends a newline is cut off.
+      const newline = chunk.indexOf(10);
+      if (newline < 0) {
+        if (head.length + chunk.length > MAX_HEAD) socket.destroy();
+        else head = Buffer.concat([head, chunk]);
+        return;
+      }
+      if (head.length + newline > MAX_HEAD) {
+        socket.destroy();
+        return;
+      }
+      fd = fs.openSync(Buffer.concat([head, chunk.subarray(0, newline)]).toString("utf8"), "w");
+      if (newline + 1 < chunk.length) take(chunk.subarray(newline + 1));
+    });
+    socket.on("end", () => {
+      if (fd >= 0) fs.closeSync(fd);
+      socket.end(`${total} ${crc.toString(16)}\n`);
+    });
+  });
+  listen(server);
+}
+
+function send(port: number, source: string, destination: string): void {
+  const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
+    socket.write(`${destination}\n`);
+    const fd = fs.openSync(source, "r");
+    pumpFile(socket, fd, fs.fstatSync(fd).size, () => {
+      fs.closeSync(fd);
+      socket.end();
+    });
+  });
+  const reply: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => {
+    if (reply.length < 16) reply.push(chunk); // "BYTES CRC32\n": a few bytes
+  });
+  socket.on("end", () => {
+    process.stderr.write(`${Buffer.concat(reply).toString("utf8").trim()}\n`);
+    process.exit(0);
+  });
+}
+
+const [mode, a, b, c] = process.argv.slice(2);
+if (mode === "serve" && a !== undefined) serve(a);
+else if (mode === "fetch" && a !== undefined && b !== undefined) fetch(Number(a), b);
+else if (mode === "sink") sink();
+else if (mode === "send" && a !== undefined && b !== undefined && c !== undefined)
+  send(Number(a), b, c);
+else {
+  process.stderr.write("usage: serve SRC | fetch PORT DST | sink | send PORT SRC DST\n");
+  process.exitCode = 2;
+}
