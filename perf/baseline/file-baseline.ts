@@ -20,6 +20,8 @@
  */
 import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 
 const MiB = 1 << 20;
@@ -68,29 +70,53 @@ function serve(source: string): void {
   );
 }
 
-function fetch(port: number, destination: string): void {
+/** Stall deadline of the in-process sides: no byte moved for this long ends the transfer. */
+const STALL_MS = 60_000;
+
+/** Settles when `socket` has ended (resolve) or failed, stalled or closed early (reject). */
+function ended(socket: net.Socket, what: string): Promise<void> {
+  socket.setTimeout(STALL_MS, () => socket.destroy(new Error(`${what}: stalled`)));
+  return new Promise((resolve, reject) => {
+    socket.once("end", resolve);
+    socket.once("error", reject);
+    socket.once("close", () => {
+      reject(new Error(`${what}: closed before the end`));
+    });
+  });
+}
+
+/**
+ * The receiving side of GET: connects to a `serve` on `port` and writes what arrives into
+ * `destination`. Exported so `bench:compare` can time it in its own process.
+ */
+export async function fetchFile(
+  port: number,
+  destination: string,
+): Promise<{ bytes: number; crc: number }> {
   const fd = fs.openSync(destination, "w");
   let crc = 0;
   let total = 0;
-  const socket = net.connect({
-    port,
-    host: "127.0.0.1",
-    onread: {
-      buffer: Buffer.allocUnsafe(MiB),
-      callback: (n: number, slab: Uint8Array): boolean => {
-        const piece = slab.subarray(0, n);
-        crc = zlib.crc32(piece, crc);
-        fs.writeSync(fd, piece);
-        total += n;
-        return true;
+  try {
+    const socket = net.connect({
+      port,
+      host: "127.0.0.1",
+      onread: {
+        buffer: Buffer.allocUnsafe(MiB),
+        callback: (n: number, slab: Uint8Array): boolean => {
+          const piece = slab.subarray(0, n);
+          crc = zlib.crc32(piece, crc);
+          fs.writeSync(fd, piece);
+          total += n;
+          return true;
+        },
       },
-    },
-  });
-  socket.on("end", () => {
+    });
+    await ended(socket, "fetch");
+    socket.destroy();
+  } finally {
     fs.closeSync(fd);
-    process.stderr.write(`${total} ${crc.toString(16)}\n`);
-    process.exit(0);
-  });
+  }
+  return { bytes: total, crc };
 }
 
 function sink(): void {
@@ -132,7 +158,11 @@ function sink(): void {
   listen(server);
 }
 
-function send(port: number, source: string, destination: string): void {
+/**
+ * The sending side of PUT: sends `destination` and a newline, then `source`'s bytes, to a
+ * `sink` on `port`; resolves with the sink's "BYTES CRC32" once it has them all.
+ */
+export async function sendFile(port: number, source: string, destination: string): Promise<string> {
   const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
     socket.write(`${destination}\n`);
     const fd = fs.openSync(source, "r");
@@ -145,19 +175,38 @@ function send(port: number, source: string, destination: string): void {
   socket.on("data", (chunk: Buffer) => {
     if (reply.length < 16) reply.push(chunk); // "BYTES CRC32\n": a few bytes
   });
-  socket.on("end", () => {
-    process.stderr.write(`${Buffer.concat(reply).toString("utf8").trim()}\n`);
-    process.exit(0);
-  });
+  await ended(socket, "send");
+  socket.destroy();
+  return Buffer.concat(reply).toString("utf8").trim();
 }
 
-const [mode, a, b, c] = process.argv.slice(2);
-if (mode === "serve" && a !== undefined) serve(a);
-else if (mode === "fetch" && a !== undefined && b !== undefined) fetch(Number(a), b);
-else if (mode === "sink") sink();
-else if (mode === "send" && a !== undefined && b !== undefined && c !== undefined)
-  send(Number(a), b, c);
-else {
-  process.stderr.write("usage: serve SRC | fetch PORT DST | sink | send PORT SRC DST\n");
-  process.exitCode = 2;
+/** The command line, when this file is the program (not when a bench imports it). */
+function main(): void {
+  const [mode, a, b, c] = process.argv.slice(2);
+  const done = (text: string): void => {
+    process.stderr.write(`${text}\n`);
+    process.exit(0);
+  };
+  const failed = (err: unknown): void => {
+    process.stderr.write(`file-baseline: ${String(err)}\n`);
+    process.exit(1);
+  };
+  if (mode === "serve" && a !== undefined) serve(a);
+  else if (mode === "fetch" && a !== undefined && b !== undefined)
+    fetchFile(Number(a), b).then((r) => {
+      done(`${r.bytes} ${r.crc.toString(16)}`);
+    }, failed);
+  else if (mode === "sink") sink();
+  else if (mode === "send" && a !== undefined && b !== undefined && c !== undefined)
+    sendFile(Number(a), b, c).then(done, failed);
+  else {
+    process.stderr.write("usage: serve SRC | fetch PORT DST | sink | send PORT SRC DST\n");
+    process.exitCode = 2;
+  }
 }
+
+if (
+  process.argv[1] !== undefined &&
+  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+)
+  main();

@@ -22,6 +22,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 
 /** Bytes gathered before one socket write: many small records per write. */
@@ -129,41 +130,89 @@ function listen(server: net.Server): void {
   });
 }
 
-const [mode, a, b] = process.argv.slice(2);
-if (mode === "serve" && a !== undefined) {
-  listen(
-    net.createServer({ noDelay: true }, (socket) => {
-      socket.on("error", () => {});
-      streamDir(socket, a, () => socket.end());
-    }),
-  );
-} else if (mode === "fetch" && a !== undefined && b !== undefined) {
-  const socket = net.connect({ port: Number(a), host: "127.0.0.1", noDelay: true });
-  receiveRecords(socket, b, (files) => {
-    process.stderr.write(`files ${files}\n`);
-    process.exit(0);
+/** Stall deadline of the in-process sides: no byte moved for this long ends the transfer. */
+const STALL_MS = 60_000;
+
+function ended(socket: net.Socket, what: string): Promise<void> {
+  socket.setTimeout(STALL_MS, () => socket.destroy(new Error(`${what}: stalled`)));
+  return new Promise((resolve, reject) => {
+    socket.once("end", resolve);
+    socket.once("error", reject);
+    socket.once("close", () => {
+      reject(new Error(`${what}: closed before the end`));
+    });
   });
-} else if (mode === "sink" && a !== undefined) {
-  listen(
-    net.createServer({ noDelay: true }, (socket) => {
-      socket.on("error", () => {});
-      receiveRecords(socket, a, (files) => socket.end(`files ${files}\n`));
-    }),
-  );
-} else if (mode === "send" && a !== undefined && b !== undefined) {
-  const socket = net.connect({ port: Number(a), host: "127.0.0.1", noDelay: true }, () => {
-    streamDir(socket, b, () => socket.end());
+}
+
+/**
+ * The receiving side of GET: connects to a `serve` on `port` and writes its records into
+ * `out`; resolves with the count. Exported so `bench:compare` can time it in its own process.
+ */
+export async function fetchTree(port: number, out: string): Promise<number> {
+  const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+  let files = 0;
+  receiveRecords(socket, out, (n) => {
+    files = n;
+  });
+  await ended(socket, "fetch");
+  socket.destroy();
+  return files;
+}
+
+/** The sending side of PUT: streams `dir`'s files to a `sink`; resolves with its reply. */
+export async function sendTree(port: number, dir: string): Promise<string> {
+  const socket = net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
+    streamDir(socket, dir, () => socket.end());
   });
   let reply = "";
   socket.setEncoding("utf8");
   socket.on("data", (text: string) => {
     if (reply.length < 256) reply += text; // "files N\n"
   });
-  socket.on("end", () => {
-    process.stderr.write(`${reply.trim()}\n`);
-    process.exit(0);
-  });
-} else {
-  process.stderr.write("usage: serve DIR | fetch PORT OUT | sink DIR | send PORT SRCDIR\n");
-  process.exitCode = 2;
+  await ended(socket, "send");
+  socket.destroy();
+  return reply.trim();
 }
+
+/** The command line, when this file is the program (not when a bench imports it). */
+function main(): void {
+  const [mode, a, b] = process.argv.slice(2);
+  const done = (text: string): void => {
+    process.stderr.write(`${text}\n`);
+    process.exit(0);
+  };
+  const failed = (err: unknown): void => {
+    process.stderr.write(`tree-baseline: ${String(err)}\n`);
+    process.exit(1);
+  };
+  if (mode === "serve" && a !== undefined) {
+    listen(
+      net.createServer({ noDelay: true }, (socket) => {
+        socket.on("error", () => {});
+        streamDir(socket, a, () => socket.end());
+      }),
+    );
+  } else if (mode === "fetch" && a !== undefined && b !== undefined) {
+    fetchTree(Number(a), b).then((n) => {
+      done(`files ${n}`);
+    }, failed);
+  } else if (mode === "sink" && a !== undefined) {
+    listen(
+      net.createServer({ noDelay: true }, (socket) => {
+        socket.on("error", () => {});
+        receiveRecords(socket, a, (files) => socket.end(`files ${files}\n`));
+      }),
+    );
+  } else if (mode === "send" && a !== undefined && b !== undefined) {
+    sendTree(Number(a), b).then(done, failed);
+  } else {
+    process.stderr.write("usage: serve DIR | fetch PORT OUT | sink DIR | send PORT SRCDIR\n");
+    process.exitCode = 2;
+  }
+}
+
+if (
+  process.argv[1] !== undefined &&
+  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+)
+  main();

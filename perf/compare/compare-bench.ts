@@ -11,7 +11,7 @@
  *
  * @example
  * npm run bench:compare                      # the full run, 5-10 minutes
- * npm run bench:compare -- --quick           # smaller sizes, one run: 1-2 minutes
+ * npm run bench:compare -- --quick           # smaller sizes, one run: 2-3 minutes
  * node dist/perf/compare/compare-bench.js --servers bftp,vsftpd --workloads get,small --json out.json
  */
 import { spawnSync } from "node:child_process";
@@ -21,6 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { baselineRate, type BaselineWorkload } from "./baseline-runs.js";
 import { writePatternFile } from "./pattern.js";
 import { RawPeer, runRawPeerRole } from "./raw-pipe.js";
 import { formatReport } from "./report-table.js";
@@ -39,6 +40,7 @@ import {
   type RunningServer,
   type ServerName,
 } from "./servers.js";
+import { treeGet, treePut } from "./tree-workloads.js";
 import {
   concurrentClients,
   FULL_CONFIG,
@@ -51,6 +53,7 @@ import {
   putBig,
   smallFiles,
   soak,
+  type Rate,
   type WorkloadConfig,
   type WorkloadContext,
   UPLOADS,
@@ -61,10 +64,11 @@ const FULL = FULL_CONFIG;
 
 const USAGE = `Usage: npm run bench:compare -- [options]
 
-bftp against vsftpd, pure-ftpd and pyftpdlib on 127.0.0.1, and a raw Node TCP pipe.
+bftp against vsftpd, pure-ftpd and pyftpdlib on 127.0.0.1, a raw Node TCP pipe, and the
+project's straight-line baseline (perf/baseline) file to file.
 
 Options:
-  --quick               smaller files, one measured run (1-2 minutes)
+  --quick               smaller files, one measured run (2-3 minutes)
   --runs N              measured runs per throughput workload (default 3; --quick 1)
   --servers LIST        comma-separated, from ${SERVER_NAMES.join(",")} (default all)
   --workloads LIST      comma-separated, from ${WORKLOAD_NAMES.join(",")} (default all)
@@ -76,7 +80,8 @@ Options:
   -h, --help            this text
 
 Workloads: get / put: one ${FULL.bigSize / MiB / 1024} GiB file each way, MB/s; small: ${FULL.smallCount} files of
-${FULL.smallSize / 1024} KiB on one connection, files/s; clients: ${FULL.clients} clients at once fetching ${FULL.clientSize / MiB} MiB
+${FULL.smallSize / 1024} KiB on one connection, files/s; tree-get / tree-put: ${FULL.treeCount} files of
+${FULL.treeSize / 1024} KiB each way on one connection, file to file, files/s; clients: ${FULL.clients} clients at once fetching ${FULL.clientSize / MiB} MiB
 each, MB/s, errors, server peak RSS; huge: one ${FULL.hugeSize / MiB / 1024} GiB download, server RSS; soak:
 ${FULL.soakIterations} round trips of ${FULL.soakSize / MiB} MiB on one connection, server RSS growth.
 `;
@@ -205,7 +210,11 @@ async function main(): Promise<void> {
 
   const fixtures = fixtureFiles(config);
   const need =
-    config.bigSize * 2 + config.hugeSize + config.clientSize + config.smallCount * config.smallSize;
+    config.bigSize * 2 +
+    config.hugeSize +
+    config.clientSize +
+    config.smallCount * config.smallSize +
+    config.treeCount * config.treeSize * 3;
   const scratchParent = chooseScratch(values.scratch, need);
   const scratch = await fs.mkdtemp(path.join(scratchParent, "bftp-compare-"));
   const root = path.join(scratch, "root");
@@ -237,6 +246,11 @@ async function main(): Promise<void> {
     for (const f of big) await writePatternFile(path.join(root, f.path), f.seed, f.size);
     await fs.mkdir(path.join(root, "small"), { mode: 0o755 });
     for (const f of fixtures.small) await writePatternFile(path.join(root, f.path), f.seed, f.size);
+    if (workloads.includes("tree-get") || workloads.includes("tree-put")) {
+      await fs.mkdir(path.join(root, "tree"), { mode: 0o755 });
+      for (const f of fixtures.tree)
+        await writePatternFile(path.join(root, f.path), f.seed, f.size);
+    }
 
     const results: ServerResults[] = [];
     const byName = new Map<ServerName, ServerResults>();
@@ -268,7 +282,7 @@ async function main(): Promise<void> {
       byName.set(name, { ...(byName.get(name) ?? { name }), ...fields });
     };
 
-    const ctx: WorkloadContext = { root, config, log };
+    const ctx: WorkloadContext = { root, work, config, log };
     let raw: CompareResults["raw"];
     if (workloads.includes("get") || workloads.includes("put")) {
       const script = fileURLToPath(import.meta.url);
@@ -300,13 +314,24 @@ async function main(): Promise<void> {
       get: (s) => getBig(s, ctx),
       put: (s) => putBig(s, ctx),
       small: (s) => smallFiles(s, ctx),
+      "tree-get": (s) => treeGet(s, ctx),
+      "tree-put": (s) => treePut(s, ctx),
       clients: (s) => concurrentClients(s, ctx),
       huge: (s) => hugeDownload(s, ctx),
       soak: (s) => soak(s, ctx),
     };
     // Each server is started afresh for each workload, so what one workload left in its
     // memory does not count against the next.
+    const baseline: Partial<Record<BaselineWorkload, Outcome<Rate>>> = {};
+    const hasBaseline = (w: WorkloadName): w is BaselineWorkload =>
+      w === "get" || w === "put" || w === "tree-get" || w === "tree-put";
     for (const workload of workloads) {
+      if (hasBaseline(workload)) {
+        log(`baseline: ${workload}`);
+        baseline[workload] = await outcome(`baseline ${workload}`, () =>
+          baselineRate(workload, ctx),
+        );
+      }
       for (const name of serverNames) {
         if (byName.get(name)?.notRun !== undefined) continue;
         log(`${name}: ${workload}`);
@@ -347,6 +372,7 @@ async function main(): Promise<void> {
       config,
       workloads,
       ...(raw === undefined ? {} : { raw }),
+      ...(Object.keys(baseline).length === 0 ? {} : { baseline }),
       servers: results,
       seconds: (performance.now() - started) / 1000,
     };
