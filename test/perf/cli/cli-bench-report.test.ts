@@ -6,6 +6,7 @@ import {
   formatCliReport,
   judge,
   medianFigure,
+  pairedRatio,
   TARGETS,
   workloadLabel,
   type WorkloadSamples,
@@ -35,6 +36,23 @@ test("the median is of the per-run figures, not of the times", () => {
   assert.equal(medianFigure(w, w.bftp), 512);
   const even = get([1, 2], [1]);
   assert.equal(medianFigure(even, even.bftp), (1024 + 512) / 2);
+});
+
+test("the ratio is the median of the rounds' ratios, so drift over the run cancels", () => {
+  // Round 2 ran under load on both sides; the medians of each side would say 0.5 / 0.33.
+  const w = get([1, 4, 1], [0.5, 2, 0.5]);
+  assert.equal(pairedRatio(w), 0.5);
+  assert.equal(judge(w).bftp, 1024);
+  assert.equal(judge(w).baseline, 2048);
+  // Counts that differ fall back to the ratio of the medians.
+  assert.equal(pairedRatio(get([1, 1], [0.5])), 0.5);
+  const v: WorkloadSamples = {
+    workload: "version",
+    amount: 0,
+    bftp: { seconds: [0.2, 0.9, 0.3] },
+    baseline: { seconds: [0.1, 0.7, 0.1] },
+  };
+  assert.ok(Math.abs(pairedRatio(v) - 200) < 1e-9);
 });
 
 test("a rate's ratio is bftp / baseline and meets its target at the bound", () => {
