@@ -356,7 +356,7 @@ async function main(): Promise<void> {
     process.stdout.write(formatCliReport(results, options.fileSize, options.runs));
     if (options.json !== undefined) {
       const report = {
-        startedAt: new Date().toISOString(),
+        startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
         node: process.version,
         options,
         results,
