@@ -56,7 +56,7 @@ export interface JudgedRow {
   /** bftp / baseline for rates, bftp - baseline (ms) for `version`: the median of the rounds. */
   readonly ratio: number;
   readonly shared?: number;
-  /** baseline / shared: how close our baseline is to the shared ceiling (about 1). */
+  /** baseline / shared, paired by round: how close our baseline is to the shared one (about 1). */
   readonly baselineToShared?: number;
   readonly met: boolean;
 }
@@ -66,13 +66,17 @@ export interface JudgedRow {
  * drifts over the run hits both alike), then the median: bftp / baseline for rates, bftp -
  * baseline in ms for `version`. Falls back to the ratio of the medians if the counts differ.
  */
-export function pairedRatio(w: WorkloadSamples): number {
+export function pairedRatio(
+  w: WorkloadSamples,
+  first: SideSamples = w.bftp,
+  second: SideSamples = w.baseline,
+): number {
   const of = (s: number): number => figure(w.workload, w.amount, s);
   const compare = (a: number, b: number): number => (w.workload === "version" ? a - b : a / b);
-  const a = w.bftp.seconds;
-  const b = w.baseline.seconds;
+  const a = first.seconds;
+  const b = second.seconds;
   if (a.length !== b.length || a.length === 0)
-    return compare(medianFigure(w, w.bftp), medianFigure(w, w.baseline));
+    return compare(medianFigure(w, first), medianFigure(w, second));
   return median(a.map((s, i) => compare(of(s), of(b[i] ?? Number.NaN))));
 }
 
@@ -86,7 +90,7 @@ export function judge(w: WorkloadSamples): JudgedRow {
   const row = { workload: w.workload, bftp, baseline, ratio, met };
   if (w.shared === undefined || w.shared.seconds.length === 0) return row;
   const shared = medianFigure(w, w.shared);
-  return { ...row, shared, baselineToShared: baseline / shared };
+  return { ...row, shared, baselineToShared: pairedRatio(w, w.baseline, w.shared) };
 }
 
 /** What each workload is, in the words of the issue's table. */

@@ -95,6 +95,8 @@ test("with the shared ceiling, baseline / shared says how close ours is", () => 
   assert.equal(j.shared, 819.2);
   assert.equal(j.baselineToShared, 1.25);
   assert.equal(judge(get([2], [1])).shared, undefined);
+  // Paired by round too: the slow second round hit both alike.
+  assert.equal(judge(get([1, 1, 1], [1, 3, 1], [1.25, 3.75, 1.25])).baselineToShared, 1.25);
 });
 
 test("labels read like the issue's table", () => {
