@@ -24,7 +24,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Command>])[] = [
   ),
   ["mv", async () => (await import("./mv-command.js")).mvCommand()],
   ["shell", async () => (await import("./shell/shell-command.js")).shellCommand()],
-  ["bench", async () => (await import("./bench/bench-command.js")).benchCommand()],
+  ["bench", async () => (await import("./bench-command/bench-command.js")).benchCommand()],
   ["user", async () => (await import("./user-command.js")).userCommand()],
 ];
 

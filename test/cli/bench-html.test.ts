@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BenchReport, SizeResult } from "../../src/bench/bench-report.js";
 import { summarize } from "../../src/bench/stats.js";
-import { renderHtmlReport } from "../../src/cli/bench/html-report.js";
-import { lineChart } from "../../src/cli/bench/svg-chart.js";
+import { renderHtmlReport } from "../../src/cli/bench-command/html-report.js";
+import { lineChart } from "../../src/cli/bench-command/svg-chart.js";
 
 // Issue 5, item 1: the HTML report is self-contained and escapes everything it shows; the
 // server's name and its error messages are the server's words, so hostile.

@@ -28,7 +28,7 @@ const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 
 /** The text printed for `--help`. */
-export const USAGE = `Usage: node dist/bench/wire-bench.js [options]
+export const USAGE = `Usage: node dist/perf/wire-bench.js [options]
 
   --runs N          measured runs per metric, after one warm-up (default 5)
   --size BYTES      streamed body per run: 1GiB, 64MiB, 500KiB or a byte count (default 1GiB)

@@ -24,6 +24,9 @@ export interface WorkloadConfig {
   readonly clientSize: number;
   readonly soakIterations: number;
   readonly soakSize: number;
+  /** The tree workloads (issue 12): this many files of `treeSize` in one folder, each way. */
+  readonly treeCount: number;
+  readonly treeSize: number;
   /** Measured runs per throughput workload, after one warm-up. */
   readonly runs: number;
 }
@@ -40,6 +43,8 @@ export const FULL_CONFIG: WorkloadConfig = {
   clientSize: 10 * MiB,
   soakIterations: 1000,
   soakSize: MiB,
+  treeCount: 10_000,
+  treeSize: 4096,
   runs: 3,
 };
 
@@ -50,6 +55,7 @@ export const QUICK_CONFIG: WorkloadConfig = {
   hugeSize: 512 * MiB,
   clientSize: MiB,
   soakIterations: 200,
+  treeCount: 500,
   runs: 1,
 };
 
@@ -59,6 +65,7 @@ export function fixtureFiles(config: WorkloadConfig): {
   huge: PatternFile;
   ten: PatternFile;
   small: PatternFile[];
+  tree: PatternFile[];
 } {
   return {
     big: { path: "/big.bin", seed: 1, size: config.bigSize },
@@ -68,6 +75,11 @@ export function fixtureFiles(config: WorkloadConfig): {
       path: `/small/f${i}`,
       seed: 1000 + i * 7919, // each file different, so a mix-up fails the check
       size: config.smallSize,
+    })),
+    tree: Array.from({ length: config.treeCount }, (_, i) => ({
+      path: `/tree/t${i}`,
+      seed: 50_000 + i * 7907,
+      size: config.treeSize,
     })),
   };
 }
@@ -111,6 +123,8 @@ export interface SoakResult {
 /** What the harness needs from its caller: where the served folder is, how to report. */
 export interface WorkloadContext {
   readonly root: string;
+  /** A scratch folder outside the served root, for downloads written to disk. */
+  readonly work: string;
   readonly config: WorkloadConfig;
   readonly log: (message: string) => void;
 }
@@ -129,7 +143,7 @@ export const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1
 export const UPLOADS = "/up";
 
 /** Runs `once` one warm-up time, then `runs` measured times; `once` returns a rate. */
-async function measured(
+export async function measured(
   ctx: WorkloadContext,
   label: string,
   once: (run: number) => Promise<number>,

@@ -3,7 +3,7 @@
  * pyftpdlib on loopback, and a raw Node TCP pipe, all measured in one run with the same
  * client-side clock and byte check, printed as figures, ratios and the issue's targets.
  *
- * Installs the peers first (bench/compare/install-peers.sh; needs root), starts every server
+ * Installs the peers first (perf/compare/install-peers.sh; needs root), starts every server
  * as its own child process serving one scratch folder, runs each workload against each server
  * in turn, stops what it started (by PID) and removes the scratch folder. A peer that is
  * missing or fails is reported as "not run" with the reason. Progress goes to stderr, the
@@ -11,8 +11,8 @@
  *
  * @example
  * npm run bench:compare                      # the full run, 5-10 minutes
- * npm run bench:compare -- --quick           # smaller sizes, one run: 1-2 minutes
- * node dist/bench/compare/compare-bench.js --servers bftp,vsftpd --workloads get,small --json out.json
+ * npm run bench:compare -- --quick           # smaller sizes, one run: 2-3 minutes
+ * node dist/perf/compare/compare-bench.js --servers bftp,vsftpd --workloads get,small --json out.json
  */
 import { spawnSync } from "node:child_process";
 import { statfsSync } from "node:fs";
@@ -21,6 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { baselineRate, type BaselineWorkload } from "./baseline-runs.js";
 import { writePatternFile } from "./pattern.js";
 import { RawPeer, runRawPeerRole } from "./raw-pipe.js";
 import { formatReport } from "./report-table.js";
@@ -39,6 +40,7 @@ import {
   type RunningServer,
   type ServerName,
 } from "./servers.js";
+import { treeGet, treePut } from "./tree-workloads.js";
 import {
   concurrentClients,
   FULL_CONFIG,
@@ -51,6 +53,7 @@ import {
   putBig,
   smallFiles,
   soak,
+  type Rate,
   type WorkloadConfig,
   type WorkloadContext,
   UPLOADS,
@@ -61,22 +64,24 @@ const FULL = FULL_CONFIG;
 
 const USAGE = `Usage: npm run bench:compare -- [options]
 
-bftp against vsftpd, pure-ftpd and pyftpdlib on 127.0.0.1, and a raw Node TCP pipe.
+bftp against vsftpd, pure-ftpd and pyftpdlib on 127.0.0.1, a raw Node TCP pipe, and the
+project's straight-line baseline (perf/baseline) file to file.
 
 Options:
-  --quick               smaller files, one measured run (1-2 minutes)
+  --quick               smaller files, one measured run (2-3 minutes)
   --runs N              measured runs per throughput workload (default 3; --quick 1)
   --servers LIST        comma-separated, from ${SERVER_NAMES.join(",")} (default all)
   --workloads LIST      comma-separated, from ${WORKLOAD_NAMES.join(",")} (default all)
   --bftp-workers N      bftp serve --workers N (default 1)
   --json FILE           also write every raw figure to FILE
   --scratch DIR         where to put the served files (default /dev/shm when it has room)
-  --no-install          do not run bench/compare/install-peers.sh
+  --no-install          do not run perf/compare/install-peers.sh
   --no-curl             skip the client check (curl GET from each FTP server)
   -h, --help            this text
 
 Workloads: get / put: one ${FULL.bigSize / MiB / 1024} GiB file each way, MB/s; small: ${FULL.smallCount} files of
-${FULL.smallSize / 1024} KiB on one connection, files/s; clients: ${FULL.clients} clients at once fetching ${FULL.clientSize / MiB} MiB
+${FULL.smallSize / 1024} KiB on one connection, files/s; tree-get / tree-put: ${FULL.treeCount} files of
+${FULL.treeSize / 1024} KiB each way on one connection, file to file, files/s; clients: ${FULL.clients} clients at once fetching ${FULL.clientSize / MiB} MiB
 each, MB/s, errors, server peak RSS; huge: one ${FULL.hugeSize / MiB / 1024} GiB download, server RSS; soak:
 ${FULL.soakIterations} round trips of ${FULL.soakSize / MiB} MiB on one connection, server RSS growth.
 `;
@@ -139,8 +144,8 @@ async function outcome<T>(what: string, run: () => Promise<T>): Promise<Outcome<
 }
 
 function installPeers(): void {
-  const script = path.join(REPO_ROOT, "bench", "compare", "install-peers.sh");
-  log("installing the peers if missing (bench/compare/install-peers.sh)");
+  const script = path.join(REPO_ROOT, "perf", "compare", "install-peers.sh");
+  log("installing the peers if missing (perf/compare/install-peers.sh)");
   const r = spawnSync("bash", [script], { stdio: ["ignore", process.stderr, process.stderr] });
   if (r.status !== 0)
     log(`install-peers.sh failed (exit ${r.status ?? "signal"}): peers missing will be "not run"`);
@@ -205,7 +210,11 @@ async function main(): Promise<void> {
 
   const fixtures = fixtureFiles(config);
   const need =
-    config.bigSize * 2 + config.hugeSize + config.clientSize + config.smallCount * config.smallSize;
+    config.bigSize * 2 +
+    config.hugeSize +
+    config.clientSize +
+    config.smallCount * config.smallSize +
+    config.treeCount * config.treeSize * 3;
   const scratchParent = chooseScratch(values.scratch, need);
   const scratch = await fs.mkdtemp(path.join(scratchParent, "bftp-compare-"));
   const root = path.join(scratch, "root");
@@ -237,6 +246,11 @@ async function main(): Promise<void> {
     for (const f of big) await writePatternFile(path.join(root, f.path), f.seed, f.size);
     await fs.mkdir(path.join(root, "small"), { mode: 0o755 });
     for (const f of fixtures.small) await writePatternFile(path.join(root, f.path), f.seed, f.size);
+    if (workloads.includes("tree-get") || workloads.includes("tree-put")) {
+      await fs.mkdir(path.join(root, "tree"), { mode: 0o755 });
+      for (const f of fixtures.tree)
+        await writePatternFile(path.join(root, f.path), f.seed, f.size);
+    }
 
     const results: ServerResults[] = [];
     const byName = new Map<ServerName, ServerResults>();
@@ -268,7 +282,7 @@ async function main(): Promise<void> {
       byName.set(name, { ...(byName.get(name) ?? { name }), ...fields });
     };
 
-    const ctx: WorkloadContext = { root, config, log };
+    const ctx: WorkloadContext = { root, work, config, log };
     let raw: CompareResults["raw"];
     if (workloads.includes("get") || workloads.includes("put")) {
       const script = fileURLToPath(import.meta.url);
@@ -300,13 +314,24 @@ async function main(): Promise<void> {
       get: (s) => getBig(s, ctx),
       put: (s) => putBig(s, ctx),
       small: (s) => smallFiles(s, ctx),
+      "tree-get": (s) => treeGet(s, ctx),
+      "tree-put": (s) => treePut(s, ctx),
       clients: (s) => concurrentClients(s, ctx),
       huge: (s) => hugeDownload(s, ctx),
       soak: (s) => soak(s, ctx),
     };
     // Each server is started afresh for each workload, so what one workload left in its
     // memory does not count against the next.
+    const baseline: Partial<Record<BaselineWorkload, Outcome<Rate>>> = {};
+    const hasBaseline = (w: WorkloadName): w is BaselineWorkload =>
+      w === "get" || w === "put" || w === "tree-get" || w === "tree-put";
     for (const workload of workloads) {
+      if (hasBaseline(workload)) {
+        log(`baseline: ${workload}`);
+        baseline[workload] = await outcome(`baseline ${workload}`, () =>
+          baselineRate(workload, ctx),
+        );
+      }
       for (const name of serverNames) {
         if (byName.get(name)?.notRun !== undefined) continue;
         log(`${name}: ${workload}`);
@@ -347,6 +372,7 @@ async function main(): Promise<void> {
       config,
       workloads,
       ...(raw === undefined ? {} : { raw }),
+      ...(Object.keys(baseline).length === 0 ? {} : { baseline }),
       servers: results,
       seconds: (performance.now() - started) / 1000,
     };

@@ -37,14 +37,14 @@ export interface StartContext {
   readonly bftpWorkers: number;
 }
 
-/** The repository's top folder, found from this file in either bench/ or dist/bench/. */
+/** The repository's top folder, found from this file in either perf/ or dist/perf/. */
 export const REPO_ROOT = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, "package.json"))) dir = path.dirname(dir);
   return dir;
 })();
 
-const PEERS = path.join(REPO_ROOT, "bench", "compare", ".peers");
+const PEERS = path.join(REPO_ROOT, "perf", "compare", ".peers");
 const PURE_FTPD = path.join(PEERS, "pure-ftpd", "usr", "sbin", "pure-ftpd");
 const PYTHON = "/usr/bin/python3"; // Debian's, which has python3-pyftpdlib (not a pyenv shim)
 const VSFTPD = "/usr/sbin/vsftpd";
@@ -226,7 +226,7 @@ async function startPyftpdlib(ctx: StartContext): Promise<RunningServer> {
   }
   const port = await freePort();
   const [low, high] = PASSIVE.pyftpdlib;
-  const script = path.join(REPO_ROOT, "bench", "compare", "pyftpd-serve.py");
+  const script = path.join(REPO_ROOT, "perf", "compare", "pyftpd-serve.py");
   const server = spawnServer(PYTHON, [script, ctx.root, String(port), String(low), String(high)]);
   await waitUntilReady(server, () => ftpProbe(port));
   return {
@@ -248,7 +248,7 @@ function ftpHome(): string {
   const line = execFileSync("getent", ["passwd", "ftp"], { encoding: "utf8" });
   const home = line.split(":")[5];
   if (home === undefined || home === "")
-    throw new Error("no `ftp` user (run bench/compare/install-peers.sh)");
+    throw new Error("no `ftp` user (run perf/compare/install-peers.sh)");
   return home;
 }
 

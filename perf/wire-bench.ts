@@ -16,7 +16,7 @@
  *
  * @example
  * npm run bench                                   # 1 GiB body, 5 runs
- * node dist/bench/wire-bench.js --size 64MiB --runs 3 --json
+ * node dist/perf/wire-bench.js --size 64MiB --runs 3 --json
  */
 import { once } from "node:events";
 import net from "node:net";

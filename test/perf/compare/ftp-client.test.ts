@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { FtpClient, FtpReplyError } from "../../bench/compare/ftp-client.js";
-import { PatternCheck } from "../../bench/compare/pattern.js";
+import { FtpClient, FtpReplyError } from "../../../perf/compare/ftp-client.js";
+import { PatternCheck } from "../../../perf/compare/pattern.js";
 import { startFakeFtp } from "./fake-ftp-server.js";
 
 const SIZE = 3 * 1024 * 1024 + 17; // not a multiple of any chunk size on either side
@@ -21,7 +21,7 @@ test("logs in through a split multi-line greeting, then RETR and STOR move every
   try {
     const client = await FtpClient.connect({ port: server.port, timeoutMs: 5000 });
     assert.equal(await retrChecked(client, 7, SIZE), SIZE);
-    const { patternChunks } = await import("../../bench/compare/pattern.js");
+    const { patternChunks } = await import("../../../perf/compare/pattern.js");
     assert.equal(await client.stor(`/p-9-${SIZE}`, patternChunks(9, SIZE)), SIZE);
     assert.equal(await retrChecked(client, 8, 0), 0); // an empty file too
     await client.quit();
@@ -114,14 +114,14 @@ const pyftpdlib = (() => {
 
 test(
   "against a real server: pyftpdlib (when installed)",
-  { skip: pyftpdlib ? false : "pyftpdlib is not installed (bench/compare/install-peers.sh)" },
+  { skip: pyftpdlib ? false : "pyftpdlib is not installed (perf/compare/install-peers.sh)" },
   async () => {
     const { mkdtemp, rm, chmod, mkdir } = await import("node:fs/promises");
     const os = await import("node:os");
     const path = await import("node:path");
     const { writePatternFile, verifyPatternFile, patternChunks } =
-      await import("../../bench/compare/pattern.js");
-    const { startServer, stopServer } = await import("../../bench/compare/servers.js");
+      await import("../../../perf/compare/pattern.js");
+    const { startServer, stopServer } = await import("../../../perf/compare/servers.js");
     const root = await mkdtemp(path.join(os.tmpdir(), "bftp-ftp-client-"));
     await chmod(root, 0o755);
     await mkdir(path.join(root, "up"), { mode: 0o777 });

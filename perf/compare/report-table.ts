@@ -1,6 +1,6 @@
 /**
  * Turns a run's results into the printed report: the figures per server, the ratios of bftp
- * to each peer and to the raw pipe, and the issue's targets marked met or not met with the
+ * to each peer, to the straight-line baseline and to the raw pipe, and the issue's targets marked met or not met with the
  * figure. Pure: results in, text out.
  */
 import type { CompareResults, Outcome, ServerResults } from "./results.js";
@@ -33,6 +33,8 @@ interface Row {
   readonly digits: number;
   readonly cell: (s: ServerResults) => Cell;
   readonly raw?: (r: CompareResults) => Cell;
+  /** The straight-line baseline's figure (perf/baseline), for the workloads it has. */
+  readonly baseline?: (r: CompareResults) => Cell;
 }
 
 function pick<T>(s: ServerResults, outcome: Outcome<T> | undefined, f: (v: T) => number): Cell {
@@ -47,6 +49,15 @@ function rawCell(results: CompareResults, direction: "get" | "put"): Cell {
   return outcome.ok ? outcome.value.median : { missing: "failed" };
 }
 
+function baselineCell(
+  results: CompareResults,
+  workload: "get" | "put" | "tree-get" | "tree-put",
+): Cell {
+  const outcome = results.baseline?.[workload];
+  if (outcome === undefined) return { missing: "-" };
+  return outcome.ok ? outcome.value.median : { missing: "failed" };
+}
+
 function rows(results: CompareResults): Row[] {
   const c = results.config;
   const all: (Row & { readonly workload: string })[] = [
@@ -57,6 +68,7 @@ function rows(results: CompareResults): Row[] {
       digits: 0,
       cell: (s) => pick(s, s.get, (v) => v.median),
       raw: (r) => rawCell(r, "get"),
+      baseline: (r) => baselineCell(r, "get"),
     },
     {
       workload: "put",
@@ -65,6 +77,7 @@ function rows(results: CompareResults): Row[] {
       digits: 0,
       cell: (s) => pick(s, s.put, (v) => v.median),
       raw: (r) => rawCell(r, "put"),
+      baseline: (r) => baselineCell(r, "put"),
     },
     {
       workload: "small",
@@ -72,6 +85,22 @@ function rows(results: CompareResults): Row[] {
       ratio: true,
       digits: 0,
       cell: (s) => pick(s, s.small, (v) => v.median),
+    },
+    {
+      workload: "tree-get",
+      label: `tree GET ${c.treeCount} x ${formatSize(c.treeSize)}, files/s`,
+      ratio: true,
+      digits: 0,
+      cell: (s) => pick(s, s["tree-get"], (v) => v.median),
+      baseline: (r) => baselineCell(r, "tree-get"),
+    },
+    {
+      workload: "tree-put",
+      label: `tree PUT ${c.treeCount} x ${formatSize(c.treeSize)}, files/s`,
+      ratio: true,
+      digits: 0,
+      cell: (s) => pick(s, s["tree-put"], (v) => v.median),
+      baseline: (r) => baselineCell(r, "tree-put"),
     },
     {
       workload: "clients",
@@ -179,10 +208,11 @@ export function formatTables(results: CompareResults): string {
   const list = rows(results);
   const names = results.servers.map((s) => s.name);
   const figures = table(
-    ["figure", ...names, "raw pipe"],
+    ["figure", ...names, "baseline", "raw pipe"],
     list.map((row) => [
       row.label,
       ...results.servers.map((s) => show(row.cell(s), row.digits)),
+      row.baseline ? show(row.baseline(results), row.digits) : "",
       row.raw ? show(row.raw(results), row.digits) : "",
     ]),
   );
@@ -190,12 +220,18 @@ export function formatTables(results: CompareResults): string {
   if (bftp === undefined) return figures;
   const peers = peersOf(results);
   const ratios = table(
-    ["bftp / other (> 1: bftp faster)", ...peers.map((p) => `/ ${p.name}`), "/ raw pipe"],
+    [
+      "bftp / other (> 1: bftp faster)",
+      ...peers.map((p) => `/ ${p.name}`),
+      "/ baseline",
+      "/ raw pipe",
+    ],
     list
       .filter((row) => row.ratio)
       .map((row) => [
         row.label.replace(/, .*$/, ""),
         ...peers.map((p) => show(ratio(row.cell(bftp), row.cell(p)), 2)),
+        row.baseline ? show(ratio(row.cell(bftp), row.baseline(results)), 2) : "",
         row.raw ? show(ratio(row.cell(bftp), row.raw(results)), 2) : "",
       ]),
   );
@@ -208,7 +244,11 @@ export interface TargetLine {
   readonly text: string;
 }
 
-/** The issue's targets, judged on this run's figures. */
+/**
+ * The targets of issue 12 ("Acceptance", the bench:compare line), and the tree target of its
+ * CLI line measured here through the library (no start-up), judged on this run's figures;
+ * issue 5's memory bounds for the huge download and the soak still hold and are kept.
+ */
 export function judgeTargets(results: CompareResults): TargetLine[] {
   const bftp = bftpOf(results);
   if (bftp === undefined) return [{ status: "not run", text: "bftp was not measured" }];
@@ -223,61 +263,53 @@ export function judgeTargets(results: CompareResults): TargetLine[] {
   const value = (cell: Cell): number | string => (typeof cell === "number" ? cell : cell.missing);
   const all = rows(results);
   const row = (label: string): Row | undefined => all.find((r) => r.label.startsWith(label));
-  const vsRaw = (label: string, min: number): void => {
+  const short = (r: Row): string => r.label.replace(/, .*$/, "");
+  /** bftp / `name` against `min`; "ahead of" when min is 1 (strictly more). */
+  const versus = (label: string, name: ServerName, min: number): void => {
     const r = row(label);
-    if (!r?.raw) return;
-    const x = ratio(r.cell(bftp), r.raw(results));
-    const v = value(x);
+    const p = peer(name);
+    if (!r || p === undefined) return;
+    const x = value(ratio(r.cell(bftp), r.cell(p)));
     judge(
-      `${r.label.replace(/, .*$/, "")} >= ${min} x raw pipe`,
-      typeof v === "string" ? v : v >= min,
-      typeof v === "number" ? v.toFixed(2) : v,
+      min === 1 ? `${short(r)} ahead of ${name}` : `${short(r)} >= ${min} x ${name}`,
+      typeof x === "string" ? `${name} ${x}` : min === 1 ? x > 1 : x >= min,
+      `bftp / ${name} = ${typeof x === "number" ? x.toFixed(2) : x}`,
     );
   };
-  const ahead = (label: string, names: readonly ServerName[]): void => {
+  const vsBaseline = (label: string, min: number): void => {
     const r = row(label);
-    if (!r) return;
-    for (const name of names) {
-      const p = peer(name);
-      if (p === undefined) continue;
-      const x = value(ratio(r.cell(bftp), r.cell(p)));
-      judge(
-        `${r.label.replace(/, .*$/, "")} ahead of ${name}`,
-        typeof x === "string" ? `${name} ${x}` : x > 1,
-        `bftp / ${name} = ${typeof x === "number" ? x.toFixed(2) : x}`,
-      );
-    }
+    if (!r?.baseline) return;
+    const x = value(ratio(r.cell(bftp), r.baseline(results)));
+    judge(
+      `${short(r)} >= ${min} x baseline`,
+      typeof x === "string" ? x : x >= min,
+      `bftp / baseline = ${typeof x === "number" ? x.toFixed(2) : x}`,
+    );
   };
-  const peerNames = peersOf(results).map((p) => p.name);
-  if (results.workloads.includes("get")) {
-    vsRaw(`GET ${formatSize(c.bigSize)}`, 0.8);
-    ahead(`GET ${formatSize(c.bigSize)}`, peerNames);
-  }
-  if (results.workloads.includes("put")) {
-    vsRaw(`PUT ${formatSize(c.bigSize)}`, 0.6);
-    ahead(`PUT ${formatSize(c.bigSize)}`, ["vsftpd"]);
-  }
+  const bigTargets = (label: string): void => {
+    versus(label, "vsftpd", 1);
+    versus(label, "pure-ftpd", 1);
+    versus(label, "pyftpdlib", 0.9);
+  };
+  if (results.workloads.includes("get")) bigTargets(`GET ${formatSize(c.bigSize)}`);
+  if (results.workloads.includes("put")) bigTargets(`PUT ${formatSize(c.bigSize)}`);
   if (results.workloads.includes("small") && bftp.small !== undefined) {
     const rate = value(pick(bftp, bftp.small, (v) => v.median));
     const label = `${c.smallCount} x ${formatSize(c.smallSize)}`;
-    judge(
-      `${label} >= 20,000 files/s`,
-      typeof rate === "string" ? rate : rate >= 20_000,
-      `${typeof rate === "number" ? rate.toFixed(0) : rate} files/s`,
-    );
     const best = Math.max(
       0,
       ...peersOf(results)
         .map((p) => value(pick(p, p.small, (v) => v.median)))
         .filter((v): v is number => typeof v === "number"),
     );
-    if (typeof rate === "number")
-      judge(
-        `${label} >= 5 x fastest peer`,
-        best > 0 ? rate / best >= 5 : "no peer measured",
-        `${(rate / best).toFixed(2)} x (fastest peer ${best.toFixed(0)} files/s)`,
-      );
+    judge(
+      `${label} >= 5 x fastest peer`,
+      typeof rate === "string" ? rate : best > 0 ? rate / best >= 5 : "no peer measured",
+      `${typeof rate === "number" ? (rate / best).toFixed(2) : rate} x (fastest peer ${best.toFixed(0)} files/s)`,
+    );
   }
+  if (results.workloads.includes("tree-get")) vsBaseline("tree GET", 0.75);
+  if (results.workloads.includes("tree-put")) vsBaseline("tree PUT", 0.75);
   if (results.workloads.includes("clients") && bftp.clients !== undefined) {
     const label = `${c.clients} clients x ${formatSize(c.clientSize)}`;
     const o = bftp.clients;
@@ -290,7 +322,9 @@ export function judgeTargets(results: CompareResults): TargetLine[] {
         v.errors === 0 && v.verifiedBytes === expected,
         `${v.errors} errors, ${v.verifiedBytes} of ${expected} bytes verified`,
       );
-      ahead(label, peerNames);
+      versus(label, "vsftpd", 1);
+      versus(label, "pure-ftpd", 1);
+      versus(label, "pyftpdlib", 0.8);
       judge(
         `${label}: server peak RSS < 100 MB`,
         v.peakRss < 100 * MB,
@@ -322,7 +356,17 @@ export function formatProblems(results: CompareResults): string[] {
   const out: string[] = [];
   for (const s of results.servers) {
     if (s.notRun !== undefined) out.push(`${s.name}: not run: ${s.notRun}`);
-    for (const key of ["get", "put", "small", "clients", "huge", "soak", "curlGet"] as const) {
+    for (const key of [
+      "get",
+      "put",
+      "small",
+      "tree-get",
+      "tree-put",
+      "clients",
+      "huge",
+      "soak",
+      "curlGet",
+    ] as const) {
       const outcome: Outcome<unknown> | undefined = s[key];
       if (outcome?.ok === false) out.push(`${s.name} ${key}: failed: ${outcome.error}`);
     }
@@ -334,6 +378,10 @@ export function formatProblems(results: CompareResults): string[] {
     if (!results.raw.get.ok) out.push(`raw pipe get: failed: ${results.raw.get.error}`);
     if (!results.raw.put.ok) out.push(`raw pipe put: failed: ${results.raw.put.error}`);
   }
+  for (const key of ["get", "put", "tree-get", "tree-put"] as const) {
+    const outcome = results.baseline?.[key];
+    if (outcome?.ok === false) out.push(`baseline ${key}: failed: ${outcome.error}`);
+  }
   return out;
 }
 
@@ -342,7 +390,8 @@ export function formatReport(results: CompareResults): string {
   const c = results.config;
   const m = results.machine;
   const head = [
-    `bftp side by side: ${results.servers.map((s) => s.name).join(", ")} and a raw Node TCP pipe, all on 127.0.0.1`,
+    `bftp side by side: ${results.servers.map((s) => s.name).join(", ")}, a raw Node TCP pipe and the straight-line baseline, all on 127.0.0.1`,
+    "baseline: perf/baseline, the project's own straight-line programs (the job of ../shared/ceilings), file to file: its server in its own process, its client in the bench's, so no start-up counts",
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; files in ${m.scratch} (${m.scratchFs})`,
     `medians of ${c.runs} run(s) after one warm-up; MB = 10^6 bytes; downloads checked byte for byte in memory, then dropped; uploads sent from memory and checked on disk afterwards`,
     "server memory: RSS and PSS summed over the server and every process it forked (RSS counts shared pages once per process, PSS shares them out); each server is started afresh for each workload",
@@ -357,7 +406,7 @@ export function formatReport(results: CompareResults): string {
     "",
     formatTables(results),
     "",
-    "targets (issue 5):",
+    "targets (issue 12; memory bounds of issue 5):",
     ...targets,
     ...(problems.length > 0 ? ["", "not run or failed:", ...problems] : []),
     "",

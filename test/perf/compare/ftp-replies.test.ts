@@ -6,7 +6,7 @@ import {
   parsePasv,
   parseReplies,
   type FtpReply,
-} from "../../bench/compare/ftp-replies.js";
+} from "../../../perf/compare/ftp-replies.js";
 
 const STREAM =
   "220-Welcome\r\n 220 inside text does not end it\r\n220-nor does this\r\n220 ready\r\n" +

@@ -7,8 +7,8 @@
  */
 import { once } from "node:events";
 import net from "node:net";
-import { PatternCheck, patternChunks } from "../../bench/compare/pattern.js";
-import { sendChunks } from "../../bench/compare/data-socket.js";
+import { PatternCheck, patternChunks } from "../../../perf/compare/pattern.js";
+import { sendChunks } from "../../../perf/compare/data-socket.js";
 
 /** How the fake misbehaves. */
 export interface FakeFtpOptions {

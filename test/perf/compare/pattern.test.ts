@@ -9,7 +9,7 @@ import {
   patternChunks,
   verifyPatternFile,
   writePatternFile,
-} from "../../bench/compare/pattern.js";
+} from "../../../perf/compare/pattern.js";
 
 const SIZE = 3 * PERIOD + 12_345;
 

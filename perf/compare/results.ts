@@ -2,6 +2,7 @@
  * The shape of one `npm run bench:compare` run: every figure, per server, as written to
  * `--json FILE` and read by the table and the targets.
  */
+import type { BaselineResults } from "./baseline-runs.js";
 import type { ServerName } from "./servers.js";
 import type {
   ConcurrentResult,
@@ -15,7 +16,16 @@ import type {
 export type Outcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
-export const WORKLOAD_NAMES = ["get", "put", "small", "clients", "huge", "soak"] as const;
+export const WORKLOAD_NAMES = [
+  "get",
+  "put",
+  "small",
+  "tree-get",
+  "tree-put",
+  "clients",
+  "huge",
+  "soak",
+] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 /** What one server did; `notRun` when it could not be started at all. */
@@ -26,6 +36,10 @@ export interface ServerResults {
   readonly get?: Outcome<Rate>;
   readonly put?: Outcome<Rate>;
   readonly small?: Outcome<Rate>;
+  /** The tree (issue 12) from the server into a local folder, files/s. */
+  readonly "tree-get"?: Outcome<Rate>;
+  /** The tree from a local folder to the server, files/s. */
+  readonly "tree-put"?: Outcome<Rate>;
   readonly clients?: Outcome<ConcurrentResult>;
   readonly huge?: Outcome<HugeResult>;
   readonly soak?: Outcome<SoakResult>;
@@ -48,6 +62,8 @@ export interface CompareResults {
   readonly config: WorkloadConfig;
   readonly workloads: readonly WorkloadName[];
   readonly raw?: { readonly get: Outcome<Rate>; readonly put: Outcome<Rate> };
+  /** The straight-line baseline (perf/baseline), file to file, for the workloads it has. */
+  readonly baseline?: BaselineResults;
   readonly servers: readonly ServerResults[];
   readonly seconds: number;
 }

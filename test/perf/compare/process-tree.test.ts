@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
-import { MemorySampler } from "../../bench/compare/memory-sampler.js";
-import { kbField, treeMemory, treePids } from "../../bench/compare/process-tree.js";
+import { MemorySampler } from "../../../perf/compare/memory-sampler.js";
+import { kbField, treeMemory, treePids } from "../../../perf/compare/process-tree.js";
 
 const MB = 1e6;
 

@@ -22,8 +22,8 @@
  *
  * @example
  * npm run bench:transfer
- * node dist/bench/transfer-bench.js --quick
- * node dist/bench/transfer-bench.js --size 512MiB --runs 3 --sha256 --json
+ * node dist/perf/transfer-bench.js --quick
+ * node dist/perf/transfer-bench.js --size 512MiB --runs 3 --sha256 --json
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -50,7 +50,7 @@ const SMALL_SIZE = 4096;
 const WRITE_SIZE = 1 << 20;
 const GIB = 2 ** 30;
 
-const USAGE = `Usage: node dist/bench/transfer-bench.js [options]
+const USAGE = `Usage: node dist/perf/transfer-bench.js [options]
 
   --quick          256 MiB, 3 rounds: under a minute (same as BFTP_BENCH_QUICK=1)
   --size BYTES     bytes per GET, PUT and raw pipe run (default 1GiB)

@@ -5,11 +5,11 @@
 #   vsftpd             apt-get install (creates the `ftp` user pure-ftpd needs too)
 #   python3-pyftpdlib  apt-get install (run with /usr/bin/python3, not a pyenv shim)
 #   pure-ftpd          conflicts with vsftpd (both provide ftp-server), so it is fetched with
-#                      `apt-get download` and unpacked with `dpkg -x` into bench/compare/.peers/
+#                      `apt-get download` and unpacked with `dpkg -x` into perf/compare/.peers/
 #
 # A policy-rc.d that refuses every start is put in place for the duration of the install (and
 # removed again if this script created it), so no daemon is left listening on port 21.
-# Usage: bash bench/compare/install-peers.sh [--check]   (--check: only report what is there)
+# Usage: bash perf/compare/install-peers.sh [--check]   (--check: only report what is there)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -5,9 +5,9 @@ import {
   formatSize,
   formatTables,
   judgeTargets,
-} from "../../bench/compare/report-table.js";
-import type { CompareResults, ServerResults } from "../../bench/compare/results.js";
-import { FULL_CONFIG, type Rate } from "../../bench/compare/workloads.js";
+} from "../../../perf/compare/report-table.js";
+import type { CompareResults, ServerResults } from "../../../perf/compare/results.js";
+import { FULL_CONFIG, type Rate } from "../../../perf/compare/workloads.js";
 
 const MiB = 1 << 20;
 const rate = (median: number): { ok: true; value: Rate } => ({
@@ -27,6 +27,8 @@ function server(
     get: rate(get),
     put: rate(get / 2),
     small: rate(small),
+    "tree-get": rate(small / 2),
+    "tree-put": rate(small / 4),
     clients: {
       ok: true,
       value: {
@@ -66,8 +68,14 @@ const RESULTS: CompareResults = {
     scratchFs: "tmpfs",
   },
   config: { ...FULL_CONFIG, runs: 1 },
-  workloads: ["get", "put", "small", "clients", "huge", "soak"],
+  workloads: ["get", "put", "small", "tree-get", "tree-put", "clients", "huge", "soak"],
   raw: { get: rate(4000), put: rate(2000) },
+  baseline: {
+    get: rate(4500),
+    put: rate(3000),
+    "tree-get": rate(20_000),
+    "tree-put": { ok: false, error: "sink gone" },
+  },
   servers: [
     server("bftp", 3600, 25_000, 60e6),
     server("vsftpd", 2800, 3000, 5e6),
@@ -84,16 +92,26 @@ test("formatSize names binary sizes", () => {
   assert.equal(formatSize(10), "10 B");
 });
 
-test("the tables hold each figure and the ratios bftp / peer and bftp / raw", () => {
+test("the tables hold each figure and the ratios bftp / peer, / baseline and / raw", () => {
   const text = formatTables(RESULTS);
   const line = (start: string): string[] =>
     (text.split("\n").find((l) => l.startsWith(start)) ?? "").split(/\s{2,}/);
+  assert.deepEqual(line("figure"), [
+    "figure",
+    "bftp",
+    "vsftpd",
+    "pure-ftpd",
+    "pyftpdlib",
+    "baseline",
+    "raw pipe",
+  ]);
   assert.deepEqual(line("GET 1 GiB, MB/s"), [
     "GET 1 GiB, MB/s",
     "3600",
     "2800",
     "not run",
     "4000",
+    "4500",
     "4000",
   ]);
   assert.deepEqual(line("PUT 1 GiB, MB/s"), [
@@ -102,30 +120,71 @@ test("the tables hold each figure and the ratios bftp / peer and bftp / raw", ()
     "1400",
     "not run",
     "failed",
+    "3000",
     "2000",
   ]);
-  // The ratio rows: bftp / vsftpd, / pure-ftpd, / pyftpdlib, / raw.
-  assert.deepEqual(line("GET 1 GiB "), ["GET 1 GiB", "1.29", "not run", "0.90", "0.90"]);
-  assert.deepEqual(line("PUT 1 GiB "), ["PUT 1 GiB", "1.29", "not run", "failed", "0.90"]);
+  assert.deepEqual(line("tree GET 10000 x 4 KiB, files/s"), [
+    "tree GET 10000 x 4 KiB, files/s",
+    "12500",
+    "1500",
+    "not run",
+    "1300",
+    "20000",
+  ]);
+  assert.deepEqual(line("tree PUT 10000 x 4 KiB, files/s"), [
+    "tree PUT 10000 x 4 KiB, files/s",
+    "6250",
+    "750",
+    "not run",
+    "650",
+    "failed",
+  ]);
+  // The ratio rows: bftp / vsftpd, / pure-ftpd, / pyftpdlib, / baseline, / raw.
+  assert.deepEqual(line("GET 1 GiB "), ["GET 1 GiB", "1.29", "not run", "0.90", "0.80", "0.90"]);
+  assert.deepEqual(line("PUT 1 GiB "), ["PUT 1 GiB", "1.29", "not run", "failed", "0.60", "0.90"]);
   assert.deepEqual(line("1000 x 4 KiB "), ["1000 x 4 KiB", "8.33", "not run", "9.62"]);
+  assert.deepEqual(line("tree GET 10000 x 4 KiB "), [
+    "tree GET 10000 x 4 KiB",
+    "8.33",
+    "not run",
+    "9.62",
+    "0.63",
+  ]);
+  assert.deepEqual(line("tree PUT 10000 x 4 KiB "), [
+    "tree PUT 10000 x 4 KiB",
+    "8.33",
+    "not run",
+    "9.62",
+    "failed",
+  ]);
 });
 
-test("targets are met, not met, or not run, each with its figure", () => {
+test("issue 12's targets are met, not met, or not run, each with its figure", () => {
   const lines = judgeTargets(RESULTS);
   const find = (start: string): string | undefined =>
     lines.find((l) => l.text.startsWith(start))?.status;
-  assert.equal(find("GET 1 GiB >= 0.8 x raw pipe"), "met");
   assert.equal(find("GET 1 GiB ahead of vsftpd"), "met");
-  assert.equal(find("GET 1 GiB ahead of pyftpdlib"), "not met");
   assert.equal(find("GET 1 GiB ahead of pure-ftpd"), "not run");
-  assert.equal(find("PUT 1 GiB >= 0.6 x raw pipe"), "met");
-  assert.equal(find("1000 x 4 KiB >= 20,000 files/s"), "met");
+  assert.equal(find("GET 1 GiB >= 0.9 x pyftpdlib"), "met"); // exactly 0.90
+  assert.equal(find("PUT 1 GiB ahead of vsftpd"), "met");
+  assert.equal(find("PUT 1 GiB >= 0.9 x pyftpdlib"), "not run");
   assert.equal(find("1000 x 4 KiB >= 5 x fastest peer"), "met");
+  assert.equal(find("tree GET 10000 x 4 KiB >= 0.75 x baseline"), "not met");
+  assert.equal(find("tree PUT 10000 x 4 KiB >= 0.75 x baseline"), "not run");
   assert.equal(find("100 clients x 10 MiB: zero errors"), "met");
+  assert.equal(find("100 clients x 10 MiB ahead of vsftpd"), "met");
+  assert.equal(find("100 clients x 10 MiB >= 0.8 x pyftpdlib"), "met");
   assert.equal(find("100 clients x 10 MiB: server peak RSS < 100 MB"), "met");
   assert.equal(find("GET 2 GiB: server RSS < 100 MB"), "met");
   assert.equal(find("soak 1000 x 1 MiB: RSS growth < 20 MB"), "met");
-  assert.match(lines.find((l) => l.text.startsWith("GET 1 GiB >= 0.8"))?.text ?? "", /0\.90/);
+  assert.match(
+    lines.find((l) => l.text.startsWith("GET 1 GiB >= 0.9 x pyftpdlib"))?.text ?? "",
+    /0\.90/,
+  );
+  assert.match(
+    lines.find((l) => l.text.startsWith("tree GET 10000 x 4 KiB >= 0.75"))?.text ?? "",
+    /0\.63/,
+  );
 });
 
 test("a bftp that missed a target is reported not met", () => {
@@ -135,7 +194,13 @@ test("a bftp that missed a target is reported not met", () => {
   };
   const lines = judgeTargets(slow);
   assert.ok(lines.length > 5);
-  for (const start of ["GET 1 GiB >= 0.8", "1000 x 4 KiB >= 20,000", "GET 2 GiB: server RSS"])
+  for (const start of [
+    "GET 1 GiB ahead of vsftpd",
+    "GET 1 GiB >= 0.9 x pyftpdlib",
+    "1000 x 4 KiB >= 5 x fastest peer",
+    "100 clients x 10 MiB: server peak RSS",
+    "GET 2 GiB: server RSS",
+  ])
     assert.equal(lines.find((l) => l.text.startsWith(start))?.status, "not met", start);
 });
 
@@ -143,5 +208,7 @@ test("the report names the reasons for what did not run or failed", () => {
   const text = formatReport(RESULTS);
   assert.match(text, /pure-ftpd: not run: not unpacked/);
   assert.match(text, /pyftpdlib put: failed: boom/);
-  assert.match(text, /\[met\] +GET 1 GiB >= 0.8 x raw pipe/);
+  assert.match(text, /baseline tree-put: failed: sink gone/);
+  assert.match(text, /\[met\] +GET 1 GiB ahead of vsftpd/);
+  assert.match(text, /targets \(issue 12/);
 });
