@@ -51,6 +51,25 @@ export class TreeEncoder {
     }
   }
 
+  /**
+   * A `D` frame of `n` bytes (1 to `maxChunk` − 1) whose body the caller fills in place
+   * (`frame.subarray(9)`, e.g. a file read straight into it), then hands to {@link pushFrame}
+   * or drops: a file read once, copied never.
+   */
+  dataFrame(n: number): Buffer {
+    const frame = Buffer.allocUnsafe(WIDTH + 1 + n);
+    HEX_SIZE_HEADER.encode(1 + n).copy(frame, 0);
+    frame[WIDTH] = RECORD.DATA;
+    return frame;
+  }
+
+  /** Appends a frame made by {@link dataFrame}. */
+  pushFrame(frame: Buffer): void {
+    this.crc = zlib.crc32(frame.subarray(WIDTH), this.crc);
+    this.#parts.push(frame);
+    this.#length += frame.length;
+  }
+
   endOk(checksum: string): void {
     this.#json(RECORD.END, { ok: true, checksum });
   }
@@ -67,12 +86,25 @@ export class TreeEncoder {
     this.#json(RECORD.KEPT, { path });
   }
 
-  /** Everything built since the last take, as one buffer. */
-  take(): Buffer {
-    const out =
-      this.#parts.length === 1
-        ? (this.#parts[0] as Buffer)
-        : Buffer.concat(this.#parts, this.#length);
+  /**
+   * Everything built since the last take, as one buffer; `owned`: in a buffer of its own
+   * (never a slice of Node's shared pool), so its memory can be transferred to another thread.
+   */
+  take(owned = false): Buffer {
+    let out: Buffer;
+    if (owned) {
+      out = Buffer.allocUnsafeSlow(this.#length);
+      let at = 0;
+      for (const part of this.#parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+    } else {
+      out =
+        this.#parts.length === 1
+          ? (this.#parts[0] as Buffer)
+          : Buffer.concat(this.#parts, this.#length);
+    }
     this.#parts = [];
     this.#length = 0;
     return out;
@@ -103,8 +135,6 @@ export class TreeEncoder {
     HEX_SIZE_HEADER.encode(1 + body.length).copy(frame, 0);
     frame[WIDTH] = type;
     frame.set(body, WIDTH + 1);
-    this.crc = zlib.crc32(frame.subarray(WIDTH), this.crc);
-    this.#parts.push(frame);
-    this.#length += frame.length;
+    this.pushFrame(frame);
   }
 }

@@ -44,7 +44,14 @@ export function isRecordPath(rel: string): boolean {
   return true;
 }
 
+/** A have-list path, checked strictly: the server acts on it. */
 const recordPath = z.string().max(MAX_RECORD_PATH).refine(isRecordPath);
+/**
+ * A path in a record, as the decoder lets it through: a non-empty string. Whether its names
+ * are safe is the receiver's call, name by name (the client skips an unsafe one with a
+ * warning, PROTOCOL.md §8.13), so a hostile name costs that file, not the connection.
+ */
+const sentPath = z.string().min(1).max(MAX_RECORD_PATH);
 const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const wireError = z.object({
   code: z.string().max(128),
@@ -54,18 +61,18 @@ const wireError = z.object({
 
 /** The JSON body of each record type, as a receiver checks it. */
 export const RECORD_SHAPES = {
-  folder: z.looseObject({ path: recordPath }),
-  head: z.looseObject({ path: recordPath, size: u64, mtime: u64 }),
+  folder: z.looseObject({ path: sentPath }),
+  head: z.looseObject({ path: sentPath, size: u64, mtime: u64 }),
   end: z.union([
     z.looseObject({ ok: z.literal(true), checksum: z.string().max(128) }),
     z.looseObject({ ok: z.literal(false), error: wireError }),
   ]),
   skip: z.looseObject({
-    path: recordPath,
+    path: sentPath,
     type: z.string().max(16),
     error: wireError.optional(),
   }),
-  kept: z.looseObject({ path: recordPath }),
+  kept: z.looseObject({ path: sentPath }),
 } as const;
 
 /** One entry of a have list (PROTOCOL.md §8.13): a file the receiver already holds. */
