@@ -169,7 +169,7 @@ export class TreeSink {
     if (error !== undefined) current.failure ??= remoteError(error);
     if (current.failure === undefined && checksum !== undefined) {
       try {
-        const seconds = current.mtime / 1000;
+        const seconds = exactSeconds(current.mtime);
         fs.futimesSync(current.fd, seconds, seconds);
         fs.closeSync(current.fd);
         current.fd = -1;
@@ -289,6 +289,16 @@ function isPlainName(name: string): boolean {
 
 function lstatOrUndefined(file: string): fs.Stats | undefined {
   return fs.lstatSync(file, { throwIfNoEntry: false });
+}
+
+/**
+ * Milliseconds as the seconds `futimes` takes, so the file's time reads back as exactly those
+ * milliseconds: half a microsecond above survives the double's rounding and libuv's
+ * truncation (the server's PUT does the same, issue 11 item 9).
+ */
+function exactSeconds(ms: number): number {
+  const seconds = Math.floor(ms / 1000);
+  return seconds + ((ms - seconds * 1000) * 1000 + 0.5) / 1e6;
 }
 
 function internal(): BftpError {

@@ -125,7 +125,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
         continue;
       }
       const size = Number(first.size);
-      const mtime = Math.trunc(Number(first.mtimeMs));
+      const mtime = Number(first.mtimeNs / 1_000_000n); // whole ms, no float rounding
       const have = item.have;
       if (
         have !== undefined &&
