@@ -98,7 +98,8 @@ function changed(virtual: string): WireError {
  * larger than `bigAt` is met (opened and handed back for the main thread to stream).
  */
 function readFiles(job: ReadFilesJob): ReadFilesResult {
-  const out = new TreeEncoder(job.maxChunk, job.crc);
+  // Room for the budget and one more small file's records: the arena then never grows.
+  const out = new TreeEncoder(job.maxChunk, job.crc, job.budget + 128 * 1024);
   let consumed = 0;
   let files = 0;
   let bytes = 0;
@@ -147,7 +148,10 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
         out.endError(changed(virtual));
         continue;
       }
-      // One D frame per file up to maxChunk, read straight into it; larger ones are copied.
+      // The header first, then one D frame the file is read straight into (larger files are
+      // read whole, then framed); a file that changed meanwhile is rolled back to its E.
+      const mark = out.mark();
+      out.head(item.rel, size, mtime);
       const single = size > 0 && size < job.maxChunk;
       const frame = single ? out.dataFrame(size) : undefined;
       const body =
@@ -160,6 +164,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
       }
       const after = fs.fstatSync(fd, { bigint: true });
       if (got !== size || !sameVersion(stats, after)) {
+        out.rollback(mark);
         out.head(item.rel, size, mtime);
         out.endError(changed(virtual));
         continue;
@@ -167,10 +172,10 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
       const sum =
         have?.sha256 !== undefined && have.size === size ? digest("sha256", body) : undefined;
       if (sum !== undefined && sum === have?.sha256) {
+        out.rollback(mark);
         out.kept(item.rel);
         continue;
       }
-      out.head(item.rel, size, mtime);
       if (frame !== undefined) out.pushFrame(frame);
       else out.data(body);
       out.endOk(sum !== undefined && job.alg === "sha256" ? sum : digest(job.alg, body));
@@ -182,7 +187,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
       if (!keep) fs.closeSync(fd);
     }
   }
-  const built = out.take(true);
+  const built = out.take();
   return {
     bytes: built,
     crc: out.crc,

@@ -20,7 +20,7 @@ import { abortRequested } from "./abort.js";
 /** Bytes of records one batch builds: large writes, and ABORT is looked for this often. */
 const BATCH_BYTES = 1024 * 1024;
 /** Files one batch may read (bounds the job message whatever the sizes). */
-const BATCH_FILES = 2048;
+const BATCH_FILES = 512;
 /** Deadline of one file-system batch (PROTOCOL.md §8.13, §11). */
 const BATCH_TIMEOUT_MS = 30_000;
 /** Most have-list entries one request may carry (§8.13). */
