@@ -11,6 +11,8 @@ export interface FsPoolOptions {
   readonly maxQueued?: number;
   /** Workers given up as hung and not yet exited, before the pool stops replacing them (default 4). */
   readonly maxHung?: number;
+  /** The worker's module (default: tree-worker.js beside this file); tests give their own. */
+  readonly workerUrl?: URL;
 }
 
 interface Pending {
@@ -43,6 +45,7 @@ export class FsPool {
   readonly #size: number;
   readonly #maxQueued: number;
   readonly #maxHung: number;
+  readonly #workerUrl: URL;
   readonly #slots: Slot[] = [];
   readonly #queue: Pending[] = [];
   #hung = 0;
@@ -52,6 +55,7 @@ export class FsPool {
     this.#size = options.size ?? 2;
     this.#maxQueued = options.maxQueued ?? 1024;
     this.#maxHung = options.maxHung ?? 4;
+    this.#workerUrl = options.workerUrl ?? WORKER_URL;
   }
 
   /** Runs `job` on a worker; rejects with `BFTP_ERR_TIMEOUT` if it takes over `timeoutMs`. */
@@ -107,10 +111,10 @@ export class FsPool {
   }
 
   #spawn(): Slot | undefined {
-    if (this.#hung >= this.#maxHung) return undefined;
+    if (this.#hung > 0 && this.#hung >= this.#maxHung) return undefined;
     // Descriptors a worker opens are handed to the main thread (big files, folders) and closed
     // there: the worker must not track them, nor close them when it exits.
-    const worker = new Worker(WORKER_URL, { trackUnmanagedFds: false });
+    const worker = new Worker(this.#workerUrl, { trackUnmanagedFds: false });
     const slot: Slot = { worker, current: undefined };
     worker.on("message", (message: { id: number; result?: unknown; error?: WireError }) => {
       const current = slot.current;
