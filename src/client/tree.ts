@@ -5,6 +5,7 @@ import type { BftpClient } from "./client.js";
 import type { DownloadOptions, TransferResult } from "./download.js";
 import { escapeControls, localName } from "./safe-name.js";
 import type { UploadOptions } from "./upload.js";
+import { downloadTreeStream, speaksTree } from "./tree-stream.js";
 import { inWindow } from "./window.js";
 
 /** Options for batch and tree transfers. */
@@ -15,6 +16,11 @@ export interface BatchOptions {
   readonly onWarning?: (message: string) => void;
   /** Told when each file finishes, for a running total. */
   readonly onFile?: (result: TransferResult) => void;
+  /**
+   * Move a tree one file per GET/PUT even when the server speaks the tree stream
+   * (PROTOCOL.md §8.13): for comparisons and tests. Default false.
+   */
+  readonly perFile?: boolean;
 }
 
 /** One file of a batch download. */
@@ -57,7 +63,9 @@ export async function downloadMany(
 /**
  * Copies a remote directory tree into `localDir` (created if missing). Every name from the
  * server is checked with `localName` first: `..`, separators, absolute names and control
- * characters are skipped with a warning, so nothing is written outside `localDir`.
+ * characters are skipped with a warning, so nothing is written outside `localDir`. A server
+ * that speaks the tree stream sends it all in one GETTREE (tree-stream.ts, issue 12); others
+ * are walked with LIST and their files fetched pipelined, one GET each.
  */
 export async function downloadTree(
   client: BftpClient,
@@ -65,6 +73,9 @@ export async function downloadTree(
   localDir: string,
   options: BatchOptions & DownloadOptions = {},
 ): Promise<BatchResult> {
+  if (options.perFile !== true && speaksTree(client)) {
+    return downloadTreeStream(client, remoteDir, localDir, options);
+  }
   const items: BatchItem[] = [];
   const failedDirs: { path: string; error: BftpError }[] = [];
   let skipped = 0;

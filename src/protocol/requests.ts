@@ -60,6 +60,12 @@ export const REQUESTS = {
   }),
   RESUME: request("RESUME", { path }),
   ABORT: request("ABORT", {}),
+  GETTREE: request("GETTREE", {
+    path,
+    checksum: checksum.optional(),
+    /** A data phase of have lists follows the request (PROTOCOL.md §8.13). */
+    have: z.boolean().optional(),
+  }),
 } as const;
 
 /** A command name. */
@@ -91,6 +97,7 @@ export const SUMMARIES: Readonly<Record<Op, string>> = {
   HASH: "SHA-256 of a file or a range, as sha256sum prints it",
   RESUME: "Report the partial upload kept for a path",
   ABORT: "Stop the download in progress",
+  GETTREE: "Download a folder, recursively, as one stream of files",
 };
 
 /** The outcome of parsing one request frame. */

@@ -14,4 +14,11 @@ export const CHECKSUM_ALGORITHMS = ["crc32", "sha256"] as const;
 export type ChecksumAlg = (typeof CHECKSUM_ALGORITHMS)[number];
 
 /** What this build supports beyond the base protocol, announced in HELLO. */
-export const CAPABILITIES = ["pipelining", "resume", "range", "abort", "mkdir-parents"] as const;
+export const CAPABILITIES = [
+  "pipelining",
+  "resume",
+  "range",
+  "abort",
+  "mkdir-parents",
+  "tree",
+] as const;

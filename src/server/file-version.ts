@@ -55,6 +55,12 @@ export function versionOf(stats: BigIntStats): string {
     .slice(0, 16);
 }
 
+/** The fields of a file's stats that {@link sameVersion} compares. */
+export type FileStampsLike = Pick<
+  BigIntStats,
+  "dev" | "ino" | "size" | "mtimeNs" | "ctimeNs" | "nlink"
+>;
+
 /**
  * Whether two stats of one open file describe the same version: nothing wrote to it between.
  * Device, inode, size and mtime must be equal, and the change time too unless the link count
@@ -62,7 +68,7 @@ export function versionOf(stats: BigIntStats): string {
  * its change time but not its bytes (a GET that began before keeps sending the old file,
  * §8.7). A write stamps mtime as well, with a tick later than the settled one.
  */
-export function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
+export function sameVersion(a: FileStampsLike, b: FileStampsLike): boolean {
   return (
     a.dev === b.dev &&
     a.ino === b.ino &&

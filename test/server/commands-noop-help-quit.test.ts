@@ -29,6 +29,7 @@ const ALL_OPS = [
   "HASH",
   "RESUME",
   "ABORT",
+  "GETTREE",
 ];
 
 let srv: TestServer;

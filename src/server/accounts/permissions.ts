@@ -24,6 +24,7 @@ const NEEDS: Readonly<Record<Op, readonly Permission[]>> = {
   STAT: ["read"],
   LIST: ["read"],
   GET: ["read"],
+  GETTREE: ["read"],
   HASH: ["read"],
   PUT: ["write"],
   RESUME: ["write"],

@@ -4,6 +4,7 @@ import { abort } from "./abort.js";
 import { cd } from "./cd.js";
 import { deleteFile } from "./delete.js";
 import { get, prepareGet } from "./get.js";
+import { getTree } from "./gettree.js";
 import { hash } from "./hash.js";
 import { hello } from "./hello.js";
 import { help } from "./help.js";
@@ -43,6 +44,7 @@ export const COMMANDS: { readonly [O in Op]: Command<O> } = {
   HASH: hash,
   RESUME: resume,
   ABORT: abort,
+  GETTREE: getTree,
 };
 
 /**

@@ -1,0 +1,375 @@
+import zlib from "node:zlib";
+import { BftpError, type ErrorCode } from "../errors.js";
+import { decodeUtf8 } from "../wire/decode-utf8.js";
+import { HEX_SIZE_HEADER } from "../wire/size-header.js";
+import { createChecksum, type Checksum } from "./checksum.js";
+import type { WireError } from "./replies.js";
+import { MAX_RECORD_JSON, MAX_RECORD_PATH, RECORD, RECORD_SHAPES } from "./tree-records.js";
+import type { ChecksumAlg } from "./version.js";
+import { z } from "zod";
+
+/** What the decoder found, in stream order. `data` events are views into the pushed chunks. */
+export type TreeEvent =
+  | { readonly type: "folder"; readonly path: string }
+  | { readonly type: "file"; readonly path: string; readonly size: number; readonly mtime: number }
+  | { readonly type: "data"; readonly bytes: Buffer }
+  | {
+      readonly type: "end";
+      readonly path: string;
+      /** The file's own checksum, computed here, when the sender's matched it. */
+      readonly checksum?: string;
+      /** Why the file failed: the sender's error, or `BFTP_ERR_CHECKSUM_MISMATCH` found here. */
+      readonly error?: WireError;
+    }
+  | {
+      readonly type: "skip";
+      readonly path: string;
+      readonly kind: string;
+      readonly error?: WireError;
+    }
+  | { readonly type: "kept"; readonly path: string }
+  | {
+      readonly type: "trailer";
+      /** Undefined when the phase checksum matched; else the sender's error or a mismatch. */
+      readonly error?: WireError;
+    };
+
+/** Options for {@link TreeDecoder}. */
+export interface TreeDecoderOptions {
+  /** Largest data frame accepted. */
+  readonly maxChunk: number;
+  /** Largest trailer accepted. */
+  readonly maxTrailer: number;
+  /** The per-file checksum the request named. */
+  readonly alg: ChecksumAlg;
+  /** The code for a stream that breaks the rules: `BFTP_ERR_PROTOCOL` (client), `BFTP_ERR_BAD_REQUEST` (server). */
+  readonly errorCode: ErrorCode;
+}
+
+const trailerShape = z.union([
+  z.looseObject({
+    ok: z.literal(true),
+    checksum: z.object({ alg: z.literal("crc32"), value: z.string().max(128) }),
+  }),
+  z.looseObject({
+    ok: z.literal(false),
+    error: z.object({
+      code: z.string().max(128),
+      status: z.number().int(),
+      message: z.string().max(4096),
+    }),
+  }),
+]);
+
+/** The file whose bytes are arriving. */
+interface OpenFile {
+  readonly path: string;
+  readonly size: number;
+  received: number;
+  readonly sum: Checksum;
+}
+
+const enum State {
+  Header,
+  Type,
+  Json,
+  Data,
+  TrailerHeader,
+  Trailer,
+  Done,
+}
+
+/**
+ * The receiver's side of a tree data phase (PROTOCOL.md §8.13), as an explicit state machine
+ * fed whatever bytes arrive: frame headers, record types, JSON bodies (each checked against
+ * its length limit from the header, before a byte of it is buffered), file bytes (handed out
+ * as views, never buffered), the terminator and the trailer. It checks the record grammar
+ * (`(F | S | K | H D* E)*`), each file's size and checksum, and the phase checksum; a broken
+ * rule throws `errorCode` (the stream can no longer be trusted), while a file that failed
+ * (its `E` carries an error, or its checksum differs) is an `end` event with `error` and the
+ * phase goes on.
+ *
+ * @example
+ * const decoder = new TreeDecoder({ maxChunk, maxTrailer, alg: "crc32", errorCode: "BFTP_ERR_PROTOCOL" });
+ * while (!decoder.done) for (const e of decoder.push(await reader.readSome(decoder.want()))) handle(e);
+ */
+export class TreeDecoder {
+  readonly #options: TreeDecoderOptions;
+  #state = State.Header;
+  readonly #header = Buffer.alloc(HEX_SIZE_HEADER.width);
+  #headerHave = 0;
+  /** Bytes left in the current frame's payload (after the type byte, for records). */
+  #left = 0;
+  #recordType = 0;
+  #parts: Buffer[] = [];
+  #phaseCrc = 0;
+  #file: OpenFile | undefined;
+  /** Bytes pushed past the end of the trailer (they belong to whatever follows the phase). */
+  rest: Buffer = Buffer.alloc(0);
+
+  constructor(options: TreeDecoderOptions) {
+    this.#options = options;
+  }
+
+  /** True once the trailer has been read. */
+  get done(): boolean {
+    return this.#state === State.Done;
+  }
+
+  /** The most bytes that certainly belong to the phase: read no more than this at once. */
+  want(): number {
+    switch (this.#state) {
+      case State.Header:
+      case State.TrailerHeader:
+        return HEX_SIZE_HEADER.width - this.#headerHave;
+      case State.Type:
+        return 1;
+      case State.Done:
+        return 0;
+      default:
+        return this.#left;
+    }
+  }
+
+  /** Consumes `chunk`; returns the events it completed. Throws on a broken rule. */
+  push(chunk: Buffer): TreeEvent[] {
+    const events: TreeEvent[] = [];
+    let at = 0;
+    while (at < chunk.length && this.#state !== State.Done) {
+      switch (this.#state) {
+        case State.Header:
+        case State.TrailerHeader: {
+          const n = Math.min(HEX_SIZE_HEADER.width - this.#headerHave, chunk.length - at);
+          chunk.copy(this.#header, this.#headerHave, at, at + n);
+          this.#headerHave += n;
+          at += n;
+          if (this.#headerHave === HEX_SIZE_HEADER.width) {
+            this.#headerHave = 0;
+            this.#frameStarts(HEX_SIZE_HEADER.parse(this.#header, 0));
+          }
+          break;
+        }
+        case State.Type: {
+          const type = chunk[at] as number;
+          at++;
+          this.#phaseCrc = zlib.crc32(chunk.subarray(at - 1, at), this.#phaseCrc);
+          this.#recordStarts(type);
+          break;
+        }
+        case State.Data: {
+          const n = Math.min(this.#left, chunk.length - at);
+          const bytes = chunk.subarray(at, at + n);
+          at += n;
+          this.#left -= n;
+          this.#phaseCrc = zlib.crc32(bytes, this.#phaseCrc);
+          const file = this.#file as OpenFile;
+          file.sum.update(bytes);
+          events.push({ type: "data", bytes });
+          if (this.#left === 0) this.#state = State.Header;
+          break;
+        }
+        case State.Json:
+        case State.Trailer: {
+          const n = Math.min(this.#left, chunk.length - at);
+          this.#parts.push(chunk.subarray(at, at + n));
+          at += n;
+          this.#left -= n;
+          if (this.#left === 0) {
+            const body =
+              this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts);
+            this.#parts = [];
+            if (this.#state === State.Json) {
+              this.#phaseCrc = zlib.crc32(body, this.#phaseCrc);
+              this.#state = State.Header;
+              this.#recordEnds(body, events);
+            } else {
+              this.#state = State.Done;
+              events.push(this.#trailer(body));
+            }
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (at < chunk.length) this.rest = chunk.subarray(at);
+    return events;
+  }
+
+  #frameStarts(length: number): void {
+    if (this.#state === State.TrailerHeader) {
+      if (length > this.#options.maxTrailer) throw this.#tooLarge(length, this.#options.maxTrailer);
+      if (length === 0) throw this.#broken("the trailer is empty");
+      this.#left = length;
+      this.#state = State.Trailer;
+      return;
+    }
+    if (length === 0) {
+      if (this.#file !== undefined) throw this.#broken("the phase ended inside a file");
+      this.#state = State.TrailerHeader;
+      return;
+    }
+    if (length > this.#options.maxChunk) throw this.#tooLarge(length, this.#options.maxChunk);
+    this.#left = length - 1;
+    this.#state = State.Type;
+  }
+
+  #recordStarts(type: number): void {
+    if (type === RECORD.DATA) {
+      if (this.#file === undefined) throw this.#broken("file bytes outside a file");
+      if (this.#left === 0) throw this.#broken("an empty data record");
+      if (this.#file.received + this.#left > this.#file.size) {
+        throw this.#broken("more bytes than the file's size");
+      }
+      this.#file.received += this.#left;
+      this.#state = State.Data;
+      return;
+    }
+    if (
+      type !== RECORD.HEAD &&
+      type !== RECORD.END &&
+      type !== RECORD.FOLDER &&
+      type !== RECORD.SKIP &&
+      type !== RECORD.KEPT
+    ) {
+      throw this.#broken(`an unknown record type ${type}`);
+    }
+    if (this.#left > MAX_RECORD_JSON) throw this.#broken("a record over its size limit");
+    if (this.#left === 0) throw this.#broken("an empty record");
+    if ((type === RECORD.END) !== (this.#file !== undefined)) {
+      throw this.#broken(
+        type === RECORD.END ? "a file end outside a file" : "a record inside a file",
+      );
+    }
+    this.#recordType = type;
+    this.#state = State.Json;
+  }
+
+  #recordEnds(body: Buffer, events: TreeEvent[]): void {
+    const value = this.#json(body);
+    switch (this.#recordType) {
+      case RECORD.FOLDER:
+        events.push({ type: "folder", path: this.#shape(RECORD_SHAPES.folder, value).path });
+        return;
+      case RECORD.KEPT:
+        events.push({ type: "kept", path: this.#shape(RECORD_SHAPES.kept, value).path });
+        return;
+      case RECORD.SKIP: {
+        const skip = this.#shape(RECORD_SHAPES.skip, value);
+        events.push({
+          type: "skip",
+          path: skip.path,
+          kind: skip.type,
+          ...(skip.error === undefined ? {} : { error: skip.error }),
+        });
+        return;
+      }
+      case RECORD.HEAD: {
+        // The hot records (one H and one E per file) are checked by hand: the same rules as
+        // RECORD_SHAPES, at a fraction of a schema's cost.
+        const head = isHead(value) ? value : this.#shape(RECORD_SHAPES.head, value);
+        this.#file = {
+          path: head.path,
+          size: head.size,
+          received: 0,
+          sum: createChecksum(this.#options.alg),
+        };
+        events.push({ type: "file", path: head.path, size: head.size, mtime: head.mtime });
+        return;
+      }
+      default: {
+        const end = isOkEnd(value) ? value : this.#shape(RECORD_SHAPES.end, value);
+        const file = this.#file as OpenFile;
+        this.#file = undefined;
+        if (!end.ok) {
+          events.push({ type: "end", path: file.path, error: end.error });
+          return;
+        }
+        if (file.received !== file.size) throw this.#broken("a file ended before its size");
+        const mine = file.sum.digest();
+        events.push(
+          mine === end.checksum.toLowerCase()
+            ? { type: "end", path: file.path, checksum: mine }
+            : { type: "end", path: file.path, error: mismatch(file.path) },
+        );
+      }
+    }
+  }
+
+  #trailer(body: Buffer): TreeEvent {
+    const trailer = this.#shape(trailerShape, this.#json(body));
+    if (!trailer.ok) return { type: "trailer", error: trailer.error };
+    const mine = this.#phaseCrc.toString(16).padStart(8, "0");
+    if (trailer.checksum.value.toLowerCase() === mine) return { type: "trailer" };
+    return {
+      type: "trailer",
+      error: {
+        code: "BFTP_ERR_CHECKSUM_MISMATCH",
+        status: 422,
+        message: "The tree's records do not match their checksum",
+      },
+    };
+  }
+
+  #json(body: Buffer): unknown {
+    try {
+      return JSON.parse(decodeUtf8(body)) as unknown;
+    } catch {
+      throw this.#broken("a record that is not UTF-8 JSON");
+    }
+  }
+
+  #shape<T>(schema: z.ZodType<T>, value: unknown): T {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw this.#broken("a record of the wrong shape");
+    return parsed.data;
+  }
+
+  #broken(why: string): BftpError {
+    return new BftpError(this.#options.errorCode, `Cannot read the tree: ${why}`, {
+      connectionUsable: false,
+    });
+  }
+
+  #tooLarge(length: number, max: number): BftpError {
+    return new BftpError(
+      "BFTP_ERR_FRAME_TOO_LARGE",
+      `Cannot read a frame of ${length} bytes: the limit is ${max}`,
+      {
+        details: { length, max },
+        connectionUsable: false,
+      },
+    );
+  }
+}
+
+function isU64(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isHead(value: unknown): value is { path: string; size: number; mtime: number } {
+  if (typeof value !== "object" || value === null) return false;
+  const { path, size, mtime } = value as Record<string, unknown>;
+  return (
+    typeof path === "string" &&
+    path.length > 0 &&
+    path.length <= MAX_RECORD_PATH &&
+    isU64(size) &&
+    isU64(mtime)
+  );
+}
+
+function isOkEnd(value: unknown): value is { ok: true; checksum: string } {
+  if (typeof value !== "object" || value === null) return false;
+  const { ok, checksum } = value as Record<string, unknown>;
+  return ok === true && typeof checksum === "string" && checksum.length <= 128;
+}
+
+function mismatch(path: string): WireError {
+  return {
+    code: "BFTP_ERR_CHECKSUM_MISMATCH",
+    status: 422,
+    message: `Cannot use ${JSON.stringify(path)}: its checksum differs from the sender's`,
+  };
+}

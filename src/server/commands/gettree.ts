@@ -1,0 +1,353 @@
+import fs from "node:fs";
+import fsp, { type FileHandle } from "node:fs/promises";
+import { promisify } from "node:util";
+import { BftpError } from "../../errors.js";
+import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
+import { remoteError, toWireError } from "../../protocol/replies.js";
+import type { RequestOf } from "../../protocol/requests.js";
+import { createChecksum } from "../../protocol/checksum.js";
+import { TreeEncoder } from "../../protocol/tree-encoder.js";
+import { haveFrame, type HaveEntry } from "../../protocol/tree-records.js";
+import type { ChecksumAlg } from "../../protocol/version.js";
+import { writeAll } from "../../wire/write-all.js";
+import type { CommandContext } from "../command-context.js";
+import { sameVersion } from "../file-version.js";
+import { sharedFsPool, type FsPool } from "../fs-pool.js";
+import { fsError } from "../fs-error.js";
+import type { DirListing, OpenedBig, ReadFilesResult, ReadItem } from "../tree-jobs.js";
+import { abortRequested } from "./abort.js";
+
+/** Bytes of records one batch builds: large writes, and ABORT is looked for this often. */
+const BATCH_BYTES = 1024 * 1024;
+/** Files one batch may read (bounds the job message whatever the sizes). */
+const BATCH_FILES = 512;
+/** Deadline of one file-system batch (PROTOCOL.md §8.13, §11). */
+const BATCH_TIMEOUT_MS = 30_000;
+/** Most have-list entries one request may carry (§8.13). */
+const MAX_HAVE = 1_000_000;
+
+const fstat = promisify(fs.fstat);
+const close = promisify(fs.close);
+
+/**
+ * GETTREE (PROTOCOL.md §8.13, issue 12): every file below a folder in one tree data phase
+ * (§7.4). The folder is opened through the sandbox; below it, the worker pool reaches each
+ * name through its open parent with O_NOFOLLOW (links are reported, never followed), reads
+ * files in batches of about 1 MiB of records, and hands each batch back as one buffer to
+ * write. While one batch goes to the socket, the next is read. A file that changes while
+ * read, or cannot be read, is one `E` or `S` record and the tree goes on; an ABORT or a
+ * missed batch deadline ends the phase with an error trailer.
+ */
+export async function getTree(ctx: CommandContext, req: RequestOf<"GETTREE">): Promise<void> {
+  const have = req.have === true ? await readHave(ctx.upload) : undefined;
+  const opened = await ctx.openInside(req.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const sender = new TreeSender(ctx, {
+      pool: sharedFsPool(),
+      alg: req.checksum ?? "crc32",
+      have,
+      virtualRoot: opened.virtual === "/" ? "" : opened.virtual,
+    });
+    await sender.run(opened.path, ctx.replyFrame({ path: opened.virtual }));
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/**
+ * Whether a GETTREE request says a have list follows it (`"have": true`), read from the raw
+ * frame so that a request refused for another field still has its list read and dropped.
+ */
+export function sendsHave(payload: Buffer): boolean {
+  try {
+    const value = JSON.parse(payload.toString("utf8")) as unknown;
+    return (
+      typeof value === "object" && value !== null && (value as { have?: unknown }).have === true
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The have list (§8.13): every frame a JSON array of entries, bounded, read to its trailer. */
+async function readHave(phase: DataPhaseReader | undefined): Promise<Map<string, HaveEntry>> {
+  const have = new Map<string, HaveEntry>();
+  if (phase === undefined) return have;
+  let refusal: BftpError | undefined;
+  for await (const frame of phase.frames()) {
+    if (refusal !== undefined) continue;
+    let parsed: ReturnType<typeof haveFrame.safeParse>;
+    try {
+      parsed = haveFrame.safeParse(JSON.parse(frame.toString("utf8")));
+    } catch {
+      refusal = badHave("a frame is not JSON");
+      continue;
+    }
+    if (!parsed.success) refusal = badHave("an entry is malformed");
+    else if (have.size + parsed.data.length > MAX_HAVE)
+      refusal = badHave(`more than ${MAX_HAVE} entries`);
+    else for (const entry of parsed.data) have.set(entry.path, entry);
+  }
+  if (phase.result.failure !== undefined) throw phase.result.failure;
+  if (refusal !== undefined) throw refusal;
+  return have;
+}
+
+function badHave(why: string): BftpError {
+  return new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot read the have list: ${why}`);
+}
+
+interface SenderOptions {
+  readonly pool: FsPool;
+  readonly alg: ChecksumAlg;
+  readonly have: Map<string, HaveEntry> | undefined;
+  readonly virtualRoot: string;
+}
+
+/** One GETTREE's data phase: the walk, the batches, the writes, in order. */
+class TreeSender {
+  readonly #ctx: CommandContext;
+  readonly #options: SenderOptions;
+  readonly #out: TreeEncoder;
+  readonly #maxChunk: number;
+  /** The write in flight; the next one waits for it. */
+  #writing: Promise<void> = Promise.resolve();
+  #files = 0;
+  #bytes = 0;
+
+  constructor(ctx: CommandContext, options: SenderOptions) {
+    this.#ctx = ctx;
+    this.#options = options;
+    this.#maxChunk = ctx.limits.maxChunk;
+    this.#out = new TreeEncoder(this.#maxChunk);
+  }
+
+  async run(rootPath: string, reply: Buffer): Promise<void> {
+    const started = Date.now();
+    await this.#write(reply);
+    let failure: BftpError | undefined;
+    try {
+      const root = await this.#job<DirListing>({
+        op: "openDir",
+        parent: rootPath,
+        name: null,
+        virtual: this.#options.virtualRoot || "/",
+      });
+      if (root.error !== undefined) throw remoteError(root.error);
+      await this.#folder(rootPath, "", root);
+    } catch (err) {
+      // The reply has gone out: whatever happens now (an abort, a deadline, a shutdown, a
+      // fault) can only be said in the trailer. A connection that failed cannot be told.
+      if (this.#ctx.socket.destroyed) throw lost(err);
+      failure =
+        err instanceof BftpError
+          ? err
+          : new BftpError("BFTP_ERR_INTERNAL", "internal error", { cause: err });
+      if (failure.status === undefined)
+        this.#ctx.log.error("internal", {
+          peer: this.#ctx.peer,
+          op: "GETTREE",
+          error: String(err),
+        });
+    }
+    try {
+      await this.#writing;
+      await this.#write(
+        Buffer.concat([this.#out.take(), this.#out.finish(failure && toWireError(failure))]),
+      );
+      await this.#writing;
+    } catch (err) {
+      throw lost(err);
+    }
+    this.#ctx.log.info("gettree", {
+      peer: this.#ctx.peer,
+      path: this.#options.virtualRoot || "/",
+      files: this.#files,
+      bytes: this.#bytes,
+      ms: Date.now() - started,
+      result: failure?.code ?? "ok",
+    });
+  }
+
+  /** A folder's files in batches, then each subfolder (an `F` record, then its contents). */
+  async #folder(path: string, rel: string, listing: DirListing): Promise<void> {
+    const files: ReadItem[] = [];
+    const dirs: string[] = [];
+    const prefix = rel === "" ? "" : `${rel}/`;
+    for (const [name, kind] of listing.entries) {
+      const childRel = `${prefix}${name}`;
+      if (kind === "dir") dirs.push(name);
+      else if (kind === "file") {
+        const have = this.#options.have?.get(childRel);
+        files.push(have === undefined ? { name, rel: childRel } : { name, rel: childRel, have });
+      } else this.#out.skip(childRel, kind);
+    }
+    const virtualDir = `${this.#options.virtualRoot}${rel === "" ? "" : `/${rel}`}`;
+    let at = 0;
+    while (at < files.length) {
+      this.#checkAbort();
+      const batch = await this.#job<ReadFilesResult>({
+        op: "readFiles",
+        dir: path,
+        virtualDir,
+        items: files.slice(at, at + BATCH_FILES),
+        alg: this.#options.alg,
+        maxChunk: this.#maxChunk,
+        budget: BATCH_BYTES,
+        bigAt: BATCH_BYTES,
+        crc: this.#out.crc,
+      });
+      at += batch.consumed;
+      this.#out.crc = batch.crc;
+      this.#files += batch.files;
+      this.#bytes += batch.fileBytes;
+      await this.#write(
+        Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length),
+      );
+      if (batch.big !== undefined) await this.#bigFile(batch.big);
+    }
+    for (const name of dirs) {
+      const childRel = `${prefix}${name}`;
+      this.#checkAbort();
+      const child = await this.#job<DirListing>({
+        op: "openDir",
+        parent: path,
+        name,
+        virtual: `${virtualDir}/${name}`,
+      });
+      if (child.error !== undefined) {
+        this.#out.skip(childRel, "dir", child.error);
+        continue;
+      }
+      try {
+        this.#out.folder(childRel);
+        await this.#folder(`/proc/self/fd/${child.fd}`, childRel, child);
+      } finally {
+        await close(child.fd);
+      }
+    }
+  }
+
+  /**
+   * A file too large for a batch, streamed here from the descriptor the worker opened
+   * (O_NOFOLLOW), read through a handle on that same file (`/proc/self/fd/N`): one hand-off
+   * per MiB costs nothing next to the bytes. Its stamps are compared after the last read.
+   */
+  async #bigFile(big: OpenedBig): Promise<void> {
+    const out = this.#out;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await fsp.open(`/proc/self/fd/${big.fd}`, "r");
+      const have = this.#options.have?.get(big.rel);
+      if (have !== undefined && have.size === big.size) {
+        const same =
+          have.sha256 === undefined
+            ? have.mtime === big.mtime
+            : (await sha256Of(handle, big.size)) === have.sha256;
+        if (same) {
+          out.kept(big.rel);
+          return;
+        }
+      }
+      out.head(big.rel, big.size, big.mtime);
+      const sum = createChecksum(this.#options.alg);
+      const chunk = Math.min(BATCH_BYTES, this.#maxChunk - 1);
+      let position = 0;
+      let error: BftpError | undefined;
+      while (position < big.size) {
+        const stop = abortRequested(this.#ctx);
+        if (stop !== undefined) {
+          out.endError(toWireError(stop));
+          throw stop;
+        }
+        const frame = out.dataFrame(Math.min(chunk, big.size - position));
+        const body = frame.subarray(9); // after the header and the type byte
+        let n: number;
+        try {
+          ({ bytesRead: n } = await handle.read(body, 0, body.length, position));
+        } catch (err) {
+          error = fsError(err, "read", big.virtual);
+          break;
+        }
+        if (n < body.length) {
+          error = changedError(big.virtual); // shorter than when it was opened
+          break;
+        }
+        sum.update(body);
+        out.pushFrame(frame);
+        position += n;
+        await this.#write(out.take());
+      }
+      if (error === undefined) {
+        const after = await fstat(big.fd, { bigint: true });
+        if (!sameVersion(big.stats, after)) error = changedError(big.virtual);
+      }
+      if (error === undefined) {
+        out.endOk(sum.digest());
+        this.#files++;
+        this.#bytes += big.size;
+      } else out.endError(toWireError(error));
+    } finally {
+      await handle?.close();
+      await close(big.fd);
+    }
+  }
+
+  /** Runs a job on the pool under the batch deadline. */
+  #job<T>(job: Parameters<FsPool["run"]>[0]): Promise<T> {
+    return this.#options.pool.run<T>(job, BATCH_TIMEOUT_MS);
+  }
+
+  /** An ABORT waiting (or a server stopping) ends the tree between records. */
+  #checkAbort(): void {
+    const stop = abortRequested(this.#ctx);
+    if (stop !== undefined) throw stop;
+  }
+
+  /**
+   * Queues `bytes` after the write in flight (and what the encoder holds); resolves once the
+   * write before it is done, so one batch is written while the next is read.
+   */
+  async #write(bytes: Buffer): Promise<void> {
+    const pending = this.#out.length > 0 ? Buffer.concat([this.#out.take(), bytes]) : bytes;
+    await this.#writing;
+    const writing = writeAll(this.#ctx.socket, pending, {
+      timeout: this.#ctx.limits.stallTimeoutMs,
+    });
+    writing.catch(() => undefined);
+    this.#writing = writing;
+  }
+}
+
+/** The SHA-256 of a file's first `size` bytes, to compare with the receiver's copy (`-c`). */
+async function sha256Of(handle: FileHandle, size: number): Promise<string | undefined> {
+  const sum = createChecksum("sha256");
+  const buffer = Buffer.allocUnsafe(Math.min(BATCH_BYTES, size));
+  for (let position = 0; position < size;) {
+    const length = Math.min(buffer.length, size - position);
+    const { bytesRead } = await handle.read(buffer, 0, length, position);
+    if (bytesRead === 0) return undefined;
+    sum.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return sum.digest();
+}
+
+/** A failure after the reply that leaves no way to answer: the session ends. */
+function lost(err: unknown): BftpError {
+  return new BftpError(
+    "BFTP_ERR_CONNECTION_LOST",
+    "Cannot finish the tree: the connection failed",
+    {
+      cause: err,
+      connectionUsable: false,
+    },
+  );
+}
+
+function changedError(virtual: string): BftpError {
+  return new BftpError(
+    "BFTP_ERR_FILE_CHANGED",
+    `Cannot read ${JSON.stringify(virtual)}: the file changed while it was read`,
+  );
+}

@@ -1,0 +1,234 @@
+// The file-system side of a tree transfer (PROTOCOL.md §8.13, issue 12 item 3), run on a
+// worker thread of FsPool: synchronous calls in batches, so a tree of small files costs one
+// hand-off per batch instead of one per open, stat, read and close. Every name is reached
+// through an open directory (`/proc/self/fd/N/name`) with O_NOFOLLOW: a name swapped for a
+// link between the listing and the open is refused, never followed (sandbox.ts's rule).
+import { createHash } from "node:crypto";
+import fs, { type BigIntStats } from "node:fs";
+import { parentPort } from "node:worker_threads";
+import zlib from "node:zlib";
+import { BftpError } from "../errors.js";
+import { toWireError, type WireError } from "../protocol/replies.js";
+import { TreeEncoder } from "../protocol/tree-encoder.js";
+import { isRecordPath } from "../protocol/tree-records.js";
+import type { ChecksumAlg } from "../protocol/version.js";
+import { RACY_MS, sameVersion } from "./file-version.js";
+import { fsError } from "./fs-error.js";
+import { TEMP_PREFIX } from "./sandbox.js";
+import type {
+  DirListing,
+  FileStamps,
+  FsJob,
+  OpenedBig,
+  ReadFilesJob,
+  ReadFilesResult,
+  TreeEntry,
+} from "./tree-jobs.js";
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+
+/** Most entries one folder may hold before it is reported unreadable. */
+const MAX_DIR_ENTRIES = 1_000_000;
+
+function openDir(parent: string, name: string | null, virtual: string): DirListing {
+  let fd = -1;
+  let path = parent;
+  if (name !== null) {
+    try {
+      fd = fs.openSync(`${parent}/${name}`, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      return { fd: -1, entries: [], error: toWireError(fsError(err, "open", virtual)) };
+    }
+    path = `/proc/self/fd/${fd}`;
+  }
+  try {
+    const entries: TreeEntry[] = [];
+    for (const dirent of fs.readdirSync(path, { withFileTypes: true })) {
+      const entryName = dirent.name;
+      // Reserved temporary names are never shown (§6); a name no record can carry is left out.
+      if (entryName.startsWith(TEMP_PREFIX) || !isRecordPath(entryName)) continue;
+      if (entries.length === MAX_DIR_ENTRIES) {
+        throw new BftpError(
+          "BFTP_ERR_INTERNAL",
+          `Cannot list ${JSON.stringify(virtual)}: too many entries`,
+        );
+      }
+      const kind = dirent.isFile()
+        ? "file"
+        : dirent.isDirectory()
+          ? "dir"
+          : dirent.isSymbolicLink()
+            ? "symlink"
+            : "other";
+      entries.push([entryName, kind]);
+    }
+    return { fd, entries };
+  } catch (err) {
+    if (fd >= 0) fs.closeSync(fd);
+    return { fd: -1, entries: [], error: toWireError(fsError(err, "list", virtual)) };
+  }
+}
+
+/** Stats once the change time is old enough to trust (file-version.ts), waiting at most once. */
+function settled(fd: number, stats: BigIntStats): BigIntStats | undefined {
+  const stamp = Number(stats.ctimeNs / 1_000_000n);
+  const wait = stamp + RACY_MS + 1 - Date.now();
+  if (Math.abs(Date.now() - stamp) >= RACY_MS) return stats;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(1, wait));
+  const again = fs.fstatSync(fd, { bigint: true });
+  return sameVersion(stats, again) ? again : undefined;
+}
+
+function digest(alg: ChecksumAlg, bytes: Uint8Array): string {
+  if (alg === "sha256") return createHash("sha256").update(bytes).digest("hex");
+  return zlib.crc32(bytes).toString(16).padStart(8, "0");
+}
+
+function changed(virtual: string): WireError {
+  return toWireError(
+    new BftpError(
+      "BFTP_ERR_FILE_CHANGED",
+      `Cannot read ${JSON.stringify(virtual)}: the file changed while it was read`,
+    ),
+  );
+}
+
+/**
+ * Reads the batch's files, in order, into records, until `budget` bytes are built or a file
+ * larger than `bigAt` is met (opened and handed back for the main thread to stream).
+ */
+function readFiles(job: ReadFilesJob): ReadFilesResult {
+  // Room for the budget and one more small file's records: the arena then never grows.
+  const out = new TreeEncoder(job.maxChunk, job.crc, job.budget + 128 * 1024);
+  let consumed = 0;
+  let files = 0;
+  let bytes = 0;
+  let big: OpenedBig | undefined;
+  for (const item of job.items) {
+    if (out.length >= job.budget) break;
+    consumed++;
+    const virtual = `${job.virtualDir}/${item.name}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(`${job.dir}/${item.name}`, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === "ELOOP") out.skip(item.rel, "symlink");
+      else if (code !== "ENOENT")
+        out.skip(item.rel, "other", toWireError(fsError(err, "open", virtual)));
+      continue; // gone since the listing: nothing to send
+    }
+    let keep = false;
+    try {
+      const first = fs.fstatSync(fd, { bigint: true });
+      if (!first.isFile()) {
+        out.skip(item.rel, "other");
+        continue;
+      }
+      const size = Number(first.size);
+      const mtime = Number(first.mtimeNs / 1_000_000n); // whole ms, no float rounding
+      const have = item.have;
+      if (
+        have !== undefined &&
+        have.size === size &&
+        have.sha256 === undefined &&
+        have.mtime === mtime
+      ) {
+        out.kept(item.rel);
+        continue;
+      }
+      if (size > job.bigAt) {
+        keep = true;
+        big = { fd, rel: item.rel, virtual, size, mtime, stats: stampsOf(first) };
+        break;
+      }
+      const stats = settled(fd, first);
+      if (stats === undefined) {
+        out.head(item.rel, size, mtime);
+        out.endError(changed(virtual));
+        continue;
+      }
+      // The header first, then one D frame the file is read straight into (larger files are
+      // read whole, then framed); a file that changed meanwhile is rolled back to its E.
+      const mark = out.mark();
+      out.head(item.rel, size, mtime);
+      const single = size > 0 && size < job.maxChunk;
+      const frame = single ? out.dataFrame(size) : undefined;
+      const body =
+        frame === undefined ? Buffer.allocUnsafe(size) : frame.subarray(frame.length - size);
+      let got = 0;
+      while (got < size) {
+        const n = fs.readSync(fd, body, got, size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      const after = fs.fstatSync(fd, { bigint: true });
+      if (got !== size || !sameVersion(stats, after)) {
+        out.rollback(mark);
+        out.head(item.rel, size, mtime);
+        out.endError(changed(virtual));
+        continue;
+      }
+      const sum =
+        have?.sha256 !== undefined && have.size === size ? digest("sha256", body) : undefined;
+      if (sum !== undefined && sum === have?.sha256) {
+        out.rollback(mark);
+        out.kept(item.rel);
+        continue;
+      }
+      if (frame !== undefined) out.pushFrame(frame);
+      else out.data(body);
+      out.endOk(sum !== undefined && job.alg === "sha256" ? sum : digest(job.alg, body));
+      files++;
+      bytes += size;
+    } catch (err) {
+      out.skip(item.rel, "other", toWireError(fsError(err, "read", virtual)));
+    } finally {
+      if (!keep) fs.closeSync(fd);
+    }
+  }
+  const built = out.take();
+  return {
+    bytes: built,
+    crc: out.crc,
+    consumed,
+    files,
+    fileBytes: bytes,
+    ...(big === undefined ? {} : { big }),
+  };
+}
+
+/** The stamps of `stats` as plain values a message can carry. */
+function stampsOf(stats: BigIntStats): FileStamps {
+  const { dev, ino, size, mtimeNs, ctimeNs, nlink } = stats;
+  return { dev, ino, size, mtimeNs, ctimeNs, nlink };
+}
+
+function run(job: FsJob): { result: unknown; transfer: ArrayBuffer[] } {
+  switch (job.op) {
+    case "openDir":
+      return { result: openDir(job.parent, job.name, job.virtual), transfer: [] };
+    case "readFiles": {
+      const result = readFiles(job);
+      return { result, transfer: [result.bytes.buffer as ArrayBuffer] };
+    }
+    case "close":
+      for (const fd of job.fds) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed: nothing to do
+        }
+      }
+      return { result: null, transfer: [] };
+  }
+}
+
+parentPort?.on("message", (message: { id: number; job: FsJob }) => {
+  try {
+    const { result, transfer } = run(message.job);
+    parentPort?.postMessage({ id: message.id, result }, transfer);
+  } catch (err) {
+    parentPort?.postMessage({ id: message.id, error: toWireError(err) });
+  }
+});
