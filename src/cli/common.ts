@@ -6,7 +6,7 @@ import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
 import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
-import { ANONYMOUS } from "../server/accounts/users-file.js";
+import { ANONYMOUS } from "../protocol/version.js";
 import { addHostTrustOptions, hostTrustOptions } from "./host-trust-options.js";
 import { readPassword } from "./password-input.js";
 

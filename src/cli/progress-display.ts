@@ -1,4 +1,4 @@
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import type { Progress, ProgressHandler } from "../client/progress.js";
 import { escapeControls } from "../client/safe-name.js";
 import { formatBytes, type CommonFlags } from "./common.js";
@@ -40,7 +40,7 @@ export function shouldDraw(
  * no-op, so commands use it unconditionally.
  *
  * @example
- * const display = ProgressDisplay.for(flags);
+ * const display = await ProgressDisplay.for(flags);
  * try { await client.download(remote, local, { onProgress: display.onProgress }) }
  * finally { display.stop() }
  */
@@ -55,14 +55,30 @@ export class ProgressDisplay {
   #logged = false;
   readonly #started = performance.now();
 
-  constructor(drawing: boolean, stream: ProgressStream = process.stderr) {
-    this.#drawing = drawing;
+  readonly #library: typeof cliProgress | undefined;
+
+  /**
+   * A display that draws with `library` (the `cli-progress` module), or draws nothing
+   * without it; {@link ProgressDisplay.create} loads it only when drawing.
+   */
+  constructor(library: typeof cliProgress | undefined, stream: ProgressStream = process.stderr) {
+    this.#library = library;
+    this.#drawing = library !== undefined;
     this.#stream = stream;
   }
 
+  /**
+   * A display that draws if `drawing`. cli-progress (and string-width under it) is loaded
+   * only then: a quiet or piped run does not pay for it at start-up (issue 12, item 4).
+   */
+  static async create(drawing: boolean, stream?: ProgressStream): Promise<ProgressDisplay> {
+    const library = drawing ? (await import("cli-progress")).default : undefined;
+    return new ProgressDisplay(library, stream);
+  }
+
   /** A display for a command's flags: drawing only where {@link shouldDraw} says so. */
-  static for(flags: CommonFlags): ProgressDisplay {
-    return new ProgressDisplay(shouldDraw(flags));
+  static for(flags: CommonFlags): Promise<ProgressDisplay> {
+    return ProgressDisplay.create(shouldDraw(flags));
   }
 
   /** True when bars are drawn. */
@@ -147,7 +163,9 @@ export class ProgressDisplay {
   }
 
   #bars(): cliProgress.MultiBar {
-    this.#multi ??= new cliProgress.MultiBar({
+    const library = this.#library;
+    if (library === undefined) throw new Error("ProgressDisplay: drawing without cli-progress");
+    this.#multi ??= new library.MultiBar({
       stream: this.#stream,
       format: (_options, params, payload: { row?: ProgressRow }) =>
         payload.row === undefined ? "" : renderRow(payload.row, params.maxWidth - 1),

@@ -24,7 +24,7 @@ export async function runTransfer(
   flags: CommonFlags,
   body: TransferBody,
 ): Promise<number> {
-  const display = ProgressDisplay.for(flags);
+  const display = await ProgressDisplay.for(flags);
   const started = performance.now();
   let report: Omit<TransferReport, "ms">;
   try {

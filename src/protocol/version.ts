@@ -22,3 +22,6 @@ export const CAPABILITIES = [
   "mkdir-parents",
   "tree",
 ] as const;
+
+/** The name the protocol gives a session without an account (PROTOCOL.md §8.2). */
+export const ANONYMOUS = "anonymous";

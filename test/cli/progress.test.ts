@@ -75,7 +75,7 @@ test("shouldDraw: a terminal or BFTP_PROGRESS=1, never with -q or --json", () =>
 
 test("on a terminal: a line per file in flight and a total, cleared at the end", async () => {
   const { stream, text } = fakeStream(true);
-  const display = new ProgressDisplay(true, stream);
+  const display = await ProgressDisplay.create(true, stream);
   display.expect(2, 30 * MiB);
   display.onProgress({ name: "/t/one.bin", bytes: 5 * MiB, total: 10 * MiB, rate: MiB });
   display.onProgress({ name: "/t/two\u001b[2J.bin", bytes: MiB, total: 20 * MiB, rate: MiB });
@@ -96,9 +96,9 @@ test("on a terminal: a line per file in flight and a total, cleared at the end",
   assert.ok(out.endsWith("\u001b[0J"), "the bars are cleared: only the result stays");
 });
 
-test("when not drawing, every call is a no-op but log", () => {
+test("when not drawing, every call is a no-op but log", async () => {
   const { stream, text } = fakeStream(true);
-  const display = new ProgressDisplay(false, stream);
+  const display = await ProgressDisplay.create(false, stream);
   display.expect(1, 10);
   display.onProgress({ name: "/a", bytes: 5, total: 10, rate: 1 });
   display.done("/a", 10);

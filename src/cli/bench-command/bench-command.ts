@@ -132,7 +132,7 @@ async function bench(serverArg: string, flags: BenchFlags): Promise<number> {
     );
   }
   const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 32);
-  const display = ProgressDisplay.for(flags);
+  const display = await ProgressDisplay.for(flags);
   const controller = new AbortController();
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);

@@ -149,7 +149,7 @@ interface Transfer {
  * prints its result line (a file unless quiet; a tree as {@link reportBatch} does).
  */
 async function transfer(ctx: ShellContext, job: Transfer): Promise<number | undefined> {
-  const display = new ProgressDisplay(ctx.drawProgress);
+  const display = await ProgressDisplay.create(ctx.drawProgress);
   const options: FileOptions = {
     resume: job.flags.has("resume"),
     overwrite: job.flags.has("overwrite"),

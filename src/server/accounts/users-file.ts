@@ -5,6 +5,7 @@ import { configDir, writePrivateFile } from "../../config-dir.js";
 import { BftpError } from "../../errors.js";
 import { passwordHashSchema, type PasswordHash } from "./password-hash.js";
 import { PERMISSIONS, type Permission } from "./permissions.js";
+import { ANONYMOUS } from "../../protocol/version.js";
 
 /** The users file's name inside the configuration folder. */
 export const USERS_FILE_NAME = "users.json";
@@ -36,8 +37,7 @@ export interface UsersFile {
  */
 export const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/u;
 
-/** The name the protocol gives the session without an account (PROTOCOL.md §8.2). */
-export const ANONYMOUS = "anonymous";
+export { ANONYMOUS };
 
 const userSchema = z.strictObject({
   name: z
