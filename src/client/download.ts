@@ -8,6 +8,7 @@ import { BftpError, isBftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
+import { downloadToFile } from "./download-to-file.js";
 import { inStep } from "./in-step.js";
 import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
@@ -157,18 +158,15 @@ export async function downloadFile(
   const { length: _whole, ...rest } = options; // a file download is always the whole file
   const state = { written: false };
   const fetch = (offset: number, ifVersion: string | undefined): Promise<TransferResult> => {
-    const sink = (): Writable => {
-      state.written = true;
-      return fs.createWriteStream(
-        part,
-        offset > 0 ? { flags: "r+", start: offset } : { flags: "w" },
-      );
-    };
     const { ifVersion: _given, ...others } = rest;
-    return downloadToStream(conn, remote, sink, {
+    // Straight from the socket to the file (issue 12); streams keep downloadToStream.
+    return downloadToFile(conn, remote, part, {
       ...others,
       offset,
       ...(ifVersion === undefined ? {} : { ifVersion }),
+      onCreate: () => {
+        state.written = true;
+      },
     });
   };
   const kept = options.resume === true ? await resumableOffset(conn, remote, part) : undefined;

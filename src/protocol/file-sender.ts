@@ -47,7 +47,7 @@ export interface FileSenderOptions {
   readonly bufferSize: () => number;
   /** How many buffers rotate (default 4): reads run this far ahead of the socket. */
   readonly buffers?: number;
-  /** Told the bytes of each frame as it is handed to the socket (progress). */
+  /** Told the size of each chunk of data as it is handed to the socket (progress). */
   readonly onSent?: (bytes: number) => void;
 }
 
@@ -229,6 +229,7 @@ export class FileSender {
       const chunk = buffer.subarray(0, bytes);
       if (this.#options.checksum === undefined) this.#sum.update(chunk);
       this.#bytes += chunk.length;
+      this.#options.onSent?.(chunk.length);
       const frames = this.#frames(chunk);
       if (this.#bytes === this.#options.length) {
         this.#last(frames);
@@ -309,11 +310,9 @@ export class FileSender {
       this.#fail(lost("the stream closed", out.errored));
       return;
     }
-    let bytes = 0;
     this.#waiting++;
     out.cork();
     chunks.forEach((chunk, i) => {
-      bytes += chunk.length;
       if (i < chunks.length - 1) {
         out.write(chunk);
         return;
@@ -328,7 +327,6 @@ export class FileSender {
       });
     });
     out.uncork();
-    this.#options.onSent?.(bytes);
   }
 
   #checksum(): string {

@@ -19,6 +19,20 @@ export interface PumpOptions extends WaitOptions {
   readonly end?: boolean;
 }
 
+/**
+ * Takes bytes from the queue synchronously as they arrive (see {@link ReadEngine.consume}):
+ * a parser written as a state machine, with no promise per piece.
+ */
+export interface Consumer {
+  /**
+   * Takes what it can from `queue`; true once it is done (the bytes after stay queued).
+   * `ended` says the source has ended. Throws (a BftpError) to fail.
+   */
+  take(queue: ChunkQueue, ended: boolean): boolean;
+  /** False while it cannot take more: the source then pauses at the high-water mark. */
+  hungry(): boolean;
+}
+
 interface Waiter {
   attempt: () => boolean; // true once it has settled
   fail: (err: BftpError) => void;
@@ -221,6 +235,30 @@ export class ReadEngine {
     );
   }
 
+  /**
+   * Hands the queue to `consumer` now and each time bytes arrive, the stream ends or
+   * {@link wake} is called, until it says it is done (resolves) or throws (rejects). While it
+   * is not hungry the source is paused at the high-water mark. Its deadlines are its own: it
+   * throws from `take` on a wake.
+   */
+  consume(consumer: Consumer): Promise<void> {
+    return this.read(
+      "consume bytes",
+      {},
+      () => {
+        if (consumer.take(this.#queue, this.#ended)) return undefined;
+        return NEED_MORE;
+      },
+      false,
+      () => consumer.hungry(),
+    );
+  }
+
+  /** Runs the pending read's attempt again (a consumer that can take more bytes now). */
+  wake(): void {
+    this.#service();
+  }
+
   /** Holds the reader for a multi-step operation so no other read interleaves with it. */
   async exclusive(body: () => Promise<void>): Promise<void> {
     const busy = this.#busyError();
@@ -247,7 +285,13 @@ export class ReadEngine {
    * waiting, even after the stream failed. `internal` is for a caller that already holds
    * the reader through {@link exclusive}, so the busy check must not refuse it.
    */
-  read<T>(what: string, options: WaitOptions, attempt: Attempt<T>, internal = false): Promise<T> {
+  read<T>(
+    what: string,
+    options: WaitOptions,
+    attempt: Attempt<T>,
+    internal = false,
+    hungry?: () => boolean,
+  ): Promise<T> {
     if (!internal) {
       const busy = this.#busyError();
       if (busy) return Promise.reject(busy);
@@ -298,6 +342,7 @@ export class ReadEngine {
             reject(err);
           });
         },
+        ...(hungry === undefined ? {} : { hungry }),
       };
       this.#updateFlow();
     });
