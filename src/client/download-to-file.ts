@@ -19,7 +19,9 @@ const BACKLOG = 8 * 1024 * 1024;
  * arrive, gather writes from the received slabs, no copy, no promise per chunk), and is
  * checked against the sender's checksum and the announced length before it resolves. If the
  * file write fails, the rest of the phase is read and dropped so the connection stays usable.
- * Errors are those of `downloadToStream`.
+ * With `syncWrites` the writes are synchronous calls on this thread (no thread-pool hand-off
+ * per write, as the ceiling's receiver does): on two cores a GET then keeps one thread busy
+ * instead of handing every batch to another. Errors are those of `downloadToStream`.
  */
 export function downloadToFile(
   conn: ClientConnection,
@@ -69,9 +71,20 @@ export function downloadToFile(
               ? (_buffers, _position, done) => {
                   done(opened, 0); // the file could not be opened: the phase is dropped
                 }
-              : (buffers, position, done) => {
-                  fs.writev(fd, buffers, position, done);
-                },
+              : options.syncWrites === true
+                ? (buffers, position, done) => {
+                    let written: number;
+                    try {
+                      written = fs.writevSync(fd, buffers, position);
+                    } catch (err) {
+                      done(err, 0);
+                      return;
+                    }
+                    done(null, written);
+                  }
+                : (buffers, position, done) => {
+                    fs.writev(fd, buffers, position, done);
+                  },
         });
       } finally {
         await handle?.close().catch((err: unknown) => {

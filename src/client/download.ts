@@ -32,6 +32,14 @@ export interface DownloadOptions {
    */
   readonly ifVersion?: string;
   readonly onProgress?: ProgressHandler;
+  /**
+   * Write a downloaded file with synchronous calls on this thread instead of the thread pool
+   * (issue 12): faster where cores are few, but each write (at most about 8 MiB) blocks this
+   * process's event loop, so only for a process that does nothing else meanwhile, as the CLI.
+   * A disk that hangs hangs either way: neither kind of write has a deadline. Default false;
+   * streams, devices and FIFOs are never written this way.
+   */
+  readonly syncWrites?: boolean;
 }
 
 /** What a finished transfer did. */

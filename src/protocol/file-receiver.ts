@@ -79,6 +79,7 @@ export class FileReceiver implements Consumer {
   #idle: (() => void) | undefined;
   #lastProgress = 0;
   #stalled: BftpError | undefined;
+  #taking = false; // inside take(): a write that completes at once must not wake it again
 
   constructor(
     reader: StreamReader,
@@ -152,6 +153,15 @@ export class FileReceiver implements Consumer {
   /** @internal Consumer: parses what has arrived; true once the trailer is read. */
   take(queue: ChunkQueue, ended: boolean): boolean {
     if (this.#stalled !== undefined) throw this.#stalled;
+    this.#taking = true;
+    try {
+      return this.#parse(queue, ended);
+    } finally {
+      this.#taking = false;
+    }
+  }
+
+  #parse(queue: ChunkQueue, ended: boolean): boolean {
     const width = HEX_SIZE_HEADER.width;
     for (;;) {
       if (this.#state === DATA) {
@@ -262,7 +272,8 @@ export class FileReceiver implements Consumer {
     } else if (this.#inFlight === 0 && (this.#gathered === 0 || this.#received)) {
       this.#idle?.();
     }
-    if (!this.#received) this.#reader.wake(); // room again: take what waits, resume the socket
+    // Room again: take what waits, resume the socket (take() itself goes on by itself).
+    if (!this.#received && !this.#taking) this.#reader.wake();
   }
 
   /** Resolves once every gathered byte is written (or a write failed), no write in flight. */

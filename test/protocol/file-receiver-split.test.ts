@@ -216,3 +216,29 @@ test("receiveFile refuses a phase already begun", async () => {
     "BFTP_ERR_INVALID_ARGUMENT",
   );
 });
+
+test("a writer that completes at once (the CLI's synchronous writes) gets every byte, in step", async () => {
+  const wire = Buffer.concat([phaseBytes(DATA, 10), NEXT]);
+  for (const split of splits(wire)) {
+    const reader = new StreamReader(readableFrom(split.pieces));
+    const phase = new DataPhaseReader(reader, "crc32", LIMITS);
+    const out = Buffer.alloc(DATA.length);
+    let calls = 0;
+    const writeError = await phase.receiveFile({
+      position: 0,
+      backlog: () => 16,
+      writeAt: (buffers, position, done) => {
+        calls++;
+        const first = buffers[0] as Buffer;
+        const n = Math.min(first.length, 5); // short writes, continued at once
+        first.copy(out, position, 0, n);
+        done(null, n);
+      },
+    });
+    assert.equal(writeError, undefined, split.name);
+    assert.equal(phase.result.failure, undefined, split.name);
+    assert.deepEqual(out, DATA, split.name);
+    assert.ok(calls >= DATA.length / 5, split.name);
+    assert.equal((await reader.readFrame({ maxSize: 10 })).toString(), "next", split.name);
+  }
+});
