@@ -80,6 +80,7 @@ export class FileReceiver implements Consumer {
   #lastProgress = 0;
   #stalled: BftpError | undefined;
   #taking = false; // inside take(): a write that completes at once must not wake it again
+  #idleCheck = false; // a check for a pause in the data is scheduled
 
   constructor(
     reader: StreamReader,
@@ -214,7 +215,26 @@ export class FileReceiver implements Consumer {
 
   #more(ended: boolean): boolean {
     if (ended) throw this.#eof();
+    this.#whenIdle();
     return false;
+  }
+
+  /**
+   * Bytes gathered below a batch while the data pauses (the sender is slow, or stopped
+   * mid-phase) are written once a turn of the event loop passes with nothing new: what
+   * arrived reaches the file without waiting for the phase to go on (a resumable upload
+   * whose server dies keeps it), and while the data flows, writes stay large.
+   */
+  #whenIdle(): void {
+    if (this.#idleCheck || this.#gathered === 0 || this.#inFlight > 0 || this.#received) return;
+    this.#idleCheck = true;
+    const seen = this.#bytes;
+    setImmediate(() => {
+      this.#idleCheck = false;
+      if (this.#inFlight > 0 || this.#received || this.#gathered === 0) return;
+      if (this.#bytes === seen) this.#write();
+      else this.#whenIdle(); // still flowing: look again next turn
+    });
   }
 
   #eof(): BftpError {
@@ -271,6 +291,8 @@ export class FileReceiver implements Consumer {
       this.#write();
     } else if (this.#inFlight === 0 && (this.#gathered === 0 || this.#received)) {
       this.#idle?.();
+    } else {
+      this.#whenIdle();
     }
     // Room again: take what waits, resume the socket (take() itself goes on by itself).
     if (!this.#received && !this.#taking) this.#reader.wake();

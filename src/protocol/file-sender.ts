@@ -105,6 +105,7 @@ export class FileSender {
   #resolve: (sent: SentDataPhase) => void = () => undefined;
   #reject: (err: Error) => void = () => undefined;
   #settled = false;
+  #digest: string | undefined;
 
   constructor(out: Writable, options: FileSenderOptions) {
     this.#out = out;
@@ -220,7 +221,9 @@ export class FileSender {
   /** Hands every chunk read so far to the socket, checking for a stop between frames. */
   #send(): void {
     while (this.#ready.length > 0 && !this.#stopping && !this.#fatal) {
-      const failure = this.#options.shouldStop?.();
+      // Asked after each chunk has gone, as sendDataPhase did: the first always leaves (with
+      // the reply), so an ABORT pipelined behind a GET finds it running (PROTOCOL.md §7.2).
+      const failure = this.#bytes === 0 ? undefined : this.#options.shouldStop?.();
       if (failure !== undefined) {
         this.#stop(failure);
         return;
@@ -329,8 +332,10 @@ export class FileSender {
     out.uncork();
   }
 
+  /** The checksum of the bytes sent, computed once (a SHA-256 digest can be taken only once). */
   #checksum(): string {
-    return this.#options.checksum ?? this.#sum.digest();
+    this.#digest ??= this.#options.checksum ?? this.#sum.digest();
+    return this.#digest;
   }
 
   #fail(err: Error): void {

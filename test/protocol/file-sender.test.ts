@@ -72,6 +72,17 @@ function assertFailure(failure: BftpError | undefined, code: ErrorCode): void {
   assert.equal(failure.code, code);
 }
 
+test("a SHA-256 phase is verified (its digest is taken once)", async () => {
+  await withPair(async (pair, reader) => {
+    const { readAt } = readsOf();
+    const sending = new FileSender(pair.client, options(readAt, { alg: "sha256" })).run();
+    const phase = new DataPhaseReader(reader, "sha256", { maxChunk: 10_000, maxTrailer: 8192 });
+    for await (const piece of phase.chunks()) assert.ok(piece.length > 0);
+    assert.equal(phase.result.failure, undefined);
+    assert.equal((await sending).checksum, phase.result.checksum);
+  });
+});
+
 test("a range arrives whole and verified, in frames of maxChunk, after the prefix", async () => {
   await withPair(async (pair, reader) => {
     const { readAt } = readsOf();
@@ -147,13 +158,14 @@ test("shouldStop between frames ends the phase early (ABORT)", async () => {
       pair.client,
       options(readAt, {
         shouldStop: () =>
-          ++asked === 2 ? new BftpError("BFTP_ERR_TRANSFER_ABORTED", "aborted") : undefined,
+          ++asked === 1 ? new BftpError("BFTP_ERR_TRANSFER_ABORTED", "aborted") : undefined,
       }),
     ).run();
     const { data, failure } = await receive(reader);
     assertFailure(failure, "BFTP_ERR_TRANSFER_ABORTED");
     assert.equal((await sending).failure?.code, "BFTP_ERR_TRANSFER_ABORTED");
-    assert.equal(data.length, 64 * 1024); // one buffer went out before the stop
+    assert.equal(data.length, 64 * 1024); // the first buffer always goes; asked before the next
+    assert.equal(asked, 1);
   });
 });
 
