@@ -104,6 +104,9 @@ async function getFile(job: GetJob): Promise<Omit<TransferReport, "ms">> {
       resume: flags.continue === true,
       overwrite: flags.overwrite === true,
       onProgress: display.onProgress,
+      // The CLI runs this one download: blocking its loop for each local write is safe, and
+      // saves a thread-pool hand-off per write (issue 12; docs/performance.md).
+      syncWrites: true,
     });
   } catch (err) {
     await removeEmptyPartial(target);

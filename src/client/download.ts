@@ -8,6 +8,7 @@ import { BftpError, isBftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
+import { downloadToFile } from "./download-to-file.js";
 import { inStep } from "./in-step.js";
 import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
@@ -31,6 +32,14 @@ export interface DownloadOptions {
    */
   readonly ifVersion?: string;
   readonly onProgress?: ProgressHandler;
+  /**
+   * Write a downloaded file with synchronous calls on this thread instead of the thread pool
+   * (issue 12): faster where cores are few, but each write (at most about 8 MiB) blocks this
+   * process's event loop, so only for a process that does nothing else meanwhile, as the CLI.
+   * A disk that hangs hangs either way: neither kind of write has a deadline. Default false;
+   * streams, devices and FIFOs are never written this way.
+   */
+  readonly syncWrites?: boolean;
 }
 
 /** What a finished transfer did. */
@@ -157,18 +166,15 @@ export async function downloadFile(
   const { length: _whole, ...rest } = options; // a file download is always the whole file
   const state = { written: false };
   const fetch = (offset: number, ifVersion: string | undefined): Promise<TransferResult> => {
-    const sink = (): Writable => {
-      state.written = true;
-      return fs.createWriteStream(
-        part,
-        offset > 0 ? { flags: "r+", start: offset } : { flags: "w" },
-      );
-    };
     const { ifVersion: _given, ...others } = rest;
-    return downloadToStream(conn, remote, sink, {
+    // Straight from the socket to the file (issue 12); streams keep downloadToStream.
+    return downloadToFile(conn, remote, part, {
       ...others,
       offset,
       ...(ifVersion === undefined ? {} : { ifVersion }),
+      onCreate: () => {
+        state.written = true;
+      },
     });
   };
   const kept = options.resume === true ? await resumableOffset(conn, remote, part) : undefined;

@@ -1,14 +1,17 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
-import type { Readable } from "node:stream";
 import { BftpError, isBftpError } from "../errors.js";
-import { sendDataPhase } from "../protocol/send-data-phase.js";
+import { FileSender } from "../protocol/file-sender.js";
+import { sendDataPhase, type SentDataPhase } from "../protocol/send-data-phase.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
 import { sha256Of, type TransferResult } from "./download.js";
 import { inStep } from "./in-step.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
 import { expectShape, putReply, resumeReply } from "./reply-shapes.js";
+
+/** Largest read from a local file at once, and so the largest frame sent. */
+const READ_CHUNK = 1024 * 1024;
 
 /** Options for an upload. */
 export interface UploadOptions {
@@ -38,6 +41,22 @@ export function uploadFromStream(
   options: UploadOptions & { offset?: number; maxChunk: number },
 ): Promise<TransferResult> {
   const alg = options.checksum ?? "crc32";
+  return uploadWith(conn, remote, options, (tracker) =>
+    sendDataPhase(conn.socket, counted(source, tracker), {
+      alg,
+      maxChunk: options.maxChunk,
+      timeout: conn.limits.stallTimeoutMs,
+    }),
+  );
+}
+
+/** The PUT exchange, its data phase sent by `send`. */
+function uploadWith(
+  conn: ClientConnection,
+  remote: string,
+  options: UploadOptions & { offset?: number },
+  send: (tracker: ProgressTracker) => Promise<SentDataPhase>,
+): Promise<TransferResult> {
   const offset = options.offset ?? 0;
   const tracker = new ProgressTracker(options.onProgress, remote, options.size, offset);
   let localFailure: BftpError | undefined;
@@ -55,12 +74,7 @@ export function uploadFromStream(
     .exchange(
       async () => {
         await conn.send(request);
-        const sent = await sendDataPhase(conn.socket, counted(source, tracker), {
-          alg,
-          maxChunk: options.maxChunk,
-          timeout: conn.limits.stallTimeoutMs,
-        });
-        localFailure = sent.failure;
+        localFailure = (await send(tracker)).failure;
       },
       async () => expectShape(putReply, await conn.readReply(), "PUT"),
     )
@@ -110,19 +124,45 @@ export async function uploadFile(
       );
     const offset =
       options.resume === true ? await resumeOffset(conn, local, remote, stats.size) : 0;
-    const stream: Readable = fs.createReadStream("", {
-      fd: handle.fd,
-      start: offset,
-      highWaterMark: 1 << 20,
-      autoClose: false,
-    });
-    return await uploadFromStream(conn, stream, remote, {
-      ...options,
-      resumable: options.resumable ?? true,
-      size: stats.size,
-      offset,
-      mtime: options.mtime ?? Math.trunc(stats.mtimeMs),
-    });
+    const fd = handle.fd;
+    const alg = options.checksum ?? "crc32";
+    // Straight from the file to the socket (FileSender, issue 12): no stream, no promise per chunk.
+    return await uploadWith(
+      conn,
+      remote,
+      {
+        ...options,
+        resumable: options.resumable ?? true,
+        size: stats.size,
+        offset,
+        mtime: options.mtime ?? Math.trunc(stats.mtimeMs),
+      },
+      (tracker) =>
+        new FileSender(conn.socket, {
+          alg,
+          maxChunk: options.maxChunk,
+          timeout: conn.limits.stallTimeoutMs,
+          offset,
+          length: stats.size - offset,
+          bufferSize: () => Math.min(READ_CHUNK, options.maxChunk),
+          readAt: (buffer, length, position, done) => {
+            fs.read(fd, buffer, 0, length, position, done);
+          },
+          readError: (err) =>
+            new BftpError("BFTP_ERR_LOCAL_FILE", `Cannot read ${JSON.stringify(local)}`, {
+              cause: err,
+            }),
+          endedEarly: () =>
+            new BftpError(
+              "BFTP_ERR_LOCAL_FILE",
+              `Cannot read ${JSON.stringify(local)}: it is shorter than when the upload began`,
+              { cause: Object.assign(new Error("file shrank"), { code: "ESHRANK" }) },
+            ),
+          onSent: (bytes) => {
+            tracker.add(bytes);
+          },
+        }).run(),
+    );
   } finally {
     await handle.close();
   }

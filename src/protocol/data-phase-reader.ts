@@ -1,11 +1,10 @@
-import { z } from "zod";
-import { BftpError, isBftpError, RemoteError } from "../errors.js";
+import { BftpError, isBftpError } from "../errors.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import type { StreamReader } from "../wire/stream-reader.js";
-import { decodeUtf8 } from "../wire/decode-utf8.js";
 import { createChecksum, type Checksum } from "./checksum.js";
-import { remoteError, type WireError } from "./replies.js";
-import { CHECKSUM_ALGORITHMS, type ChecksumAlg } from "./version.js";
+import { FileReceiver, type FileReceiverOptions } from "./file-receiver.js";
+import { judgeTrailer } from "./data-phase-trailer.js";
+import type { ChecksumAlg } from "./version.js";
 
 /** Limits for receiving a data phase. */
 export interface DataPhaseLimits {
@@ -30,21 +29,6 @@ export interface DataPhaseResult {
    */
   readonly failure: BftpError | undefined;
 }
-
-const trailerSchema = z.union([
-  z.looseObject({
-    ok: z.literal(true),
-    checksum: z.object({ alg: z.enum(CHECKSUM_ALGORITHMS), value: z.string().max(128) }),
-  }),
-  z.looseObject({
-    ok: z.literal(false),
-    error: z.object({
-      code: z.string().max(128),
-      status: z.number().int(),
-      message: z.string().max(4096),
-    }),
-  }),
-]);
 
 /**
  * Receives one data phase (PROTOCOL.md §7): data frames, the zero-length terminator and the
@@ -71,6 +55,7 @@ export class DataPhaseReader {
   #result: DataPhaseResult | undefined;
   /** The latest read, which may still be pending when a consumer gave up on `chunks()`. */
   #reading: Promise<Buffer | null> | undefined;
+  #receiver: FileReceiver | undefined;
 
   constructor(reader: StreamReader, alg: ChecksumAlg, limits: DataPhaseLimits) {
     this.#reader = reader;
@@ -91,7 +76,7 @@ export class DataPhaseReader {
 
   /** Bytes of data received so far. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#receiver?.bytes ?? this.#bytes;
   }
 
   /** The data, piece by piece, as it arrives (views into received chunks). */
@@ -119,6 +104,29 @@ export class DataPhaseReader {
       }
       yield Buffer.concat(parts);
     }
+  }
+
+  /**
+   * Receives the whole phase into a file as fast as it arrives (FileReceiver, issue 12): the
+   * frames parsed synchronously as bytes arrive, the data written by `options.writeAt` in
+   * batches, the socket paused while the writes lag. Only before any of the phase is read.
+   * Throws as `chunks()` does when the stream fails (what arrived is written first); a failed
+   * file write does not throw: the rest of the phase is read and dropped, `result` is set,
+   * and the write's error is returned.
+   */
+  async receiveFile(options: FileReceiverOptions): Promise<unknown> {
+    if (this.#result !== undefined || this.#bytes > 0 || this.#left > 0 || this.#reading) {
+      throw new BftpError(
+        "BFTP_ERR_INVALID_ARGUMENT",
+        "Cannot receive into a file a data phase already begun",
+      );
+    }
+    const receiver = new FileReceiver(this.#reader, this.#sum, this.#limits, options);
+    this.#receiver = receiver;
+    const { result, writeError } = await receiver.run();
+    this.#result = result;
+    this.#bytes = result.bytes;
+    return writeError;
   }
 
   /** Reads and discards whatever is left of the phase, trailer included. */
@@ -181,47 +189,6 @@ export class DataPhaseReader {
   async #readTrailer(): Promise<DataPhaseResult> {
     const waits = this.#limits.timeout === undefined ? {} : { timeout: this.#limits.timeout };
     const payload = await this.#reader.readFrame({ maxSize: this.#limits.maxTrailer, ...waits });
-    let parsed;
-    try {
-      parsed = trailerSchema.safeParse(JSON.parse(decodeUtf8(payload)));
-    } catch (err) {
-      throw new BftpError(
-        "BFTP_ERR_PROTOCOL",
-        "Cannot read the transfer's trailer: it is not UTF-8 JSON",
-        { cause: err },
-      );
-    }
-    if (!parsed.success)
-      throw new BftpError("BFTP_ERR_PROTOCOL", "Cannot read the transfer's trailer: malformed");
-    const checksum = this.#sum.digest();
-    const trailer = parsed.data;
-    let failure: BftpError | undefined;
-    if (!trailer.ok) {
-      failure = aborted(trailer.error);
-    } else if (
-      trailer.checksum.alg !== this.#sum.alg ||
-      trailer.checksum.value.toLowerCase() !== checksum
-    ) {
-      failure = new BftpError(
-        "BFTP_ERR_CHECKSUM_MISMATCH",
-        `Cannot accept the data: the sender's ${trailer.checksum.alg} is ${trailer.checksum.value}, the bytes received give ${checksum}`,
-        {
-          details: { expected: trailer.checksum.value, actual: checksum, alg: this.#sum.alg },
-          connectionUsable: true, // the phase was read to its end
-        },
-      );
-    }
-    return { bytes: this.#bytes, checksum, failure };
+    return judgeTrailer(payload, this.#sum, this.#bytes);
   }
-}
-
-/**
- * The sender's abort as a {@link RemoteError} (the peer said no; the stream is in step): its
- * own code when known, else TRANSFER_ABORTED.
- */
-function aborted(error: WireError): RemoteError {
-  const remote = remoteError(error);
-  return remote.code === "BFTP_ERR_INTERNAL" && error.code !== "BFTP_ERR_INTERNAL"
-    ? new RemoteError("BFTP_ERR_TRANSFER_ABORTED", error.message, { details: remote.details })
-    : remote;
 }

@@ -1,11 +1,10 @@
 import type { Readable, Writable } from "node:stream";
-import { finished } from "node:stream/promises";
 import { BftpError } from "../errors.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import { armDeadline, type WaitOptions } from "./deadline.js";
+import { asError, NEED_MORE, Pump, type PumpOptions } from "./pump.js";
 
-/** What an attempt returns while the bytes it needs have not all arrived. */
-export const NEED_MORE = Symbol("need more bytes");
+export { NEED_MORE, type PumpOptions } from "./pump.js";
 
 /**
  * One try at completing a read from the queued bytes: the value, `NEED_MORE`, or a thrown
@@ -13,10 +12,18 @@ export const NEED_MORE = Symbol("need more bytes");
  */
 export type Attempt<T> = () => T | typeof NEED_MORE;
 
-/** How {@link ReadEngine.pump} waits, and whether it ends its destination when done. */
-export interface PumpOptions extends WaitOptions {
-  /** End the destination when done (default true). */
-  readonly end?: boolean;
+/**
+ * Takes bytes from the queue synchronously as they arrive (see {@link ReadEngine.consume}):
+ * a parser written as a state machine, with no promise per piece.
+ */
+export interface Consumer {
+  /**
+   * Takes what it can from `queue`; true once it is done (the bytes after stay queued).
+   * `ended` says the source has ended. Throws (a BftpError) to fail.
+   */
+  take(queue: ChunkQueue, ended: boolean): boolean;
+  /** False while it cannot take more: the source then pauses at the high-water mark. */
+  hungry(): boolean;
 }
 
 interface Waiter {
@@ -108,117 +115,54 @@ export class ReadEngine {
     return this.exclusive(
       () =>
         new Promise<void>((resolve, reject) => {
-          const { timeout, signal } = options;
-          let settled = false;
-          let draining = false;
-          let lastProgress = performance.now();
-          let stall: NodeJS.Timeout | undefined;
-          const finish = (err?: Error): void => {
-            if (settled) return;
-            settled = true;
-            this.#waiter = undefined;
-            clearInterval(stall);
-            signal?.removeEventListener("abort", onAbort);
-            destination.off("drain", onDrain);
-            destination.off("error", onError);
-            destination.off("close", onClose);
-            this.#updateFlow();
-            if (err !== undefined) {
-              // destroy(err) emits 'error' on a later tick; the caller hears of it through the
-              // rejection, so that event must not reach the process as an uncaught exception.
-              destination.once("error", () => {});
-              destination.destroy(err);
-              reject(err);
-            } else if (options.end ?? true) {
-              destination.end();
-              finished(destination).then(resolve, reject);
-            } else {
-              resolve();
-            }
-          };
-          /** Moves every chunk available now; true once the pump has settled. */
-          const move = (): boolean => {
-            while (!draining) {
-              let chunk: Buffer | null | typeof NEED_MORE;
-              try {
-                chunk = next();
-                if (chunk === NEED_MORE) {
-                  if (this.#failure === undefined) return false;
-                  throw this.#failure;
-                }
-                if (chunk !== null) account(chunk);
-              } catch (err) {
-                finish(asError(err));
-                return true;
-              }
-              if (chunk === null) {
-                finish();
-                return true;
-              }
-              if (timeout !== undefined) lastProgress = performance.now();
-              if (!destination.write(chunk)) draining = true;
-            }
-            return false;
-          };
-          const onDrain = (): void => {
-            draining = false;
-            if (timeout !== undefined) lastProgress = performance.now();
-            if (!move()) this.#updateFlow();
-          };
-          const onError = (err: Error): void => {
-            finish(err);
-          };
-          const onClose = (): void => {
-            if (!destination.writableFinished)
-              finish(
-                new BftpError("BFTP_ERR_CONNECTION_LOST", `Cannot ${what}: the destination closed`),
-              );
-          };
-          const onAbort = (): void => {
-            finish(
-              new BftpError("BFTP_ERR_ABORTED", `Cannot ${what}: the operation was aborted`, {
-                cause: signal?.reason,
-              }),
-            );
-          };
-          if (signal?.aborted) {
-            onAbort();
-            return;
-          }
-          if (timeout !== undefined) {
-            if (!(Number.isFinite(timeout) && timeout >= 0)) {
-              finish(new BftpError("BFTP_ERR_INVALID_ARGUMENT", `Cannot use timeout "${timeout}"`));
-              return;
-            }
-            stall = setInterval(
-              () => {
-                if (performance.now() - lastProgress >= timeout) {
-                  finish(
-                    new BftpError(
-                      "BFTP_ERR_TIMEOUT",
-                      `Cannot ${what}: no progress within ${timeout} ms`,
-                      { details: { timeout } },
-                    ),
-                  );
-                }
+          const pump: Pump = new Pump(destination, {
+            options,
+            what,
+            next,
+            account,
+            resolve,
+            reject,
+            host: {
+              failure: () => this.#failure,
+              updateFlow: () => {
+                this.#updateFlow();
               },
-              Math.max(5, Math.min(timeout / 4, 1000)),
-            );
-          }
-          signal?.addEventListener("abort", onAbort, { once: true });
-          destination.on("drain", onDrain);
-          destination.on("error", onError);
-          destination.on("close", onClose);
-          // The engine calls attempt() as bytes arrive or the stream ends; while the destination
+              release: () => {
+                if (this.#waiter === pump) this.#waiter = undefined;
+                this.#updateFlow();
+              },
+            },
+          });
+          // The engine runs the pump as bytes arrive or the stream ends; while the destination
           // drains the pump is not hungry, so the engine pauses its source at the high-water mark.
-          this.#waiter = {
-            attempt: move,
-            fail: finish,
-            hungry: () => !draining,
-          };
-          if (!move()) this.#updateFlow();
+          this.#waiter = pump;
+          if (pump.start()) this.#updateFlow();
         }),
     );
+  }
+
+  /**
+   * Hands the queue to `consumer` now and each time bytes arrive, the stream ends or
+   * {@link wake} is called, until it says it is done (resolves) or throws (rejects). While it
+   * is not hungry the source is paused at the high-water mark. Its deadlines are its own: it
+   * throws from `take` on a wake.
+   */
+  consume(consumer: Consumer): Promise<void> {
+    return this.read(
+      "consume bytes",
+      {},
+      () => {
+        if (consumer.take(this.#queue, this.#ended)) return undefined;
+        return NEED_MORE;
+      },
+      false,
+      () => consumer.hungry(),
+    );
+  }
+
+  /** Runs the pending read's attempt again (a consumer that can take more bytes now). */
+  wake(): void {
+    this.#service();
   }
 
   /** Holds the reader for a multi-step operation so no other read interleaves with it. */
@@ -247,7 +191,13 @@ export class ReadEngine {
    * waiting, even after the stream failed. `internal` is for a caller that already holds
    * the reader through {@link exclusive}, so the busy check must not refuse it.
    */
-  read<T>(what: string, options: WaitOptions, attempt: Attempt<T>, internal = false): Promise<T> {
+  read<T>(
+    what: string,
+    options: WaitOptions,
+    attempt: Attempt<T>,
+    internal = false,
+    hungry?: () => boolean,
+  ): Promise<T> {
     if (!internal) {
       const busy = this.#busyError();
       if (busy) return Promise.reject(busy);
@@ -298,6 +248,7 @@ export class ReadEngine {
             reject(err);
           });
         },
+        ...(hungry === undefined ? {} : { hungry }),
       };
       this.#updateFlow();
     });
@@ -327,11 +278,6 @@ export class ReadEngine {
       this.#source.resume();
     }
   }
-}
-
-/** Attempts throw only BftpErrors; anything else is a bug, surfaced as an Error still. */
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 function lost(why: string, cause: Error | null | undefined): BftpError {

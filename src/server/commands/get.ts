@@ -2,7 +2,9 @@ import type { BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
-import { sendDataPhase } from "../../protocol/send-data-phase.js";
+import { FileSender } from "../../protocol/file-sender.js";
+import { sendDataPhase, type SentDataPhase } from "../../protocol/send-data-phase.js";
+import type { ChecksumAlg } from "../../protocol/version.js";
 import type { CommandContext } from "../command-context.js";
 import { byteRange } from "../byte-range.js";
 import {
@@ -20,6 +22,9 @@ import type { Prepared } from "./prepared.js";
 
 /** Largest read from the file at once: large writes are what let a socket reach its ceiling. */
 const READ_CHUNK = 1024 * 1024;
+
+/** Buffers a large GET rotates: one being read, the rest read ahead or in the socket. */
+const BUFFERS = 4;
 
 /** A range this small is read whole while the GET is prepared, and its file closed at once. */
 const SMALL_READ = 64 * 1024;
@@ -107,23 +112,24 @@ async function openAndPrepare(
         const wholeFile = range.offset === 0 && range.length === fields.size;
         const known = wholeFile ? turn.checksums.lookup(settled, alg) : undefined;
         try {
-          const source =
+          const sent =
             whole === undefined
-              ? readAhead(handle, range, {
-                  chunk: Math.min(READ_CHUNK, turn.limits.maxChunk),
+              ? await sendRange(turn, handle, range, {
+                  alg,
+                  known,
                   virtual,
                   stats: settled,
+                  prefix: turn.replyFrame(fields),
                 })
-              : [whole];
-          const sent = await sendDataPhase(turn.socket, source, {
-            alg,
-            ...(known === undefined ? {} : { checksum: known }),
-            maxChunk: turn.limits.maxChunk,
-            timeout: turn.limits.stallTimeoutMs,
-            prefix: [turn.replyFrame(fields)],
-            shouldStop: () => abortRequested(turn),
-            length: range.length,
-          });
+              : await sendDataPhase(turn.socket, [whole], {
+                  alg,
+                  ...(known === undefined ? {} : { checksum: known }),
+                  maxChunk: turn.limits.maxChunk,
+                  timeout: turn.limits.stallTimeoutMs,
+                  prefix: [turn.replyFrame(fields)],
+                  shouldStop: () => abortRequested(turn),
+                  length: range.length,
+                });
           turn.log.info("get", {
             peer: turn.peer,
             path: virtual,
@@ -132,7 +138,7 @@ async function openAndPrepare(
             ms: Date.now() - started,
             result: sent.failure?.code ?? "ok",
           });
-          // readAhead found the file unchanged after its last read (else the phase failed);
+          // sendRange found the file unchanged after its last read (else the phase failed);
           // the cache keeps it only if its times are old enough to trust.
           if (wholeFile && whole === undefined && known === undefined && !sent.failure) {
             turn.checksums.remember(settled, alg, sent.checksum, started);
@@ -182,63 +188,63 @@ async function readWhole(
 }
 
 /**
- * The range's bytes in chunks of at most `chunk`, each read with one positioned `read()`.
- * The next chunk's read starts before the current one is handed out, so the file read
- * overlaps the socket write (issue 5). Buffers rotate through three: `sendDataPhase` has
- * flushed every chunk but the latest two by the time it asks for the next, so the third
- * buffer back is free again (fresh 1 MiB buffers per chunk cost page faults and garbage
- * collection: 14% of the server's time in a profile). Their size is the transfer's share of
- * the process's buffer budget (transfer-budget.ts), at most `chunk`. Fails if the file cannot
- * be read, and with `BFTP_ERR_FILE_CHANGED` if it ends early (it shrank) or if, once the last
- * byte is read and before it is handed out, the descriptor's stats differ from `stats`
- * (issue 11: the trailer then says the bytes sent were not one version of the file).
+ * Sends a range too large to read while the GET is prepared, straight from the descriptor
+ * to the socket (FileSender, issue 12): positioned reads into a rotation of four buffers,
+ * sized from the transfer's share of the process's buffer budget (transfer-budget.ts, at most
+ * 1 MiB), each sent as soon as it is read. The reads go through `FileHandle.read` (one
+ * promise per 1 MiB read, nothing per frame), which the issue-11 tests hook to change a file
+ * at an exact point of a GET. A file that ends early (it shrank) or whose stats differ, once
+ * the last byte is read and before it leaves, from `stats` ends the phase with
+ * `BFTP_ERR_FILE_CHANGED` (issue 11: the trailer then says the bytes sent were not one
+ * version of the file); a read error with its code; an ABORT with `BFTP_ERR_TRANSFER_ABORTED`.
  */
-async function* readAhead(
+async function sendRange(
+  turn: CommandContext,
   handle: FileHandle,
   range: { offset: number; length: number },
-  options: { chunk: number; virtual: string; stats: BigIntStats },
-): AsyncGenerator<Buffer> {
-  const { chunk, virtual } = options;
-  const end = range.offset + range.length;
-  const buffers: Buffer[] = [];
-  const share = claimBuffers(3, chunk);
-  let turn = 0;
-  const readAt = (position: number): Promise<Buffer> => {
-    const target = share.size();
-    // The buffer three turns back is free again; it is replaced when the share has changed.
-    let buffer = buffers[turn % 3];
-    if (buffer?.length !== target) {
-      buffer = Buffer.allocUnsafe(target);
-      buffers[turn % 3] = buffer;
-    }
-    turn++;
-    const size = Math.min(buffer.length, end - position);
-    const read = handle.read(buffer, 0, size, position).then(
-      ({ bytesRead }) => buffer.subarray(0, bytesRead),
-      (err: unknown) => {
-        throw fsError(err, "read", virtual);
-      },
-    );
-    read.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    return read;
-  };
-  let position = range.offset;
-  let next = position < end ? readAt(position) : undefined;
+  options: {
+    alg: ChecksumAlg;
+    known: string | undefined;
+    virtual: string;
+    stats: BigIntStats;
+    prefix: Uint8Array;
+  },
+): Promise<SentDataPhase> {
+  const { virtual } = options;
+  const chunk = Math.min(READ_CHUNK, turn.limits.maxChunk);
+  const share = claimBuffers(BUFFERS, chunk);
   try {
-    while (next !== undefined) {
-      const piece = await next;
-      if (piece.length === 0) {
-        next = undefined;
-        throw fileChanged(virtual); // shorter than when the GET began
-      }
-      position += piece.length;
-      next = position < end ? readAt(position) : undefined;
+    return await new FileSender(turn.socket, {
+      alg: options.alg,
+      ...(options.known === undefined ? {} : { checksum: options.known }),
+      maxChunk: turn.limits.maxChunk,
+      timeout: turn.limits.stallTimeoutMs,
+      prefix: [options.prefix],
+      shouldStop: () => abortRequested(turn),
+      offset: range.offset,
+      length: range.length,
+      buffers: BUFFERS,
+      bufferSize: () => share.size(),
+      readAt: (buffer, length, position, done) => {
+        handle.read(buffer, 0, length, position).then(
+          ({ bytesRead }) => {
+            done(null, bytesRead);
+          },
+          (err: unknown) => {
+            done(err, 0);
+          },
+        );
+      },
+      readError: (err) => fsError(err, "read", virtual),
+      endedEarly: () => fileChanged(virtual), // shorter than when the GET began
       // Every read is done: whatever wrote to the file since the GET began moved its stamps.
-      if (next === undefined) await assertUnchanged(handle, options.stats, virtual);
-      yield piece;
-    }
+      beforeLast: () =>
+        assertUnchanged(handle, options.stats, virtual).then(
+          () => undefined,
+          (err: unknown) => (err instanceof BftpError ? err : fsError(err, "read", virtual)),
+        ),
+    }).run();
   } finally {
     share.release();
-    await next?.catch(() => undefined); // the handle is closed only once no read is pending
   }
 }

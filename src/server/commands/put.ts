@@ -1,3 +1,4 @@
+import fsCallback from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { BftpError, isBftpError } from "../../errors.js";
@@ -170,87 +171,44 @@ export function exactSeconds(ms: number): number {
   const seconds = Math.floor(ms / 1000);
   return seconds + ((ms - seconds * 1000) * 1000 + 0.5) / 1e6;
 }
-/** Bytes gathered from the socket before one positioned `writev` to the file. */
+/** Largest write batch: bytes gathered from the socket before one positioned `writev`. */
 const WRITE_BATCH = 1024 * 1024;
 
 /**
- * Writes the data phase to the file from `offset`: pieces as they arrive (64 KiB socket
- * reads) are gathered into batches of about 1 MiB, each written with one positioned
- * `writev`, and the next batch is received while the previous one is written (issue 5: one
- * thread-pool round trip per 64 KiB piece, nothing received meanwhile, left the server idle
- * 70% of a PUT). At most one batch is being written and one gathered, so memory stays
- * bounded and backpressure still reaches the socket; under many uploads at once, batches
- * shrink to each one's share of the buffer budget (transfer-budget.ts). Not a stream: a FileHandle's write
- * stream must be destroyed before the handle can close, and destroying it closes the
- * handle, so fsync could not follow it. Returns with no write pending, even when it throws.
+ * Writes the data phase to the file from `offset`, straight from the socket
+ * (`DataPhaseReader.receiveFile`, issue 12): frames parsed as bytes arrive, pieces gathered
+ * and written with positioned gather writes (callback `fs.writev`, no copy, no promise per
+ * piece), the next bytes received while a write runs. Memory: about two batches (one being
+ * written, one gathered) of the upload's share of the buffer budget (transfer-budget.ts,
+ * at most 1 MiB each); past that the socket is paused, so a slow disk slows only this
+ * upload, through TCP backpressure. The writes run on the thread pool: never synchronous
+ * on the server, where they would stall every session. Returns with no write pending; a
+ * failed write throws once the rest of the phase has been read and dropped (in step).
  */
 async function writeData(
   handle: FileHandle,
   phase: DataPhaseReader,
   offset: number,
 ): Promise<void> {
-  let position = offset;
   const share = claimBuffers(2, WRITE_BATCH); // one batch written, one gathered
-  let writing: Promise<void> = Promise.resolve();
-  let batch: Buffer[] = [];
-  let gathered = 0;
-  const flush = async (): Promise<void> => {
-    await writing;
-    writing = writeAllAt(handle, batch, position);
-    writing.catch(() => undefined); // awaited next time; never an unhandled rejection meanwhile
-    position += gathered;
-    batch = [];
-    gathered = 0;
-  };
-  const pieces = phase.chunks();
+  const fd = handle.fd;
+  let writeError: unknown;
   try {
-    for (;;) {
-      let next: IteratorResult<Buffer>;
-      try {
-        next = await pieces.next();
-      } catch (err) {
-        // The connection failed mid-phase: what did arrive still goes to the file, as it
-        // would have unbatched, so a resumable upload keeps every byte received.
-        const written = await writing.then(
-          () => true,
-          () => false,
-        );
-        if (written && gathered > 0)
-          await writeAllAt(handle, batch, position).catch(() => undefined);
-        throw err;
-      }
-      if (next.done === true) break;
-      batch.push(next.value);
-      gathered += next.value.length;
-      if (gathered >= share.size()) await flush();
-    }
-    if (gathered > 0) await flush();
+    writeError = await phase.receiveFile({
+      position: offset,
+      backlog: () => 2 * share.size(),
+      writeAt: (buffers, position, done) => {
+        fsCallback.writev(fd, buffers, position, done);
+      },
+    });
   } finally {
     share.release();
-    await writing.catch(() => undefined); // nothing left in flight when the handle closes
   }
-  await writing;
-}
-
-/** One positioned `writev`, repeated for whatever a short write left. */
-async function writeAllAt(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let rest = buffers;
-  let at = position;
-  while (rest.length > 0) {
-    const { bytesWritten } = await handle.writev(rest, at);
-    at += bytesWritten;
-    let skip = bytesWritten;
-    const left: Buffer[] = [];
-    for (const buffer of rest) {
-      if (skip >= buffer.length) skip -= buffer.length;
-      else {
-        left.push(buffer.subarray(skip));
-        skip = 0;
-      }
-    }
-    if (bytesWritten === 0 && left.length > 0) throw new Error("writev wrote nothing");
-    rest = left;
-  }
+  // Rethrown as is: upload() maps it with fsError (an fs error is always an Error).
+  if (writeError !== undefined)
+    throw writeError instanceof Error
+      ? writeError
+      : new Error("the write failed", { cause: writeError });
 }
 
 /** Refuses what is certain to fail before any data is written (the commit re-checks). */
