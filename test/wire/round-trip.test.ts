@@ -20,9 +20,14 @@ type Message =
   | { kind: "record"; payload: Uint8Array };
 
 const noNewline = fc.uint8Array({ maxLength: 64 }).map((b) => b.filter((x) => x !== 0x0a));
-const noTrailingZero = fc
-  .uint8Array({ maxLength: 16 })
-  .map((b) => (b.at(-1) === 0 ? b.subarray(0, -1) : b));
+// A fixed record is padded with zeros, which the reader strips: so no payload may end in
+// one. Every trailing zero goes: stripping only the last turned [7, 0, 0] into [7, 0], which
+// failed now and then (seed -2111403329).
+const noTrailingZero = fc.uint8Array({ maxLength: 16 }).map((b) => {
+  let end = b.length;
+  while (end > 0 && b[end - 1] === 0) end--;
+  return b.subarray(0, end);
+});
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ kind: fc.constant("hex" as const), payload: fc.uint8Array({ maxLength: 200 }) }),
   fc.record({ kind: fc.constant("decimal" as const), payload: fc.uint8Array({ maxLength: 200 }) }),
