@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { BftpError } from "../errors.js";
-import { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import { DataPhaseReader, type DataPhaseResult } from "../protocol/data-phase-reader.js";
+import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
 import type { DownloadOptions, TransferResult } from "./download.js";
 import { inStep } from "./in-step.js";
@@ -95,25 +96,43 @@ export function downloadToFile(
       if (writeError !== undefined) {
         throw inStep(writeError, `Cannot write the download of ${JSON.stringify(remote)}`);
       }
-      const { failure, bytes, checksum } = phase.result;
-      if (failure !== undefined) throw inStep(failure, "Cannot download");
-      if (bytes !== info.length) {
-        throw inStep(
-          new BftpError(
-            "BFTP_ERR_SIZE_MISMATCH",
-            `Cannot trust the download of ${JSON.stringify(remote)}: ${bytes} bytes arrived, ${info.length} were announced`,
-          ),
-          "Cannot download",
-        );
-      }
-      tracker.finish();
-      return {
-        path: remote,
-        bytes,
-        size: info.size,
-        offset: info.offset,
-        checksum: { alg, value: checksum },
-      };
+      return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
     },
   );
+}
+
+/** What {@link verifiedDownload} checks: the GET's reply and what its data phase carried. */
+export interface DownloadOutcome {
+  readonly info: { readonly size: number; readonly offset: number; readonly length: number };
+  readonly result: DataPhaseResult;
+  readonly alg: ChecksumAlg;
+  readonly tracker: ProgressTracker;
+}
+
+/**
+ * The result of a download whose data phase has ended, once it is verified: the sender's
+ * checksum matched (else its failure) and exactly the announced `length` arrived (else
+ * `BFTP_ERR_SIZE_MISMATCH`, PROTOCOL.md §8.7). Both leave the connection in step.
+ */
+export function verifiedDownload(remote: string, outcome: DownloadOutcome): TransferResult {
+  const { info, result, alg, tracker } = outcome;
+  const { failure, bytes, checksum } = result;
+  if (failure !== undefined) throw inStep(failure, "Cannot download");
+  if (bytes !== info.length) {
+    throw inStep(
+      new BftpError(
+        "BFTP_ERR_SIZE_MISMATCH",
+        `Cannot trust the download of ${JSON.stringify(remote)}: ${bytes} bytes arrived, ${info.length} were announced`,
+      ),
+      "Cannot download",
+    );
+  }
+  tracker.finish();
+  return {
+    path: remote,
+    bytes,
+    size: info.size,
+    offset: info.offset,
+    checksum: { alg, value: checksum },
+  };
 }

@@ -8,7 +8,7 @@ import { BftpError, isBftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
-import { downloadToFile } from "./download-to-file.js";
+import { downloadToFile, verifiedDownload } from "./download-to-file.js";
 import { inStep } from "./in-step.js";
 import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
@@ -113,25 +113,7 @@ export function downloadToStream(
         await phase.drain(); // the destination failed: keep the stream in step
         throw inStep(err, `Cannot write the download of ${JSON.stringify(remote)}`);
       }
-      const { failure, bytes, checksum } = phase.result;
-      if (failure !== undefined) throw inStep(failure, "Cannot download");
-      if (bytes !== info.length) {
-        throw inStep(
-          new BftpError(
-            "BFTP_ERR_SIZE_MISMATCH",
-            `Cannot trust the download of ${JSON.stringify(remote)}: ${bytes} bytes arrived, ${info.length} were announced`,
-          ),
-          "Cannot download",
-        );
-      }
-      tracker.finish();
-      return {
-        path: remote,
-        bytes,
-        size: info.size,
-        offset: info.offset,
-        checksum: { alg, value: checksum },
-      };
+      return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
     },
   );
 }
