@@ -6,7 +6,7 @@ import type { TreeEvent } from "../protocol/tree-decoder.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { TransferResult } from "./download.js";
 import { inStep } from "./in-step.js";
-import { partialPath } from "./partial-name.js";
+import { partialName, partialPath } from "./partial-name.js";
 import { escapeControls, localName } from "./safe-name.js";
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
@@ -52,6 +52,8 @@ interface Current {
 export class TreeSink {
   readonly #root: string;
   readonly #options: TreeSinkOptions;
+  /** What `path.posix.join(remoteDir, name)` puts before a plain name: computed once. */
+  readonly #remotePrefix: string;
   readonly files: TransferResult[] = [];
   readonly failed: { path: string; error: BftpError }[] = [];
   skipped = 0;
@@ -65,6 +67,7 @@ export class TreeSink {
   constructor(localDir: string, options: TreeSinkOptions) {
     this.#root = localDir;
     this.#options = options;
+    this.#remotePrefix = path.posix.join(options.remoteDir, "x").slice(0, -1);
   }
 
   /** Acts on one event of the decoder. Local failures are recorded per file; never throws. */
@@ -143,7 +146,15 @@ export class TreeSink {
       if (existing !== undefined && !existing.isFile()) {
         throw Object.assign(new Error("not a regular file"), { code: "EEXIST" });
       }
-      const part = partialPath(local);
+      // A file in the folder checked last: its partial is beside it, with no path parsing.
+      const part =
+        this.#lastLocal !== undefined &&
+        local.length > this.#lastLocal.length + 1 &&
+        local.startsWith(this.#lastLocal) &&
+        local[this.#lastLocal.length] === path.sep &&
+        !local.includes(path.sep, this.#lastLocal.length + 1)
+          ? `${this.#lastLocal}${path.sep}${partialName(local.slice(this.#lastLocal.length + 1))}`
+          : partialPath(local);
       current.fd = fs.openSync(part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
       (current as { part: string }).part = part;
     } catch (err) {
@@ -232,7 +243,10 @@ export class TreeSink {
   }
 
   #remoteOf(rel: string): string {
-    return path.posix.join(this.#options.remoteDir, rel);
+    // A single plain name needs no normalizing: the same string as `path.posix.join` makes.
+    return rel === "" || rel === "." || rel === ".." || rel.includes("/")
+      ? path.posix.join(this.#options.remoteDir, rel)
+      : `${this.#remotePrefix}${rel}`;
   }
 
   /**
