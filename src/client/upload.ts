@@ -144,7 +144,10 @@ export async function uploadFile(
           timeout: conn.limits.stallTimeoutMs,
           offset,
           length: stats.size - offset,
-          bufferSize: () => Math.min(READ_CHUNK, options.maxChunk),
+          // Sized to the file: a 4 KiB file of `put -r` given 1 MiB buffers made garbage that
+          // took a quarter of the client's time in collections (issue 12).
+          bufferSize: () =>
+            Math.min(READ_CHUNK, options.maxChunk, Math.max(16 * 1024, stats.size - offset)),
           readAt: (buffer, length, position, done) => {
             fs.read(fd, buffer, 0, length, position, done);
           },
