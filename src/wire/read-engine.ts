@@ -103,7 +103,7 @@ export class ReadEngine {
    * the pump at once without taking bytes meant for the next read. Like `socket.pipe()`, and
    * unlike `pipeline()` over an async generator, chunks move synchronously as they arrive, with
    * no promise per chunk: that keeps `streamExactly` at the raw pipe's speed
-   * (bench/wire-bench.ts). `timeout` is a stall deadline: no chunk moved for that long.
+   * (perf/wire-bench.ts). `timeout` is a stall deadline: no chunk moved for that long.
    */
   pump(
     destination: Writable,
