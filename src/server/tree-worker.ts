@@ -240,7 +240,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
       if (!keep) fs.closeSync(fd);
     }
   }
-  const built = out.take();
+  const built = out.takeLast();
   return {
     bytes: built,
     crc: out.crc,
