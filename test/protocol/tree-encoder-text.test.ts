@@ -1,10 +1,12 @@
 // Issue 12: the tree encoder spells the two records of every file (`H` and a successful `E`)
 // by hand instead of through JSON.stringify of an object, for speed. The bytes must be the
 // very same: checked here against JSON.stringify for paths with quotes, backslashes, control
-// characters, non-ASCII and lone surrogates, and for sizes and times at their limits.
+// characters, non-ASCII and lone surrogates, and for sizes and times at their limits; and
+// the decoder reads them back, fed whole, byte by byte and at every split.
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { test } from "node:test";
+import { TreeDecoder, type TreeEvent } from "../../src/protocol/tree-decoder.js";
 import { TreeEncoder } from "../../src/protocol/tree-encoder.js";
 import { RECORD } from "../../src/protocol/tree-records.js";
 
@@ -66,4 +68,61 @@ test("takeLast hands over what was built, and nothing is built after it", () => 
   const first = out.takeLast();
   assert.deepEqual(first, frame(RECORD.KEPT, JSON.stringify({ path: "x" })));
   assert.equal(out.length, 0);
+});
+
+/** The decoder's events for `stream` pushed in pieces cut at `cuts`, data joined per file. */
+function decodeAt(stream: Buffer, cuts: readonly number[]): TreeEvent[] {
+  const decoder = new TreeDecoder({
+    maxChunk: 1 << 20,
+    maxTrailer: 4096,
+    alg: "crc32",
+    errorCode: "BFTP_ERR_PROTOCOL",
+  });
+  const events: TreeEvent[] = [];
+  let from = 0;
+  for (const to of [...cuts, stream.length]) {
+    for (const event of decoder.push(stream.subarray(from, to))) {
+      const last = events.at(-1);
+      if (event.type === "data" && last?.type === "data") {
+        events[events.length - 1] = {
+          type: "data",
+          bytes: Buffer.concat([last.bytes, event.bytes]),
+        };
+      } else
+        events.push(
+          event.type === "data" ? { type: "data", bytes: Buffer.from(event.bytes) } : event,
+        );
+    }
+    from = to;
+  }
+  assert.equal(decoder.done, true);
+  return events;
+}
+
+test("the decoder reads the hand-spelled records back: whole, byte by byte, at every split", () => {
+  const out = new TreeEncoder(1 << 20);
+  const want: TreeEvent[] = [];
+  for (const [i, path] of PATHS.slice(0, 6).entries()) {
+    const bytes = Buffer.from(`content ${i}\n`);
+    const checksum = zlib.crc32(bytes).toString(16).padStart(8, "0");
+    out.head(path, bytes.length, 1_763_700_000_000 + i);
+    out.data(bytes);
+    out.endOk(checksum);
+    want.push(
+      { type: "file", path, size: bytes.length, mtime: 1_763_700_000_000 + i },
+      { type: "data", bytes },
+      { type: "end", path, checksum },
+    );
+  }
+  want.push({ type: "trailer" });
+  const stream = Buffer.concat([out.take(), out.finish()]);
+  assert.deepEqual(decodeAt(stream, []), want);
+  assert.deepEqual(
+    decodeAt(
+      stream,
+      Array.from({ length: stream.length - 1 }, (_, i) => i + 1),
+    ),
+    want,
+  );
+  for (let cut = 1; cut < stream.length; cut++) assert.deepEqual(decodeAt(stream, [cut]), want);
 });
