@@ -34,7 +34,7 @@ export class UsageError extends Error {}
 
 export const CLI_BENCH_USAGE = `Usage: npm run bench:cli -- [options]
 
-Drives the built CLI (dist/src/cli/bftp.js) file to file against the project's straight-line
+Drives the built CLI (dist/bundle/bftp.js, what bin runs) file to file against the project's straight-line
 baseline (perf/baseline), in the same run, interleaved, and prints medians, ratios and the
 targets of issue 12. Start-up of node is inside every figure, on both sides.
 

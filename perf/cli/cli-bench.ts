@@ -29,7 +29,7 @@ import {
 import { formatCliReport, type WorkloadSamples } from "./cli-bench-report.js";
 import { startListener, stopListener, timeNode, type Listener } from "./processes.js";
 
-const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "bftp.js");
+const CLI = path.join(REPO_ROOT, "dist", "bundle", "bftp.js");
 const FILE_BASELINE = path.join(REPO_ROOT, "dist", "perf", "baseline", "file-baseline.js");
 const TREE_BASELINE = path.join(REPO_ROOT, "dist", "perf", "baseline", "tree-baseline.js");
 /** Deadline for one timed command: far above any sane run, so a hang ends the bench. */

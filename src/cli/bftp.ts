@@ -4,8 +4,8 @@
  * Exit codes (common.ts EXIT): 0 success, 1 failure, 2 usage error, 3 cannot connect,
  * 4 connection lost, 5 a recursive transfer partly failed.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { PACKAGE_VERSION } from "../package-version.js";
 
 /**
  * Every command by name, in the order `bftp --help` lists them, and how to build it. Each
@@ -45,15 +45,9 @@ function commandsFor(argv: readonly string[]): (() => Promise<Command>)[] {
   return named === undefined ? COMMANDS.map(([, build]) => build) : [named[1]];
 }
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
-
 const program = new Command("bftp")
   .description("Move files between machines over TCP: fast, checked, resumable")
-  .version(VERSION, "-V, --version");
+  .version(PACKAGE_VERSION, "-V, --version");
 for (const command of await Promise.all(commandsFor(process.argv).map((build) => build()))) {
   program.addCommand(command);
 }

@@ -232,12 +232,17 @@ export function renderRow(row: ProgressRow, width: number): string {
 
 /** `text` cut or padded to exactly `width` columns, keeping its end. */
 function fit(text: string, width: number): string {
-  const chars = Array.from(GRAPHEMES.segment(text), (s) => s.segment);
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  const chars = Array.from(graphemes.segment(text), (s) => s.segment);
   if (chars.length <= width) return text + " ".repeat(width - chars.length);
   return `…${chars.slice(chars.length - width + 1).join("")}`;
 }
 
-const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/**
+ * Made on first use: building a segmenter loads ICU's break rules, about 10 ms that every
+ * `get` and `put` paid at start-up whether or not it drew a bar (issue 12, item 4).
+ */
+let graphemes: Intl.Segmenter | undefined;
 
 /** Seconds as m:ss or h:mm:ss. */
 function clock(seconds: number): string {

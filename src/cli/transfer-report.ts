@@ -38,30 +38,33 @@ export function finishTransfer(report: TransferReport, flags: CommonFlags): numb
   const complete = report.failed.length === 0 && report.skipped === 0;
   const lost = report.failed.some((f) => exitCodeFor(f.error) === EXIT.lost);
   const code = complete ? EXIT.ok : lost ? EXIT.lost : EXIT.partial;
-  sayJson(flags, {
-    ok: complete,
-    source: report.source,
-    destination: report.destination,
-    files: report.files.map((f) => ({
-      remote: f.path,
-      local: f.local,
-      bytes: f.bytes,
-      size: f.size,
-      offset: f.offset,
-      checksum: f.checksum,
-    })),
-    failed: report.failed.map((f) => ({
-      path: f.path,
-      code: f.error.code,
-      message: f.error.message,
-    })),
-    kept: report.kept,
-    skipped: report.skipped,
-    warnings: report.warnings,
-    bytes,
-    ms: report.ms,
-  });
-  if (flags.json === true) return code;
+  // The document is built only when asked for: a tree's is one object per file.
+  if (flags.json === true) {
+    sayJson(flags, {
+      ok: complete,
+      source: report.source,
+      destination: report.destination,
+      files: report.files.map((f) => ({
+        remote: f.path,
+        local: f.local,
+        bytes: f.bytes,
+        size: f.size,
+        offset: f.offset,
+        checksum: f.checksum,
+      })),
+      failed: report.failed.map((f) => ({
+        path: f.path,
+        code: f.error.code,
+        message: f.error.message,
+      })),
+      kept: report.kept,
+      skipped: report.skipped,
+      warnings: report.warnings,
+      bytes,
+      ms: report.ms,
+    });
+    return code;
+  }
   const speed = `${formatBytes(bytes)} in ${seconds(report.ms)}, ${formatBytes(rate(bytes, report.ms))}/s`;
   const file = report.files[0];
   const kept = report.kept[0];

@@ -6,16 +6,71 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
-import { CLI } from "../helpers/spawn-serve.js";
+import { CLI, UNBUNDLED_CLI } from "../helpers/spawn-serve.js";
 
 // Issue 12, item 4 (start-up): `bftp` loads only what the command it runs needs. Asserted on
 // which modules a run imports (never on time): a module hook registered with --import
-// appends every URL it resolves to a file, one a line.
+// appends every URL it resolves to a file, one a line. Every test runs on both builds: tsc's
+// one module per source file, and the bundle `bin` runs (scripts/bundle.ts), whose loaded
+// chunks are mapped back to the source modules they hold through esbuild's metafile.
 
 const run = promisify(execFile);
 
 /** dist/src, where the CLI's own modules live. */
-const SRC = path.dirname(path.dirname(CLI));
+const SRC = path.dirname(path.dirname(UNBUNDLED_CLI));
+/** dist/bundle, the bundle's entry, worker and chunks. */
+const BUNDLE = path.dirname(CLI);
+/** Where the metafile's paths are relative to: the package (dist/..). */
+const PACKAGE = path.dirname(path.dirname(SRC));
+
+/** One build of the CLI: its entry, and how its loaded files map to source modules. */
+interface Build {
+  readonly name: string;
+  readonly cli: string;
+  readonly modules: (loaded: readonly string[]) => string[];
+}
+
+interface Metafile {
+  readonly outputs: Record<string, { readonly inputs: Record<string, unknown> }>;
+}
+
+/** Each output of the bundle (an absolute path) and the source modules in it (absolute). */
+async function bundleInputs(): Promise<Map<string, string[]>> {
+  const meta = JSON.parse(await fs.readFile(path.join(BUNDLE, "meta.json"), "utf8")) as Metafile;
+  return new Map(
+    Object.entries(meta.outputs).map(([output, { inputs }]) => [
+      path.resolve(PACKAGE, output),
+      Object.keys(inputs).map((input) => path.resolve(PACKAGE, input)),
+    ]),
+  );
+}
+
+const BUILDS: readonly Build[] = [
+  { name: "tsc", cli: UNBUNDLED_CLI, modules: (loaded) => [...loaded] },
+  {
+    name: "bundle",
+    cli: CLI,
+    modules: (loaded) => {
+      // Each loaded output stands for the modules it holds; the bundle holds all of ours and
+      // of the packages, so nothing else but node's own modules may be loaded.
+      const inputs = bundled;
+      assert.ok(inputs !== undefined);
+      return loaded.flatMap((m) => {
+        if (m.startsWith("node:") || EXTERNAL.some((name) => m.includes(name))) return [m];
+        const held = inputs.get(m);
+        assert.ok(held !== undefined, `loaded ${m}, which is not an output of the bundle`);
+        return held;
+      });
+    },
+  },
+];
+
+let bundled: Map<string, string[]> | undefined;
+
+/** The packages scripts/bundle.ts leaves to node (a TLS certificate's). */
+const EXTERNAL = ["@peculiar/x509", "reflect-metadata"].map(
+  (name) => `${path.sep}node_modules${path.sep}${name}${path.sep}`,
+);
 
 /** Modules that make start-up slow: the client, the server, their schemas and drawing. */
 // (string-width is CommonJS, required by cli-progress: the ESM resolve hook does not see it.)
@@ -25,6 +80,7 @@ let base: string;
 let hook: string;
 
 before(async () => {
+  bundled = await bundleInputs();
   base = await fs.mkdtemp(path.join(os.tmpdir(), "bftp-startup-"));
   const resolveHook = path.join(base, "resolve-hook.mjs");
   // Runs on the hooks thread; appendFileSync so that every line is written before exit.
@@ -53,18 +109,23 @@ after(async () => {
 
 let runs = 0;
 
-/** Runs the built CLI with ARGS under the hook; the modules it loaded, as paths or URLs. */
-async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
+/**
+ * Runs a build of the CLI with ARGS under the hook; the source modules it loaded, as paths or
+ * URLs (for the bundle, those held by the files it loaded).
+ */
+async function modulesLoadedBy(build: Build, args: readonly string[]): Promise<string[]> {
   runs += 1;
   const log = path.join(base, `modules-${runs}.log`);
   await fs.writeFile(log, "");
   const env = { ...process.env, BFTP_TEST_MODULE_LOG: log };
-  await run(process.execPath, ["--import", pathToFileURL(hook).href, CLI, ...args], {
+  await run(process.execPath, ["--import", pathToFileURL(hook).href, build.cli, ...args], {
     env,
     timeout: 20_000,
   });
   const urls = (await fs.readFile(log, "utf8")).split("\n").filter((line) => line !== "");
-  return urls.map((url) => (url.startsWith("file:") ? fileURLToPath(url) : url));
+  const loaded = urls.map((url) => (url.startsWith("file:") ? fileURLToPath(url) : url));
+  assert.ok(loaded.includes(build.cli));
+  return build.modules(loaded);
 }
 
 /** The loaded modules of bftp's own under dist/src/DIR. */
@@ -79,60 +140,62 @@ function packagesIn(modules: readonly string[]): string[] {
   );
 }
 
-test("the hook sees what a run loads (the other tests would pass vacuously otherwise)", async () => {
-  const modules = await modulesLoadedBy(["--help"]);
-  assert.ok(modules.includes(CLI));
-  assert.ok(modules.some((m) => m.includes(`${path.sep}node_modules${path.sep}commander`)));
-  // --help lists every command, so it still loads them all, and with them the heavy modules.
-  assert.ok(ours(modules, "client").length > 0);
-  assert.ok(ours(modules, "server").length > 0);
-  // (@peculiar/x509 comes only when a TLS identity is made, cli-progress only when bars are
-  // drawn, so neither comes here.)
-  assert.deepEqual(packagesIn(modules), ["zod"]);
-});
+for (const build of BUILDS) {
+  test(`${build.name}: the hook sees what a run loads (the other tests would pass vacuously otherwise)`, async () => {
+    const modules = await modulesLoadedBy(build, ["--help"]);
+    assert.ok(modules.includes(UNBUNDLED_CLI));
+    assert.ok(modules.some((m) => m.includes(`${path.sep}node_modules${path.sep}commander`)));
+    // --help lists every command, so it still loads them all, and with them the heavy modules.
+    assert.ok(ours(modules, "client").length > 0);
+    assert.ok(ours(modules, "server").length > 0);
+    // (@peculiar/x509 comes only when a TLS identity is made, cli-progress only when bars are
+    // drawn, so neither comes here.)
+    assert.deepEqual(packagesIn(modules), ["zod"]);
+  });
 
-test("bftp --version loads no command, no client, no server, no protocol", async () => {
-  for (const flag of ["--version", "-V"]) {
-    const modules = await modulesLoadedBy([flag]);
-    assert.ok(modules.includes(CLI));
-    assert.deepEqual(ours(modules, "client"), []);
-    assert.deepEqual(ours(modules, "server"), []);
-    assert.deepEqual(ours(modules, "protocol"), []);
-    assert.deepEqual(
-      ours(modules, "cli").filter((m) => m !== CLI),
-      [],
-    );
-    assert.deepEqual(packagesIn(modules), []);
-  }
-});
+  test(`${build.name}: bftp --version loads no command, no client, no server, no protocol`, async () => {
+    for (const flag of ["--version", "-V"]) {
+      const modules = await modulesLoadedBy(build, [flag]);
+      assert.ok(modules.includes(UNBUNDLED_CLI));
+      assert.deepEqual(ours(modules, "client"), []);
+      assert.deepEqual(ours(modules, "server"), []);
+      assert.deepEqual(ours(modules, "protocol"), []);
+      assert.deepEqual(
+        ours(modules, "cli").filter((m) => m !== UNBUNDLED_CLI),
+        [],
+      );
+      assert.deepEqual(packagesIn(modules), []);
+    }
+  });
 
-test("a client command loads neither the server nor the other commands", async () => {
-  for (const args of [
-    ["get", "--help"],
-    ["put", "--help"],
-    ["ls", "--help"],
-    ["mv", "--help"],
-  ]) {
-    const modules = await modulesLoadedBy(args);
-    // Nothing of the server (its accounts, listener, sessions, TLS identity), and no progress
-    // bars: cli-progress is loaded only when they are drawn (progress-display.ts).
-    assert.deepEqual(ours(modules, "server"), [], args.join(" "));
-    assert.deepEqual(packagesIn(modules), ["zod"], args.join(" "));
+  test(`${build.name}: a client command loads neither the server nor the other commands`, async () => {
+    for (const args of [
+      ["get", "--help"],
+      ["put", "--help"],
+      ["ls", "--help"],
+      ["mv", "--help"],
+    ]) {
+      const modules = await modulesLoadedBy(build, args);
+      // Nothing of the server (its accounts, listener, sessions, TLS identity), and no progress
+      // bars: cli-progress is loaded only when they are drawn (progress-display.ts).
+      assert.deepEqual(ours(modules, "server"), [], args.join(" "));
+      assert.deepEqual(packagesIn(modules), ["zod"], args.join(" "));
+      const commands = ours(modules, "cli").filter((m) => /-command(s)?\.js$/.test(m));
+      const own = args[0] === "ls" ? "remote-commands.js" : `${args[0] ?? ""}-command.js`;
+      assert.ok(
+        commands.every((m) => path.basename(m) === own || path.basename(m) === "remote-command.js"),
+        `${args.join(" ")} loaded ${commands.join(", ")}`,
+      );
+      assert.ok(commands.some((m) => path.basename(m) === own));
+    }
+  });
+
+  test(`${build.name}: bftp serve --help loads no client command`, async () => {
+    const modules = await modulesLoadedBy(build, ["serve", "--help"]);
     const commands = ours(modules, "cli").filter((m) => /-command(s)?\.js$/.test(m));
-    const own = args[0] === "ls" ? "remote-commands.js" : `${args[0] ?? ""}-command.js`;
-    assert.ok(
-      commands.every((m) => path.basename(m) === own || path.basename(m) === "remote-command.js"),
-      `${args.join(" ")} loaded ${commands.join(", ")}`,
+    assert.deepEqual(
+      commands.map((m) => path.basename(m)),
+      ["serve-command.js"],
     );
-    assert.ok(commands.some((m) => path.basename(m) === own));
-  }
-});
-
-test("bftp serve --help loads no client command", async () => {
-  const modules = await modulesLoadedBy(["serve", "--help"]);
-  const commands = ours(modules, "cli").filter((m) => /-command(s)?\.js$/.test(m));
-  assert.deepEqual(
-    commands.map((m) => path.basename(m)),
-    ["serve-command.js"],
-  );
-});
+  });
+}

@@ -29,7 +29,7 @@ export interface RunningCli {
 }
 
 /**
- * Starts the built CLI (`node dist/src/cli/bftp.js ARGS`) with stdin closed and stdout/stderr
+ * Starts the built CLI (`node dist/bundle/bftp.js ARGS`, what `bin` runs) with stdin closed and stdout/stderr
  * captured (not a terminal). The result rejects if the deadline passes; the child is then
  * killed by PID, never by name.
  */

@@ -2,8 +2,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 
-/** The built CLI (tests run from dist/test, the CLI is dist/src/cli/bftp.js). */
-export const CLI = fileURLToPath(new URL("../../src/cli/bftp.js", import.meta.url));
+/**
+ * The CLI as `bin` runs it: the bundle, dist/bundle/bftp.js (scripts/bundle.ts; tests run
+ * from dist/test).
+ */
+export const CLI = fileURLToPath(new URL("../../bundle/bftp.js", import.meta.url));
+
+/** The CLI as tsc builds it, one module per source file: dist/src/cli/bftp.js. */
+export const UNBUNDLED_CLI = fileURLToPath(new URL("../../src/cli/bftp.js", import.meta.url));
 
 /** A `bftp serve` child process on an ephemeral port. */
 export interface ServeProcess {

@@ -1,14 +1,8 @@
-import { readFileSync } from "node:fs";
 import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import { CAPABILITIES, CHECKSUM_ALGORITHMS, PROTOCOL_VERSION } from "../../protocol/version.js";
 import type { CommandContext } from "../command-context.js";
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
+import { PACKAGE_VERSION } from "../../package-version.js";
 
 /** HELLO (PROTOCOL.md §8.1): agree on the version, announce limits and capabilities. */
 export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promise<void> {
@@ -28,7 +22,7 @@ export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promi
   const { limits } = ctx;
   await ctx.reply({
     version: PROTOCOL_VERSION,
-    server: `bftp/${VERSION}`,
+    server: `bftp/${PACKAGE_VERSION}`,
     auth: { required: ctx.accounts.required, methods: ctx.accounts.methods },
     limits: {
       maxControlFrame: limits.maxControlFrame,
