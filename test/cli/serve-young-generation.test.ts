@@ -116,14 +116,20 @@ test("in a running process, the young generation then stays small under load", a
   assertStayedSmall(start, peak);
 });
 
-test("bftp serve keeps the young generation small while it serves", async () => {
-  const dir = path.join(base, "served");
+/**
+ * Runs `bftp serve ...args` with a hook loaded first (--import, inherited by --workers
+ * processes) that samples the young generation's size every 2 ms (a missed sample can only
+ * hide growth, never invent it) and writes its start and peak at exit, one file per process;
+ * puts 4 rounds of 8 concurrent GETs of 4 MiB through it, stops it with SIGTERM and returns
+ * every process's report.
+ */
+async function serveUnderLoad(name: string, args: readonly string[]): Promise<unknown[]> {
+  const dir = path.join(base, name);
+  const reports = path.join(base, `${name}-reports`);
   await fs.mkdir(dir);
+  await fs.mkdir(reports);
   await fs.writeFile(path.join(dir, "four.bin"), Buffer.alloc(4 * 1024 * 1024, 7));
-  // Loaded before the CLI with --import: samples the young generation's size every 2 ms (a
-  // missed sample can only hide growth, never invent it) and writes the peak at exit.
-  const report = path.join(base, "serve-report.json");
-  const hook = path.join(base, "sample-new-space.mjs");
+  const hook = path.join(base, `${name}-hook.mjs`);
   await fs.writeFile(
     hook,
     `import fs from "node:fs";
@@ -134,29 +140,39 @@ let peak = start;
 setInterval(() => { peak = Math.max(peak, newSpace()); }, 2).unref();
 process.on("exit", () => {
   peak = Math.max(peak, newSpace());
-  fs.writeFileSync(${JSON.stringify(report)}, JSON.stringify({ start, peak }));
+  fs.writeFileSync(${JSON.stringify(reports)} + "/" + process.pid + ".json", JSON.stringify({ start, peak }));
 });
 `,
   );
   const child = spawn(
     process.execPath,
-    ["--import", hook, CLI, "serve", dir, "--port", "0", "--log-format", "json"],
+    ["--import", hook, CLI, "serve", dir, "--port", "0", "--log-format", "json", ...args],
     {
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["ignore", "pipe", "ignore"],
       env: { ...process.env, XDG_CONFIG_HOME: NO_CONFIG_HOME },
     },
   );
   const exited = once(child, "exit") as Promise<[number | null]>;
   try {
-    const [first] = (await Promise.race([
-      once(child.stdout, "data"),
+    let stdout = "";
+    const listening = new Promise<number>((resolve) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString("utf8");
+        const match = /^listening on .+:(\d+)\n/.exec(stdout);
+        if (match !== null) resolve(Number(match[1]));
+      });
+    });
+    const port = await Promise.race([
+      listening,
       exited.then(() => {
         throw new Error("bftp serve exited before listening");
       }),
-    ])) as [Buffer];
-    const port = Number(/:(\d+)\n/.exec(first.toString("utf8"))?.[1]);
-    assert.ok(port > 0);
-    // 4 rounds of 8 concurrent GETs of 4 MiB: 128 MiB through the server's transfer path.
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          reject(new Error("no listening line within 10 s"));
+        }, 10_000).unref(),
+      ),
+    ]);
     const conns = await Promise.all(Array.from({ length: 8 }, () => ProtocolConnection.open(port)));
     try {
       for (let round = 0; round < 4; round++) {
@@ -171,6 +187,24 @@ process.on("exit", () => {
   }
   const [code] = await exited;
   assert.equal(code, 0);
-  const { start, peak } = JSON.parse(await fs.readFile(report, "utf8")) as Record<string, unknown>;
+  const files = await fs.readdir(reports);
+  return Promise.all(
+    files.map(async (f) => JSON.parse(await fs.readFile(path.join(reports, f), "utf8")) as unknown),
+  );
+}
+
+test("bftp serve keeps the young generation small while it serves", async () => {
+  const reports = await serveUnderLoad("one", []);
+  assert.equal(reports.length, 1);
+  const { start, peak } = reports[0] as Record<string, unknown>;
   assertStayedSmall(start, peak);
+});
+
+test("so does each process of bftp serve --workers 2", async () => {
+  const reports = await serveUnderLoad("workers", ["--workers", "2"]);
+  assert.equal(reports.length, 3, "the primary and two workers");
+  for (const report of reports) {
+    const { start, peak } = report as Record<string, unknown>;
+    assertStayedSmall(start, peak);
+  }
 });
