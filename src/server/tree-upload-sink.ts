@@ -150,7 +150,9 @@ export class TreeUploadSink {
         }
         await this.#event(event);
       }
-      await this.#flush(false);
+      // Whenever no more records are at hand, the results go out: a client that waits for
+      // them before sending more (a bound of its own) is never left waiting (§8.14).
+      await this.#flush(reader.buffered === 0);
     }
   }
 
