@@ -10,8 +10,10 @@ import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
 import { exactSeconds } from "./commands/put.js";
 import { fsError } from "./fs-error.js";
+import { sharedFsPool } from "./fs-pool.js";
 import { TEMP_PREFIX } from "./sandbox.js";
 import { partName } from "./temp-files.js";
+import type { StagedFile, WriteFilesResult } from "./tree-upload-jobs.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -32,6 +34,13 @@ const MAX_OPEN_DIRS = 64;
 const READ_BYTES = 1024 * 1024;
 /** Results held before they are written, whatever the records (a bound, §8.14). */
 const RESULT_BYTES = 64 * 1024;
+/** Files up to this size are committed in batches on the worker pool (tree-upload-jobs.ts). */
+const SMALL_FILE = 256 * 1024;
+/** Bytes and files of one batch. */
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_FILES = 512;
+/** Deadline of one batch on the pool (as GETTREE's, §8.13). */
+const BATCH_TIMEOUT_MS = 30_000;
 
 /** Options for {@link TreeUploadSink}. */
 export interface TreeUploadOptions {
@@ -58,6 +67,9 @@ interface Incoming {
   staging?: string | undefined;
   untrack?: (() => void) | undefined;
   position: number;
+  readonly size: number;
+  /** Where its bytes start in the batch buffer, when it is small enough to be batched. */
+  start?: number | undefined;
 }
 
 /**
@@ -77,6 +89,10 @@ export class TreeUploadSink {
   /** Folders with a commit not yet flushed to disk. */
   readonly #dirty = new Set<number>();
   #file: Incoming | undefined;
+  /** Small verified files waiting for their batch, their bytes in `#arena`. */
+  #batch: (StagedFile & { readonly rel: string })[] = [];
+  #arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
+  #used = 0;
   #files = 0;
   #committed = 0;
   #failed = 0;
@@ -100,10 +116,13 @@ export class TreeUploadSink {
     let failure: BftpError | undefined;
     try {
       failure = await this.#records();
+      await this.#runBatch();
       await this.#flush(true);
     } catch (err) {
       // The stream can no longer be trusted: end the results with this error (best effort)
       // and the connection after it. What was committed stays; staging files go.
+      // The files that arrived whole and verified are committed still: they are complete.
+      await this.#runBatch().catch(() => undefined);
       await this.#cleanUp(); // flushes the folders of committed files
       const fatal = asFatal(err);
       if (!this.#ctx.socket.destroyed) {
@@ -168,6 +187,7 @@ export class TreeUploadSink {
           virtual: this.#virtual(event.path),
           mtime: event.mtime,
           position: 0,
+          size: event.size,
         };
         await this.#start(this.#file);
         return;
@@ -217,6 +237,15 @@ export class TreeUploadSink {
     try {
       file.dirFd = await this.#dir(cut < 0 ? "" : file.rel.slice(0, cut));
       file.name = name;
+      if (file.size <= SMALL_FILE) {
+        // Its bytes go to the batch buffer; the worker stages and commits it (link: EEXIST
+        // if the name exists; rename over a folder: EISDIR).
+        if (this.#used + file.size > this.#arena.length || this.#batch.length >= BATCH_FILES)
+          await this.#runBatch();
+        file.start = this.#used;
+        this.#used += file.size;
+        return;
+      }
       const existing = await lstat(`/proc/self/fd/${file.dirFd}/${name}`).catch(() => undefined);
       if (existing?.isDirectory() === true) {
         throw new BftpError(
@@ -240,7 +269,13 @@ export class TreeUploadSink {
   }
 
   async #data(file: Incoming, bytes: Buffer): Promise<void> {
-    if (file.error !== undefined || file.fd === undefined) return;
+    if (file.error !== undefined) return;
+    if (file.start !== undefined) {
+      bytes.copy(this.#arena, file.start + file.position); // the decoder checked the size
+      file.position += bytes.length;
+      return;
+    }
+    if (file.fd === undefined) return;
     try {
       for (let at = 0; at < bytes.length;) {
         const { bytesWritten } = await write(file.fd, bytes, at, bytes.length - at, file.position);
@@ -256,6 +291,27 @@ export class TreeUploadSink {
   /** An `E`: a verified file is flushed, stamped and committed; any file gets its `R`. */
   async #end(file: Incoming, error: WireError | undefined): Promise<void> {
     if (error !== undefined && file.error === undefined) file.error = remoteOf(error);
+    if (file.start !== undefined) {
+      if (file.error === undefined) {
+        this.#batch.push({
+          rel: file.rel,
+          dirFd: file.dirFd as number,
+          name: file.name as string,
+          staging: `${this.#options.area}/${partName()}`,
+          start: file.start,
+          size: file.size,
+          mtime: file.mtime,
+          virtual: file.virtual,
+        });
+        file.start = undefined; // its bytes are the batch's now
+        if (this.#used >= BATCH_BYTES) await this.#runBatch();
+        return;
+      }
+      this.#used = file.start; // the last bytes reserved: given back
+      file.start = undefined;
+    }
+    // Results go out in the order of the files: the batch before this one's.
+    await this.#runBatch();
     if (file.error === undefined && file.fd !== undefined) {
       try {
         await fsync(file.fd);
@@ -294,6 +350,50 @@ export class TreeUploadSink {
     this.#dirty.add(file.dirFd as number);
   }
 
+  /**
+   * Commits the batch of small files on the worker pool, and adds their results. Their
+   * staging files are the session's to remove until the batch answered (the worker removes
+   * those it could not commit); a batch that missed its deadline ends the connection.
+   */
+  async #runBatch(): Promise<void> {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    // A small file still arriving has the last bytes reserved: they move to the next buffer.
+    const open = this.#file?.start === undefined ? undefined : this.#file;
+    const old = this.#arena;
+    const bytes = old.subarray(0, open?.start ?? this.#used);
+    this.#batch = [];
+    this.#arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
+    this.#used = 0;
+    if (open?.start !== undefined) {
+      old.copy(this.#arena, 0, open.start, open.start + open.position);
+      open.start = 0;
+      this.#used = open.size;
+    }
+    const untrack = batch.map((f) => this.#ctx.trackTemp(f.staging));
+    const { errors } = await sharedFsPool().run<WriteFilesResult>(
+      {
+        op: "writeFiles",
+        overwrite: this.#options.overwrite,
+        bytes,
+        files: batch.map(({ rel: _rel, ...staged }) => staged),
+      },
+      BATCH_TIMEOUT_MS,
+    );
+    for (const done of untrack) done();
+    batch.forEach((file, i) => {
+      const error = errors[i] ?? undefined;
+      if (error === undefined) {
+        this.#committed++;
+        this.#bytes += file.size;
+        this.#out.result(file.rel);
+      } else {
+        this.#failed++;
+        this.#out.result(file.rel, error);
+      }
+    });
+  }
+
   /** Closes and removes a file's staging file, if any. */
   async #drop(file: Incoming): Promise<void> {
     if (file.fd !== undefined) await close(file.fd).catch(() => undefined);
@@ -309,7 +409,8 @@ export class TreeUploadSink {
    * says committed is durable, and one flush of a folder serves many files.
    */
   async #flush(all: boolean): Promise<void> {
-    if (!all && this.#out.length < RESULT_BYTES) return;
+    if (all) await this.#runBatch();
+    else if (this.#out.length < RESULT_BYTES) return;
     for (const fd of this.#dirty) await fsync(fd);
     this.#dirty.clear();
     if (this.#out.length === 0) return;
@@ -338,6 +439,7 @@ export class TreeUploadSink {
       throw fsError(err, "open", this.#virtual(rel));
     }
     if (this.#dirs.size >= MAX_OPEN_DIRS) {
+      await this.#runBatch(); // its files may go to the folder about to be closed
       const [oldRel, oldFd] = this.#dirs.entries().next().value as [string, number];
       this.#dirs.delete(oldRel);
       if (this.#dirty.delete(oldFd)) await fsync(oldFd).catch(() => undefined);
