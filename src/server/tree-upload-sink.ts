@@ -93,6 +93,8 @@ export class TreeUploadSink {
   #batch: (StagedFile & { readonly rel: string })[] = [];
   #arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
   #used = 0;
+  /** The batches sent to the pool and not yet answered, as one wait. */
+  #inflight: Promise<void> = Promise.resolve();
   #files = 0;
   #committed = 0;
   #failed = 0;
@@ -241,7 +243,7 @@ export class TreeUploadSink {
         // Its bytes go to the batch buffer; the worker stages and commits it (link: EEXIST
         // if the name exists; rename over a folder: EISDIR).
         if (this.#used + file.size > this.#arena.length || this.#batch.length >= BATCH_FILES)
-          await this.#runBatch();
+          await this.#startBatch();
         file.start = this.#used;
         this.#used += file.size;
         return;
@@ -304,7 +306,7 @@ export class TreeUploadSink {
           virtual: file.virtual,
         });
         file.start = undefined; // its bytes are the batch's now
-        if (this.#used >= BATCH_BYTES) await this.#runBatch();
+        if (this.#used >= BATCH_BYTES) await this.#startBatch();
         return;
       }
       this.#used = file.start; // the last bytes reserved: given back
@@ -322,7 +324,7 @@ export class TreeUploadSink {
         await this.#commit(file);
         this.#committed++;
         this.#bytes += file.position;
-        this.#out.result(file.rel);
+        this.#result(file.rel);
         return;
       } catch (err) {
         file.error = fsError(err, "create", file.virtual);
@@ -330,7 +332,7 @@ export class TreeUploadSink {
     }
     await this.#drop(file);
     this.#failed++;
-    this.#out.result(
+    this.#result(
       file.rel,
       toWireError(file.error ?? new BftpError("BFTP_ERR_INTERNAL", "internal error")),
     );
@@ -350,12 +352,32 @@ export class TreeUploadSink {
     this.#dirty.add(file.dirFd as number);
   }
 
-  /**
-   * Commits the batch of small files on the worker pool, and adds their results. Their
-   * staging files are the session's to remove until the batch answered (the worker removes
-   * those it could not commit); a batch that missed its deadline ends the connection.
-   */
+  #result(rel: string, error?: WireError): void {
+    this.#out.result(rel, error);
+  }
+
+  /** Commits the batch of small files and waits for every batch: their results are added. */
   async #runBatch(): Promise<void> {
+    this.#dispatch();
+    await this.#inflight;
+  }
+
+  /**
+   * Starts the batch once the one before it is done: one batch is committed on the pool while
+   * the next fills here (at most two buffers besides the one filling).
+   */
+  async #startBatch(): Promise<void> {
+    await this.#inflight;
+    this.#dispatch();
+  }
+
+  /**
+   * Sends the batch of small files to the worker pool; its results are added, after those of
+   * the batch before it, when it answers. Its staging files are the session's to remove until
+   * then (the worker removes those it could not commit); a batch that missed its deadline
+   * ends the connection, and they are removed with it.
+   */
+  #dispatch(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     // A small file still arriving has the last bytes reserved: they move to the next buffer.
@@ -371,7 +393,7 @@ export class TreeUploadSink {
       this.#used = open.size;
     }
     const untrack = batch.map((f) => this.#ctx.trackTemp(f.staging));
-    const { errors } = await sharedFsPool().run<WriteFilesResult>(
+    const running = sharedFsPool().run<WriteFilesResult>(
       {
         op: "writeFiles",
         overwrite: this.#options.overwrite,
@@ -380,18 +402,26 @@ export class TreeUploadSink {
       },
       BATCH_TIMEOUT_MS,
     );
-    for (const done of untrack) done();
-    batch.forEach((file, i) => {
-      const error = errors[i] ?? undefined;
-      if (error === undefined) {
-        this.#committed++;
-        this.#bytes += file.size;
-        this.#out.result(file.rel);
-      } else {
-        this.#failed++;
-        this.#out.result(file.rel, error);
-      }
-    });
+    running.catch(() => undefined); // awaited below, after the batch before it
+    const previous = this.#inflight;
+    const done = (async (): Promise<void> => {
+      await previous;
+      const { errors } = await running;
+      for (const stop of untrack) stop();
+      batch.forEach((file, i) => {
+        const error = errors[i] ?? undefined;
+        if (error === undefined) {
+          this.#committed++;
+          this.#bytes += file.size;
+          this.#result(file.rel);
+        } else {
+          this.#failed++;
+          this.#result(file.rel, error);
+        }
+      });
+    })();
+    done.catch(() => undefined); // awaited by the next wait for the batches
+    this.#inflight = done;
   }
 
   /** Closes and removes a file's staging file, if any. */
