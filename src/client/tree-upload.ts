@@ -110,7 +110,12 @@ export async function uploadTreeStream(
       const chunk = await conn.reader.readSome(decoder.want(), wait);
       for (const event of decoder.push(chunk)) {
         if (event.type === "trailer") {
-          if (event.error !== undefined) throw remoteError(event.error);
+          // A server that ended the results early sends its final reply all the same (a
+          // fatal one says close): read it, so the stream stays in step or ends here.
+          if (event.error !== undefined) {
+            await conn.readReply();
+            throw remoteError(event.error);
+          }
           continue;
         }
         if (event.type !== "result") continue; // the decoder allows nothing else here
