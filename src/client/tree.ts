@@ -6,6 +6,7 @@ import type { DownloadOptions, TransferResult } from "./download.js";
 import { escapeControls, localName } from "./safe-name.js";
 import type { UploadOptions } from "./upload.js";
 import { downloadTreeStream, speaksTree } from "./tree-stream.js";
+import { speaksPutTree, uploadTreeStream } from "./tree-upload.js";
 import { inWindow } from "./window.js";
 
 /** Options for batch and tree transfers. */
@@ -131,6 +132,11 @@ export async function uploadTree(
   remoteDir: string,
   options: BatchOptions & UploadOptions = {},
 ): Promise<BatchResult> {
+  if (options.perFile !== true && speaksPutTree(client)) {
+    // One PUTTREE into the folder (PROTOCOL.md §8.14, issue 12); the folder itself first.
+    await client.mkdir(remoteDir, { parents: true });
+    return uploadTreeStream(client, localDir, remoteDir, options);
+  }
   const files: { local: string; remote: string }[] = [];
   let skipped = 0;
   const walk = async (local: string, remote: string): Promise<void> => {

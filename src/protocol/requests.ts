@@ -66,6 +66,11 @@ export const REQUESTS = {
     /** A data phase of have lists follows the request (PROTOCOL.md §8.13). */
     have: z.boolean().optional(),
   }),
+  PUTTREE: request("PUTTREE", {
+    path,
+    overwrite: z.boolean().optional(),
+    checksum: checksum.optional(),
+  }),
 } as const;
 
 /** A command name. */
@@ -98,6 +103,7 @@ export const SUMMARIES: Readonly<Record<Op, string>> = {
   RESUME: "Report the partial upload kept for a path",
   ABORT: "Stop the download in progress",
   GETTREE: "Download a folder, recursively, as one stream of files",
+  PUTTREE: "Upload files into a folder, recursively, as one stream, each committed atomically",
 };
 
 /** The outcome of parsing one request frame. */

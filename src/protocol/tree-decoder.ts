@@ -28,6 +28,8 @@ export type TreeEvent =
       readonly error?: WireError;
     }
   | { readonly type: "kept"; readonly path: string }
+  /** A PUTTREE result (§8.14), only in a results phase: the file committed, or `error`. */
+  | { readonly type: "result"; readonly path: string; readonly error?: WireError }
   | {
       readonly type: "trailer";
       /** Undefined when the phase checksum matched; else the sender's error or a mismatch. */
@@ -44,6 +46,11 @@ export interface TreeDecoderOptions {
   readonly alg: ChecksumAlg;
   /** The code for a stream that breaks the rules: `BFTP_ERR_PROTOCOL` (client), `BFTP_ERR_BAD_REQUEST` (server). */
   readonly errorCode: ErrorCode;
+  /**
+   * A PUTTREE results phase (§8.14): only `R` records are in its grammar, and no other
+   * record is. Default false: a tree data phase (§7.4), where `R` is an unknown type.
+   */
+  readonly results?: boolean;
 }
 
 const trailerShape = z.union([
@@ -226,7 +233,9 @@ export class TreeDecoder {
       this.#state = State.Data;
       return;
     }
-    if (
+    if (this.#options.results === true) {
+      if (type !== RECORD.RESULT) throw this.#broken(`record type ${type} in a results phase`);
+    } else if (
       type !== RECORD.HEAD &&
       type !== RECORD.END &&
       type !== RECORD.FOLDER &&
@@ -255,6 +264,15 @@ export class TreeDecoder {
       case RECORD.KEPT:
         events.push({ type: "kept", path: this.#shape(RECORD_SHAPES.kept, value).path });
         return;
+      case RECORD.RESULT: {
+        const result = this.#shape(RECORD_SHAPES.result, value);
+        events.push(
+          result.ok
+            ? { type: "result", path: result.path }
+            : { type: "result", path: result.path, error: result.error },
+        );
+        return;
+      }
       case RECORD.SKIP: {
         const skip = this.#shape(RECORD_SHAPES.skip, value);
         events.push({

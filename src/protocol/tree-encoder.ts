@@ -103,6 +103,14 @@ export class TreeEncoder {
     this.#json(RECORD.KEPT, { path });
   }
 
+  /** A PUTTREE result (§8.14): the file committed, or why it was not. */
+  result(path: string, error?: WireError): void {
+    this.#json(
+      RECORD.RESULT,
+      error === undefined ? { path, ok: true } : { path, ok: false, error },
+    );
+  }
+
   /** A point to come back to: what is built and the checksum, now. */
   mark(): { readonly used: number; readonly crc: number } {
     return { used: this.#used, crc: this.crc };

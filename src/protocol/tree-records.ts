@@ -18,6 +18,11 @@ export const RECORD = {
   SKIP: 0x53, // S
   /** A file the receiver said it holds complete (the have list), not sent: `{"path"}`. */
   KEPT: 0x4b, // K
+  /**
+   * A file's outcome in a PUTTREE's results phase (§8.14), server to client only:
+   * `{"path","ok":true}` once committed, `{"path","ok":false,"error"}` when it failed.
+   */
+  RESULT: 0x52, // R
 } as const;
 
 /** Largest JSON body of one record, in bytes (a control-frame-sized object, §8.13). */
@@ -73,6 +78,10 @@ export const RECORD_SHAPES = {
     error: wireError.optional(),
   }),
   kept: z.looseObject({ path: sentPath }),
+  result: z.union([
+    z.looseObject({ path: sentPath, ok: z.literal(true) }),
+    z.looseObject({ path: sentPath, ok: z.literal(false), error: wireError }),
+  ]),
 } as const;
 
 /** One entry of a have list (PROTOCOL.md §8.13): a file the receiver already holds. */

@@ -1,5 +1,6 @@
 import type { WireError } from "../protocol/replies.js";
 import type { ChecksumAlg } from "../protocol/version.js";
+import type { WriteFilesJob } from "./tree-upload-jobs.js";
 
 /** An entry of a folder, as the worker lists it: its name and what it is (links not followed). */
 export type TreeEntry = readonly [name: string, kind: "file" | "dir" | "symlink" | "other"];
@@ -80,4 +81,5 @@ export type FsJob =
       readonly virtual: string;
     }
   | ReadFilesJob
+  | WriteFilesJob
   | { readonly op: "close"; readonly fds: readonly number[] };

@@ -24,6 +24,7 @@ import type {
   ReadFilesResult,
   TreeEntry,
 } from "./tree-jobs.js";
+import { writeFiles } from "./tree-upload-jobs.js";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
@@ -265,6 +266,8 @@ function run(job: FsJob): { result: unknown; transfer: ArrayBuffer[] } {
       const result = readFiles(job);
       return { result, transfer: [result.bytes.buffer as ArrayBuffer] };
     }
+    case "writeFiles":
+      return { result: writeFiles(job), transfer: [] };
     case "close":
       for (const fd of job.fds) {
         try {

@@ -30,6 +30,7 @@ const ALL_OPS = [
   "RESUME",
   "ABORT",
   "GETTREE",
+  "PUTTREE",
 ];
 
 let srv: TestServer;

@@ -25,6 +25,7 @@ const NEEDS: Readonly<Record<Op, readonly Permission[]>> = {
   LIST: ["read"],
   GET: ["read"],
   GETTREE: ["read"],
+  PUTTREE: ["write", "mkdir"],
   HASH: ["read"],
   PUT: ["write"],
   RESUME: ["write"],
@@ -41,7 +42,8 @@ const NEEDS: Readonly<Record<Op, readonly Permission[]>> = {
  */
 export function permissionsFor(request: Request): readonly Permission[] {
   const needs = NEEDS[request.op];
-  if (request.op === "PUT" && request.overwrite === true) return [...needs, "delete"];
+  if ((request.op === "PUT" || request.op === "PUTTREE") && request.overwrite === true)
+    return [...needs, "delete"];
   return needs;
 }
 

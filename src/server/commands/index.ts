@@ -5,6 +5,7 @@ import { cd } from "./cd.js";
 import { deleteFile } from "./delete.js";
 import { get, prepareGet } from "./get.js";
 import { getTree } from "./gettree.js";
+import { putTree } from "./puttree.js";
 import { hash } from "./hash.js";
 import { hello } from "./hello.js";
 import { help } from "./help.js";
@@ -45,6 +46,7 @@ export const COMMANDS: { readonly [O in Op]: Command<O> } = {
   RESUME: resume,
   ABORT: abort,
   GETTREE: getTree,
+  PUTTREE: putTree,
 };
 
 /**

@@ -1,0 +1,162 @@
+import path from "node:path";
+import { z } from "zod";
+import { BftpError } from "../errors.js";
+import { remoteError } from "../protocol/replies.js";
+import { TreeDecoder } from "../protocol/tree-decoder.js";
+import { TreeEncoder } from "../protocol/tree-encoder.js";
+import { writeAll } from "../wire/write-all.js";
+import type { BftpClient } from "./client.js";
+import type { TransferResult } from "./download.js";
+import { expectShape, pathReply } from "./reply-shapes.js";
+import type { BatchOptions, BatchResult } from "./tree.js";
+import { TreeSource, type SentFile } from "./tree-source.js";
+import type { UploadOptions } from "./upload.js";
+
+/** Bytes of records built and written at once. */
+const BATCH_BYTES = 1024 * 1024;
+/** Files sent and not yet answered before the client waits for results (a bound). */
+const MAX_UNANSWERED = 16_384;
+
+const finalReply = z.looseObject({
+  files: z.number().int().min(0),
+  committed: z.number().int().min(0),
+  failed: z.number().int().min(0),
+});
+
+/** Whether the server takes PUTTREE (PROTOCOL.md §8.14): it announces `"puttree"` in HELLO. */
+export function speaksPutTree(client: BftpClient): boolean {
+  const capabilities = client.server["capabilities"];
+  return Array.isArray(capabilities) && capabilities.includes("puttree");
+}
+
+/**
+ * Copies a local folder into the existing remote folder `remoteDir` with one PUTTREE
+ * (PROTOCOL.md §8.14, issue 12): the tree goes out as one records phase (tree-source.ts)
+ * while the server's results come back, one per file, each file committed on its own by the
+ * server once its checksum matched. Reported as `uploadTree`'s per-file path reports: the
+ * files committed, those that failed with the server's code, the entries skipped here.
+ */
+export async function uploadTreeStream(
+  client: BftpClient,
+  localDir: string,
+  remoteDir: string,
+  options: BatchOptions & UploadOptions = {},
+): Promise<BatchResult> {
+  const conn = client.connection;
+  const alg = options.checksum ?? "crc32";
+  // The server's frame limit (HELLO), which the records must respect; ours is for reading.
+  const maxChunk = Math.max(2, Math.min(client.server.limits.maxChunk, 1 << 20));
+  const source = new TreeSource(localDir, {
+    alg,
+    maxChunk,
+    onWarning: options.onWarning,
+  });
+  const unanswered: SentFile[] = [];
+  let answeredAt = 0;
+  const files: TransferResult[] = [];
+  const failed: { path: string; error: BftpError }[] = [];
+  let wake: (() => void) | undefined;
+  let receiving = true;
+  const replied = deferred();
+  const remoteOf = (rel: string): string => path.posix.join(remoteDir, rel);
+  const request = {
+    op: "PUTTREE",
+    path: remoteDir,
+    ...(options.overwrite === true ? { overwrite: true } : {}),
+    ...(options.checksum === undefined ? {} : { checksum: options.checksum }),
+  };
+  const wait = { timeout: conn.limits.stallTimeoutMs };
+  await conn.exchange(
+    async () => {
+      await conn.send(request);
+      if (!(await replied.promise)) return; // refused: no records follow (§8.14)
+      const out = new TreeEncoder(maxChunk);
+      while (!source.done) {
+        for (const file of source.fill(out, BATCH_BYTES)) unanswered.push(file);
+        await writeAll(conn.socket, out.take(), wait);
+        // A bound on what is sent and not answered: the server sends its results whenever
+        // it has no more records to hand (§8.14), so waiting here always ends.
+        while (receiving && unanswered.length - answeredAt >= MAX_UNANSWERED) {
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+        if (!receiving) return; // the results failed: the exchange reports why
+      }
+      await writeAll(conn.socket, out.finish(), wait);
+    },
+    () =>
+      receive().finally(() => {
+        receiving = false;
+        wake?.();
+      }),
+  );
+  return { files, failed, skipped: source.skipped };
+
+  async function receive(): Promise<void> {
+    try {
+      expectShape(pathReply, await conn.readReply(), "PUTTREE");
+    } catch (err) {
+      replied.resolve(false);
+      throw err;
+    }
+    replied.resolve(true);
+    const decoder = new TreeDecoder({
+      maxChunk: conn.limits.maxChunk,
+      maxTrailer: conn.limits.maxReplyFrame,
+      alg,
+      errorCode: "BFTP_ERR_PROTOCOL",
+      results: true,
+    });
+    while (!decoder.done) {
+      const chunk = await conn.reader.readSome(decoder.want(), wait);
+      for (const event of decoder.push(chunk)) {
+        if (event.type === "trailer") {
+          // A server that ended the results early sends its final reply all the same (a
+          // fatal one says close): read it, so the stream stays in step or ends here.
+          if (event.error !== undefined) {
+            await conn.readReply();
+            throw remoteError(event.error);
+          }
+          continue;
+        }
+        if (event.type !== "result") continue; // the decoder allows nothing else here
+        const sent = unanswered[answeredAt];
+        if (sent?.rel !== event.path) throw outOfStep();
+        answeredAt++;
+        if (answeredAt === unanswered.length || answeredAt > 4096) {
+          unanswered.splice(0, answeredAt); // forget what is answered, in blocks
+          answeredAt = 0;
+        }
+        wake?.();
+        wake = undefined;
+        const remote = remoteOf(sent.rel);
+        if (event.error === undefined) {
+          const result = {
+            path: remote,
+            bytes: sent.size,
+            size: sent.size,
+            offset: 0,
+            checksum: { alg, value: sent.checksum },
+          };
+          files.push(result);
+          options.onFile?.(result);
+        } else failed.push({ path: remote, error: remoteError(event.error) });
+      }
+    }
+    const counts = expectShape(finalReply, await conn.readReply(), "PUTTREE");
+    if (counts.files !== files.length + failed.length || answeredAt < unanswered.length)
+      throw outOfStep();
+  }
+}
+
+function outOfStep(): BftpError {
+  return new BftpError(
+    "BFTP_ERR_PROTOCOL",
+    "Cannot follow the server's results: they do not match the files sent",
+  );
+}
+
+function deferred(): { promise: Promise<boolean>; resolve: (value: boolean) => void } {
+  let resolve: (value: boolean) => void = () => undefined;
+  const promise = new Promise<boolean>((r) => (resolve = r));
+  return { promise, resolve };
+}
