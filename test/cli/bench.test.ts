@@ -182,7 +182,8 @@ test("BFTP_PROGRESS=1 draws progress on stderr; stdout keeps only the table", as
     timeout: 60_000,
   });
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, /^1 B: 2\/2 verified, median [\d.]+ MB\/s, \d+ files\/s$/m);
+  // rate() prints decimals below 100 files/s (a loaded machine gets there): any of its forms.
+  assert.match(result.stderr, /^1 B: 2\/2 verified, median [\d.]+ MB\/s, [\d.]+k? files\/s$/m);
   assert.match(result.stderr, /^1 MiB: 2\/2 verified, median [\d.]+ MB\/s$/m);
   assert.match(result.stderr, /total \d+\/6 files/);
   assert.match(result.stdout, /^size +MB\/s min/);
