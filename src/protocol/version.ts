@@ -21,6 +21,7 @@ export const CAPABILITIES = [
   "abort",
   "mkdir-parents",
   "tree",
+  "tree-list",
 ] as const;
 
 /** The name the protocol gives a session without an account (PROTOCOL.md §8.2). */
