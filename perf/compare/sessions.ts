@@ -2,11 +2,16 @@
  * One connection to a server under test, the same three operations whatever the protocol:
  * bftp through its own client library (src/client), the FTP servers through ftp-client.ts.
  * Every download is checked byte for byte against the file's pattern and then dropped (into
- * memory, never to disk); every upload is sent from the pattern in memory.
+ * memory, never to disk: bftp's batch goes through `downloadMany` into a folder in /dev/shm);
+ * every upload is sent from the pattern in memory.
  */
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import { BftpClient } from "../../src/client/client.js";
-import { inWindow } from "../../src/client/window.js";
+import { downloadMany } from "../../src/client/tree.js";
 import { FtpClient } from "./ftp-client.js";
 import { PatternCheck, patternChunks } from "./pattern.js";
 import type { RunningServer } from "./servers.js";
@@ -31,6 +36,8 @@ export interface Session {
 
 /** Deadline for every reply and data stall, ms, unless the caller gives one. */
 const TIMEOUT_MS = 60_000;
+/** Where `getMany` puts bftp's files before checking them: memory, not disk, when it can. */
+const SCRATCH = process.env["TMPDIR"] ?? (existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
 /** Requests in flight on one bftp connection for `getMany` (the client's batch default). */
 const BFTP_WINDOW = 64;
 
@@ -68,10 +75,27 @@ function bftpSession(client: BftpClient): Session {
   };
   return {
     get,
+    // Through the library's batch download, as a program would (issue 12 item 2: one GETTREE
+    // list for the batch when the server offers it): the files land in a scratch folder in
+    // memory (/dev/shm when there is one), are checked against their patterns, then removed.
     getMany: async (files) => {
-      const outcomes = await inWindow(files, BFTP_WINDOW, get);
-      const failed = outcomes.find((o) => o.status === "rejected");
-      if (failed) throw failed.reason;
+      const dir = await fs.mkdtemp(path.join(SCRATCH, "bftp-getmany-"));
+      try {
+        const items = files.map((file, i) => ({
+          remote: file.path,
+          local: path.join(dir, `${i}`),
+        }));
+        const result = await downloadMany(client, items, { window: BFTP_WINDOW });
+        const first = result.failed[0];
+        if (first !== undefined) throw first.error;
+        for (const [i, file] of files.entries()) {
+          const check = new PatternCheck(file.seed, file.size);
+          check.update(readFileSync(path.join(dir, `${i}`))); // one call, not four pool hops
+          check.verify(file.path);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     put: async (file) => {
       const source = Readable.from(patternChunks(file.seed, file.size), { objectMode: false });

@@ -25,6 +25,11 @@ export interface TreeSinkOptions {
   >;
   readonly onWarning?: ((message: string) => void) | undefined;
   readonly onFile?: ((result: TransferResult) => void) | undefined;
+  /**
+   * The list form (PROTOCOL.md §8.13): record path `i` is `targets[i]` itself, and `i/rest`
+   * lies below `targets[i].local`; `remoteDir` is then unused.
+   */
+  readonly targets?: readonly { readonly remote: string; readonly local: string }[] | undefined;
 }
 
 interface Current {
@@ -243,6 +248,12 @@ export class TreeSink {
   }
 
   #remoteOf(rel: string): string {
+    if (this.#options.targets !== undefined) {
+      const slash = rel.indexOf("/");
+      const target = this.#options.targets[indexOf(slash < 0 ? rel : rel.slice(0, slash))];
+      const remote = target?.remote ?? rel;
+      return slash < 0 ? remote : path.posix.join(remote, rel.slice(slash + 1));
+    }
     // A single plain name needs no normalizing: the same string as `path.posix.join` makes.
     return rel === "" || rel === "." || rel === ".." || rel.includes("/")
       ? path.posix.join(this.#options.remoteDir, rel)
@@ -255,6 +266,7 @@ export class TreeSink {
    * folder that was skipped.
    */
   #localOf(rel: string): string | undefined {
+    if (this.#options.targets !== undefined) return this.#targetLocal(rel, this.#options.targets);
     // Most records are files in the folder of the one before: check only the last name.
     const slash = rel.lastIndexOf("/");
     const folder = slash < 0 ? "" : rel.slice(0, slash);
@@ -270,12 +282,28 @@ export class TreeSink {
     return local;
   }
 
-  #checkedLocal(rel: string): string | undefined {
+  /** The list form's local path: the caller's own target, or a checked path below it. */
+  #targetLocal(
+    rel: string,
+    targets: readonly { readonly remote: string; readonly local: string }[],
+  ): string | undefined {
+    const slash = rel.indexOf("/");
+    const target = targets[indexOf(slash < 0 ? rel : rel.slice(0, slash))];
+    if (target === undefined) {
+      this.skipped++;
+      this.#options.onWarning?.(`skipped ${escapeControls(JSON.stringify(rel))}: no such item`);
+      return undefined;
+    }
+    if (slash < 0) return target.local;
+    return this.#checkedLocal(rel, target.local, 1);
+  }
+
+  #checkedLocal(rel: string, root = this.#root, from = 0): string | undefined {
     const names = rel.split("/");
     for (let i = 1; i < names.length; i++) {
       if (this.#dropped.has(names.slice(0, i).join("/"))) return undefined;
     }
-    for (const name of names) {
+    for (const name of names.slice(from)) {
       try {
         localName(name);
       } catch {
@@ -287,8 +315,13 @@ export class TreeSink {
         return undefined;
       }
     }
-    return path.join(this.#root, ...names);
+    return path.join(root, ...names.slice(from));
   }
+}
+
+/** The item a list-form record path's first name stands for: a canonical index, else -1. */
+function indexOf(name: string): number {
+  return /^(0|[1-9][0-9]{0,8})$/u.test(name) ? Number(name) : -1;
 }
 
 /** A name `localName` accepts, tested without building an error for the ones it refuses. */

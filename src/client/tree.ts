@@ -5,6 +5,7 @@ import type { BftpClient } from "./client.js";
 import type { DownloadOptions, TransferResult } from "./download.js";
 import { escapeControls, localName } from "./safe-name.js";
 import type { UploadOptions } from "./upload.js";
+import { downloadListStream, speaksTreeList } from "./list-stream.js";
 import { downloadTreeStream, speaksTree } from "./tree-stream.js";
 import { speaksPutTree, uploadTreeStream } from "./tree-upload.js";
 import { inWindow } from "./window.js";
@@ -38,8 +39,9 @@ export interface BatchResult {
 }
 
 /**
- * Downloads many files over the one connection, pipelined: requests go out without waiting
- * for replies, up to `window` at a time, which is what makes a thousand small files fast.
+ * Downloads many files over the one connection. A server that offers GETTREE's list form
+ * (`"tree-list"`, PROTOCOL.md §8.13) sends them all in one stream (list-stream.ts); otherwise,
+ * or with `perFile`, requests are pipelined, up to `window` at a time, one GET each.
  *
  * @example
  * await downloadMany(client, names.map((n) => ({ remote: `/in/${n}`, local: `out/${n}` })));
@@ -49,6 +51,9 @@ export async function downloadMany(
   items: readonly BatchItem[],
   options: BatchOptions & DownloadOptions = {},
 ): Promise<BatchResult> {
+  if (options.perFile !== true && items.length > 0 && speaksTreeList(client)) {
+    return downloadListStream(client, items, options);
+  }
   const outcomes = await inWindow(items, options.window ?? 64, async (item) => {
     const result = await client.download(item.remote, item.local, options);
     options.onFile?.(result);

@@ -65,6 +65,8 @@ export const REQUESTS = {
     checksum: checksum.optional(),
     /** A data phase of have lists follows the request (PROTOCOL.md §8.13). */
     have: z.boolean().optional(),
+    /** A data phase of paths follows; each is sent under its index (§8.13, `"tree-list"`). */
+    list: z.boolean().optional(),
   }),
   PUTTREE: request("PUTTREE", {
     path,

@@ -98,6 +98,27 @@ export const haveEntry = z.strictObject({
 /** A have-list frame: a JSON array of entries. */
 export const haveFrame = z.array(haveEntry).max(100_000);
 
+/**
+ * One entry of a GETTREE path list (PROTOCOL.md §8.13): a path as a request names it, and,
+ * when the client holds a copy of that file, its `size` (and `mtime` or `sha256`) as in a
+ * have-list entry. The path is checked by the sandbox, one by one, not here.
+ */
+export const listEntry = z.strictObject({
+  path: z.string().max(MAX_RECORD_PATH),
+  size: u64.optional(),
+  mtime: u64.optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/u)
+    .optional(),
+});
+
+/** A path-list frame: a JSON array of entries. */
+export const listFrame = z.array(listEntry).max(100_000);
+
+/** A path-list entry. */
+export type ListEntry = z.infer<typeof listEntry>;
+
 /** A have-list entry. */
 export type HaveEntry = z.infer<typeof haveEntry>;
 

@@ -22,6 +22,7 @@ export const CAPABILITIES = [
   "mkdir-parents",
   "tree",
   "puttree",
+  "tree-list",
 ] as const;
 
 /** The name the protocol gives a session without an account (PROTOCOL.md §8.2). */

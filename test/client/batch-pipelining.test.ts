@@ -60,7 +60,7 @@ after(async () => {
   await srv.stop();
 });
 
-test("downloadMany fetches many small files over one connection, pipelined, all verified", async () => {
+test("downloadMany with perFile fetches many small files over one connection, pipelined, all verified", async () => {
   const { port } = proxy.server.address() as net.AddressInfo;
   const client = await BftpClient.connect({ host: "127.0.0.1", port });
   const out = path.join(srv.outside, "batch");
@@ -71,7 +71,8 @@ test("downloadMany fetches many small files over one connection, pipelined, all 
       remote: `/small/f${i}`,
       local: path.join(out, `f${i}`),
     })),
-    { window: 32 },
+    // The per-file path (the list form, for servers that offer it, is download-many-list.test.ts).
+    { window: 32, perFile: true },
   );
   await client.close();
   assert.equal(result.failed.length, 0);

@@ -39,7 +39,16 @@ test("HELLO agrees on version 1 and reports the server's limits and capabilities
         stallTimeoutMs: limits.stallTimeoutMs,
       },
       checksums: ["crc32", "sha256"],
-      capabilities: ["pipelining", "resume", "range", "abort", "mkdir-parents", "tree", "puttree"],
+      capabilities: [
+        "pipelining",
+        "resume",
+        "range",
+        "abort",
+        "mkdir-parents",
+        "tree",
+        "puttree",
+        "tree-list",
+      ],
       tag: "h",
     });
     const pkg = JSON.parse(

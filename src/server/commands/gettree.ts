@@ -1,19 +1,25 @@
 import fs from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import { promisify } from "node:util";
-import { BftpError } from "../../errors.js";
+import { BftpError, isBftpError } from "../../errors.js";
 import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
 import { remoteError, toWireError } from "../../protocol/replies.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import { createChecksum } from "../../protocol/checksum.js";
 import { TreeEncoder } from "../../protocol/tree-encoder.js";
-import { haveFrame, type HaveEntry } from "../../protocol/tree-records.js";
+import {
+  haveFrame,
+  listFrame,
+  type HaveEntry,
+  type ListEntry,
+} from "../../protocol/tree-records.js";
 import type { ChecksumAlg } from "../../protocol/version.js";
 import { writeAll } from "../../wire/write-all.js";
 import type { CommandContext } from "../command-context.js";
 import { sameVersion } from "../file-version.js";
 import { sharedFsPool, type FsPool } from "../fs-pool.js";
 import { fsError } from "../fs-error.js";
+import { normalizeVirtual } from "../sandbox.js";
 import type { DirListing, OpenedBig, ReadFilesResult, ReadItem } from "../tree-jobs.js";
 import { abortRequested } from "./abort.js";
 
@@ -30,6 +36,8 @@ const FIRST_BATCH_FILES = 32;
 const BATCH_TIMEOUT_MS = 30_000;
 /** Most have-list entries one request may carry (§8.13). */
 const MAX_HAVE = 1_000_000;
+/** Most paths one list may name (§8.13). */
+const MAX_LIST = 100_000;
 
 const fstat = promisify(fs.fstat);
 const close = promisify(fs.close);
@@ -44,6 +52,10 @@ const close = promisify(fs.close);
  * missed batch deadline ends the phase with an error trailer.
  */
 export async function getTree(ctx: CommandContext, req: RequestOf<"GETTREE">): Promise<void> {
+  if (req.list === true) {
+    await getList(ctx, req);
+    return;
+  }
   const have = req.have === true ? await readHave(ctx.upload) : undefined;
   const opened = await ctx.openInside(req.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
@@ -60,15 +72,15 @@ export async function getTree(ctx: CommandContext, req: RequestOf<"GETTREE">): P
 }
 
 /**
- * Whether a GETTREE request says a have list follows it (`"have": true`), read from the raw
+ * Whether a GETTREE request says a have list or a path list follows it, read from the raw
  * frame so that a request refused for another field still has its list read and dropped.
  */
-export function sendsHave(payload: Buffer): boolean {
+export function sendsPhase(payload: Buffer): boolean {
   try {
     const value = JSON.parse(payload.toString("utf8")) as unknown;
-    return (
-      typeof value === "object" && value !== null && (value as { have?: unknown }).have === true
-    );
+    if (typeof value !== "object" || value === null) return false;
+    const { have, list } = value as { have?: unknown; list?: unknown };
+    return have === true || list === true;
   } catch {
     return false;
   }
@@ -98,6 +110,62 @@ async function readHave(phase: DataPhaseReader | undefined): Promise<Map<string,
   return have;
 }
 
+/**
+ * The list form (§8.13, `"tree-list"`): every path the list names, each file or folder sent
+ * under its index in the list, in order, so the client maps each record back to its item.
+ */
+async function getList(ctx: CommandContext, req: RequestOf<"GETTREE">): Promise<void> {
+  const list = await readList(ctx.upload);
+  if (req.have === true) throw badList("a list carries its own have entries");
+  const base = normalizeVirtual(ctx.cwd, req.path);
+  const sender = new TreeSender(ctx, {
+    pool: sharedFsPool(),
+    alg: req.checksum ?? "crc32",
+    have: new Map(
+      list.flatMap((entry, i) =>
+        entry.size === undefined
+          ? []
+          : [
+              [
+                String(i),
+                { path: String(i), size: entry.size, mtime: entry.mtime, sha256: entry.sha256 },
+              ],
+            ],
+      ),
+    ),
+    virtualRoot: base === "/" ? "" : base,
+  });
+  await sender.runList(base, list, ctx.replyFrame({ path: base }));
+}
+
+/** The path list (§8.13): every frame a JSON array of entries, bounded, read to its trailer. */
+async function readList(phase: DataPhaseReader | undefined): Promise<ListEntry[]> {
+  const list: ListEntry[] = [];
+  if (phase === undefined) return list;
+  let refusal: BftpError | undefined;
+  for await (const frame of phase.frames()) {
+    if (refusal !== undefined) continue;
+    let parsed: ReturnType<typeof listFrame.safeParse>;
+    try {
+      parsed = listFrame.safeParse(JSON.parse(frame.toString("utf8")));
+    } catch {
+      refusal = badList("a frame is not JSON");
+      continue;
+    }
+    if (!parsed.success) refusal = badList("an entry is malformed");
+    else if (list.length + parsed.data.length > MAX_LIST)
+      refusal = badList(`more than ${MAX_LIST} entries`);
+    else for (const entry of parsed.data) list.push(entry);
+  }
+  if (phase.result.failure !== undefined) throw phase.result.failure;
+  if (refusal !== undefined) throw refusal;
+  return list;
+}
+
+function badList(why: string): BftpError {
+  return new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot read the path list: ${why}`);
+}
+
 function badHave(why: string): BftpError {
   return new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot read the have list: ${why}`);
 }
@@ -121,6 +189,10 @@ class TreeSender {
   #bytes = 0;
   /** Files the next batch may read: small first, so the receiver starts sooner. */
   #batchFiles = FIRST_BATCH_FILES;
+  /** Where each list entry's folder is (the list form), found once. */
+  readonly #parents: (
+    { dir: string; name: string | null } | { dir: undefined; error: BftpError }
+  )[] = [];
 
   constructor(ctx: CommandContext, options: SenderOptions) {
     this.#ctx = ctx;
@@ -129,11 +201,8 @@ class TreeSender {
     this.#out = new TreeEncoder(this.#maxChunk);
   }
 
-  async run(rootPath: string, reply: Buffer): Promise<void> {
-    const started = Date.now();
-    await this.#write(reply);
-    let failure: BftpError | undefined;
-    try {
+  run(rootPath: string, reply: Buffer): Promise<void> {
+    return this.#phase(reply, async () => {
       const root = await this.#job<DirListing>({
         op: "openDir",
         parent: rootPath,
@@ -142,6 +211,146 @@ class TreeSender {
       });
       if (root.error !== undefined) throw remoteError(root.error);
       await this.#folder(rootPath, "", root);
+    });
+  }
+
+  /**
+   * The list form: runs of paths in the same folder share one sandbox open and one listing,
+   * and their files are read in batches; a folder is its `F` record and its subtree; each
+   * path the sandbox refuses, or that is missing, is one `S` record with its error.
+   */
+  runList(base: string, list: readonly ListEntry[], reply: Buffer): Promise<void> {
+    return this.#phase(reply, async () => {
+      let at = 0;
+      while (at < list.length) {
+        const parent = this.#parentOf(base, list, at);
+        let end = at + 1;
+        while (end < list.length && this.#parentOf(base, list, end).dir === parent.dir) end++;
+        await this.#listRun(parent.dir, at, end, "error" in parent ? parent.error : undefined);
+        at = end;
+      }
+    });
+  }
+
+  /** The folder (virtual) that holds list entry `i`, or why its path is refused. */
+  #parentOf(
+    base: string,
+    list: readonly ListEntry[],
+    i: number,
+  ): { dir: string; name: string | null } | { dir: undefined; error: BftpError } {
+    const cached = this.#parents[i];
+    if (cached !== undefined) return cached;
+    let found: { dir: string; name: string | null } | { dir: undefined; error: BftpError };
+    try {
+      const virtual = normalizeVirtual(base, list[i]?.path ?? "");
+      const slash = virtual.lastIndexOf("/");
+      found =
+        virtual === "/"
+          ? { dir: "/", name: null }
+          : { dir: virtual.slice(0, slash) || "/", name: virtual.slice(slash + 1) };
+    } catch (err) {
+      found = { dir: undefined, error: asBftp(err) };
+    }
+    this.#parents[i] = found;
+    return found;
+  }
+
+  async #listRun(
+    dir: string | undefined,
+    from: number,
+    to: number,
+    refused: BftpError | undefined,
+  ): Promise<void> {
+    const fail = (error: BftpError): void => {
+      for (let i = from; i < to; i++) this.#out.skip(String(i), "other", toWireError(error));
+    };
+    if (dir === undefined) {
+      fail(refused ?? new BftpError("BFTP_ERR_BAD_REQUEST", "bad path"));
+      return;
+    }
+    let opened;
+    try {
+      opened = await this.#ctx.openInside(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    } catch (err) {
+      if (isBftpError(err) && err.status !== undefined) {
+        fail(err);
+        return;
+      }
+      throw err;
+    }
+    try {
+      const virtualDir = opened.virtual === "/" ? "" : opened.virtual;
+      const listing = await this.#job<DirListing>({
+        op: "openDir",
+        parent: opened.path,
+        name: null,
+        virtual: opened.virtual,
+      });
+      if (listing.error !== undefined) {
+        fail(remoteError(listing.error));
+        return;
+      }
+      const kinds = new Map(listing.entries);
+      let files: ReadItem[] = [];
+      for (let i = from; i < to; i++) {
+        const found = this.#parents[i];
+        const name = found?.dir === undefined ? null : found.name;
+        const rel = String(i);
+        if (name === null) {
+          // The folder itself (the root): its whole subtree under this index.
+          await this.#readBatches(opened.path, virtualDir, files);
+          files = [];
+          this.#out.folder(rel);
+          await this.#folder(opened.path, rel, listing, virtualDir);
+          continue;
+        }
+        const kind = kinds.get(name);
+        if (kind === "file") {
+          const have = this.#options.have?.get(rel);
+          files.push(have === undefined ? { name, rel } : { name, rel, have });
+          continue;
+        }
+        await this.#readBatches(opened.path, virtualDir, files);
+        files = [];
+        if (kind === undefined)
+          this.#out.skip(rel, "other", toWireError(notFound(`${virtualDir}/${name}`)));
+        else if (kind === "dir") await this.#subfolder(opened.path, virtualDir, name, rel);
+        else this.#out.skip(rel, kind);
+      }
+      await this.#readBatches(opened.path, virtualDir, files);
+    } finally {
+      await opened.handle.close();
+    }
+  }
+
+  /** Opens, announces (`F`) and sends one subfolder and all below it. */
+  async #subfolder(path: string, virtualDir: string, name: string, rel: string): Promise<void> {
+    this.#checkAbort();
+    const child = await this.#job<DirListing>({
+      op: "openDir",
+      parent: path,
+      name,
+      virtual: `${virtualDir}/${name}`,
+    });
+    if (child.error !== undefined) {
+      this.#out.skip(rel, "dir", child.error);
+      return;
+    }
+    try {
+      this.#out.folder(rel);
+      await this.#folder(`/proc/self/fd/${child.fd}`, rel, child, `${virtualDir}/${name}`);
+    } finally {
+      await close(child.fd);
+    }
+  }
+
+  /** The phase around a walk: the reply, the walk, the terminator and trailer, the log line. */
+  async #phase(reply: Buffer, walk: () => Promise<void>): Promise<void> {
+    const started = Date.now();
+    await this.#write(reply);
+    let failure: BftpError | undefined;
+    try {
+      await walk();
     } catch (err) {
       // The reply has gone out: whatever happens now (an abort, a deadline, a shutdown, a
       // fault) can only be said in the trailer. A connection that failed cannot be told.
@@ -177,7 +386,12 @@ class TreeSender {
   }
 
   /** A folder's files in batches, then each subfolder (an `F` record, then its contents). */
-  async #folder(path: string, rel: string, listing: DirListing): Promise<void> {
+  async #folder(
+    path: string,
+    rel: string,
+    listing: DirListing,
+    virtualDir = `${this.#options.virtualRoot}${rel === "" ? "" : `/${rel}`}`,
+  ): Promise<void> {
     const files: ReadItem[] = [];
     const dirs: string[] = [];
     const prefix = rel === "" ? "" : `${rel}/`;
@@ -189,7 +403,12 @@ class TreeSender {
         files.push(have === undefined ? { name, rel: childRel } : { name, rel: childRel, have });
       } else this.#out.skip(childRel, kind);
     }
-    const virtualDir = `${this.#options.virtualRoot}${rel === "" ? "" : `/${rel}`}`;
+    await this.#readBatches(path, virtualDir, files);
+    for (const name of dirs) await this.#subfolder(path, virtualDir, name, `${prefix}${name}`);
+  }
+
+  /** Files of one folder, read on the pool in batches of about 1 MiB of records. */
+  async #readBatches(path: string, virtualDir: string, files: readonly ReadItem[]): Promise<void> {
     let at = 0;
     while (at < files.length) {
       this.#checkAbort();
@@ -214,26 +433,6 @@ class TreeSender {
         Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length),
       );
       if (batch.big !== undefined) await this.#bigFile(batch.big);
-    }
-    for (const name of dirs) {
-      const childRel = `${prefix}${name}`;
-      this.#checkAbort();
-      const child = await this.#job<DirListing>({
-        op: "openDir",
-        parent: path,
-        name,
-        virtual: `${virtualDir}/${name}`,
-      });
-      if (child.error !== undefined) {
-        this.#out.skip(childRel, "dir", child.error);
-        continue;
-      }
-      try {
-        this.#out.folder(childRel);
-        await this.#folder(`/proc/self/fd/${child.fd}`, childRel, child);
-      } finally {
-        await close(child.fd);
-      }
     }
   }
 
@@ -359,4 +558,17 @@ function changedError(virtual: string): BftpError {
     "BFTP_ERR_FILE_CHANGED",
     `Cannot read ${JSON.stringify(virtual)}: the file changed while it was read`,
   );
+}
+
+function notFound(virtual: string): BftpError {
+  return new BftpError(
+    "BFTP_ERR_NOT_FOUND",
+    `Cannot read ${JSON.stringify(virtual)}: no such file`,
+  );
+}
+
+function asBftp(err: unknown): BftpError {
+  return isBftpError(err)
+    ? err
+    : new BftpError("BFTP_ERR_INTERNAL", "internal error", { cause: err });
 }

@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import zlib from "node:zlib";
+import { encodeFrame, writeAll } from "../../src/wire/index.js";
+import { assertError, assertOk } from "../helpers/assert-reply.js";
+import { startServer, type TestServer } from "../helpers/bftp-server.js";
+import { splits } from "../helpers/feed.js";
+import { ProtocolConnection } from "../helpers/protocol-connection.js";
+
+// PROTOCOL.md §8.13's list form on the wire: the request and its path list read the same
+// whole, byte by byte and cut at every point; each path comes back under its index; hostile
+// paths (out of the root, `..`, control characters, reserved names, links) are one `S`
+// record each with their error and the server goes on; a malformed list is refused, read to
+// its end, with the connection in step.
+
+let srv: TestServer;
+let conn: ProtocolConnection;
+
+before(async () => {
+  srv = await startServer();
+  await fs.mkdir(path.join(srv.root, "l/sub"), { recursive: true });
+  await fs.writeFile(path.join(srv.root, "l/a.txt"), "alpha");
+  await fs.writeFile(path.join(srv.root, "l/sub/b.txt"), "bee");
+  await fs.writeFile(path.join(srv.outside, "secret.txt"), "outside");
+  await fs.symlink(path.join(srv.outside, "secret.txt"), path.join(srv.root, "l/out.txt"));
+  await fs.symlink("a.txt", path.join(srv.root, "l/in.txt"));
+  conn = await ProtocolConnection.open(srv.port);
+});
+
+after(async () => {
+  conn.close();
+  await srv.stop();
+});
+
+/** A tree phase's frames as [type, JSON body or the bytes as text]. */
+function records(frames: readonly Buffer[]): [string, unknown][] {
+  return frames.map((f) => {
+    const type = String.fromCharCode(f[0] as number);
+    const body = f.subarray(1).toString("utf8");
+    return [type, type === "D" ? body : JSON.parse(body)];
+  });
+}
+
+/** The request and its list phase (one frame per array, terminator, trailer) as bytes. */
+function listRequest(fields: object, arrays: readonly unknown[]): Buffer {
+  const payloads = arrays.map((a) => Buffer.from(typeof a === "string" ? a : JSON.stringify(a)));
+  const trailer = {
+    ok: true,
+    checksum: {
+      alg: "crc32",
+      value: zlib.crc32(Buffer.concat(payloads)).toString(16).padStart(8, "0"),
+    },
+  };
+  return Buffer.concat([
+    encodeFrame(JSON.stringify({ op: "GETTREE", path: "/", list: true, ...fields })),
+    ...payloads.map((p) => encodeFrame(p)),
+    Buffer.from("00000000"),
+    encodeFrame(JSON.stringify(trailer)),
+  ]);
+}
+
+/** Sends `bytes` in `pieces`, one write each, and reads the reply and the phase. */
+async function exchange(pieces: readonly Buffer[]): Promise<[string, unknown][]> {
+  for (const piece of pieces) await writeAll(conn.socket, piece);
+  assertOk(await conn.reply());
+  const { frames, trailer } = await conn.readData();
+  assertOk(trailer);
+  return records(frames);
+}
+
+/** What the S records said, by index. */
+function skips(got: readonly [string, unknown][]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [type, body] of got) {
+    if (type !== "S") continue;
+    const {
+      path: p,
+      type: kind,
+      error,
+    } = body as {
+      path: string;
+      type: string;
+      error?: { code: string };
+    };
+    out[p] = error?.code ?? kind;
+  }
+  return out;
+}
+
+const EXPECTED: [string, unknown][] = [
+  ["H", { path: "0", size: 5 }],
+  ["D", "alpha"],
+  ["E", { ok: true }],
+  ["F", { path: "1" }],
+  ["H", { path: "1/b.txt", size: 3 }],
+  ["D", "bee"],
+  ["E", { ok: true }],
+  ["H", { path: "2", size: 3 }],
+  ["D", "bee"],
+  ["E", { ok: true }],
+];
+
+/** Records with the fields that do not depend on the machine (mtime, checksum) dropped. */
+function stable(got: readonly [string, unknown][]): [string, unknown][] {
+  return got.map(([type, body]) => {
+    if (type === "H") {
+      const { path: p, size } = body as { path: string; size: number };
+      return [type, { path: p, size }];
+    }
+    if (type === "E") return [type, { ok: (body as { ok: boolean }).ok }];
+    return [type, body];
+  });
+}
+
+test("the request and its list read the same whole, byte by byte and at every split", async () => {
+  const bytes = listRequest({}, [
+    [{ path: "l/a.txt" }, { path: "/l/sub" }],
+    [{ path: "/l/sub/b.txt" }],
+  ]);
+  let runs = 0;
+  for (const split of splits(bytes)) {
+    assert.deepEqual(stable(await exchange(split.pieces)), EXPECTED, split.name);
+    runs++;
+  }
+  assert.equal(runs, bytes.length + 1);
+});
+
+test("hostile paths are one S record each with their error; the others are sent", async () => {
+  const hostile = [
+    "/../secret.txt",
+    "../../../etc/passwd",
+    "/l/a\u0000.txt",
+    "/l/\u001b[31m",
+    "l\\..\\..\\x",
+    "/l/.bftp-part",
+    "/l/out.txt",
+    "/l/in.txt",
+    "/nowhere/x",
+    "/l/missing",
+  ];
+  const got = await exchange([
+    listRequest({}, [[{ path: "/l/a.txt" }, ...hostile.map((p) => ({ path: p }))]]),
+  ]);
+  assert.deepEqual(skips(got), {
+    "1": "BFTP_ERR_PATH_REFUSED",
+    "2": "BFTP_ERR_PATH_REFUSED",
+    "3": "BFTP_ERR_PATH_REFUSED",
+    "4": "BFTP_ERR_PATH_REFUSED",
+    "5": "BFTP_ERR_PATH_REFUSED",
+    "6": "BFTP_ERR_PATH_REFUSED",
+    "7": "symlink",
+    "8": "symlink",
+    "9": "BFTP_ERR_NOT_FOUND",
+    "10": "BFTP_ERR_NOT_FOUND",
+  });
+  const heads = got.filter(([t]) => t === "H").map(([, b]) => (b as { path: string }).path);
+  assert.deepEqual(heads, ["0"]);
+  assert.deepEqual(await conn.request({ op: "ABORT" }), { ok: true, aborted: false });
+});
+
+test("an entry with the client's copy is kept when it matches, sent when it does not", async () => {
+  const stats = await fs.stat(path.join(srv.root, "l/a.txt"), { bigint: true });
+  const mtime = Number(stats.mtimeNs / 1_000_000n);
+  const got = await exchange([
+    listRequest({}, [
+      [
+        { path: "/l/a.txt", size: 5, mtime },
+        { path: "/l/a.txt", size: 5, mtime: mtime + 1 },
+      ],
+    ]),
+  ]);
+  assert.deepEqual(stable(got), [
+    ["K", { path: "0" }],
+    ["H", { path: "1", size: 5 }],
+    ["D", "alpha"],
+    ["E", { ok: true }],
+  ]);
+});
+
+test("a malformed list is refused, read to its end: the connection stays in step", async () => {
+  const bad: [object, unknown[]][] = [
+    [{}, ["{not json"]],
+    [{}, [[{ path: 5 }]]],
+    [{}, [[{ path: "/l/a.txt", extra: 1 }]]],
+    [{}, [{ path: "/l/a.txt" }]],
+    [{ have: true }, [[{ path: "/l/a.txt" }]]],
+    [{ path: 7 }, [[{ path: "/l/a.txt" }]]],
+  ];
+  for (const [fields, arrays] of bad) {
+    await writeAll(conn.socket, listRequest(fields, arrays));
+    assertError(await conn.reply(), "BFTP_ERR_BAD_REQUEST");
+  }
+  assert.deepEqual(await conn.request({ op: "ABORT" }), { ok: true, aborted: false });
+});
+
+test("more than 100,000 paths are refused once the list has been read", async () => {
+  const many = Array.from({ length: 50_001 }, () => ({ path: "a" }));
+  await writeAll(conn.socket, listRequest({}, [many, many]));
+  assertError(await conn.reply(), "BFTP_ERR_BAD_REQUEST");
+  assert.deepEqual(await conn.request({ op: "ABORT" }), { ok: true, aborted: false });
+});
