@@ -18,6 +18,7 @@ import {
   type CommonFlags,
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
+import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
 import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
@@ -51,6 +52,12 @@ Examples:
   bftp get -r bftp://files.local/photos backup             backup/photos if backup exists,
                                                            else backup becomes the copy
   bftp get --json bftp://127.0.0.1:9000/a.txt | jq .files
+  bftp get bftp://files.local/logs/app.log - | grep ERROR   "-" is standard output
+
+With LOCAL "-" the file goes to standard output and nothing else does (no result line, no
+bars; not with -r, -c or --json). Its checksum is checked at the end: a failure exits non-zero
+after the bytes already written. A reader that stops early (| head) ends bftp quietly, with
+no message and status 0.
 
 A download is written to NAME.bftp-part and renamed once its checksum is verified, so a file
 under its own name is always complete (a name too long for the suffix gets a shortened
@@ -70,6 +77,13 @@ ${EXIT_HELP}`,
 
 async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
   const where = location(remoteArg);
+  if (local === STDIO) {
+    checkPipeFlags(flags, "get");
+    // Quiet: standard output carries the data, so no result line and no bars.
+    return runTransfer(where, { ...flags, quiet: true }, (client) =>
+      getToStdout(client, where, flags),
+    );
+  }
   return runTransfer(where, flags, async (client, display) => {
     const job: GetJob = { client, where, local, flags, display };
     if (flags.recursive === true && (await client.stat(where.path)).type === "dir") {
