@@ -57,8 +57,9 @@ Examples:
   tar c photos | bftp put - bftp://files.local/backup/photos.tar   "-" is standard input
 
 With LOCAL "-" standard input is uploaded with no size in advance: the server checks the
-checksum and commits the file only once the input ended and every byte arrived, so a pipe
-that breaks leaves the old file or none. REMOTE must name the file (not a folder); -r and -c
+checksum and commits the file only once the input ended and every byte arrived, so a lost
+connection leaves the old file or none (a producer that dies early looks like the end of its
+output, as for any pipe: use set -o pipefail). REMOTE must name the file (not a folder); -r and -c
 do not apply.
 
 The server commits an upload only once every byte and its checksum arrived: the remote name
