@@ -18,6 +18,7 @@ import {
   type CommonFlags,
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
+import { getMany } from "./get-many.js";
 import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
@@ -36,8 +37,10 @@ export function getCommand(): Command {
   return addCommonOptions(
     new Command("get")
       .description("Download a file, or a folder with -r")
-      .argument("<remote>", "what to download: bftp://[user@]host[:port]/path")
-      .argument("[local]", "where to save it; an existing folder receives it (default: ./NAME)")
+      .argument(
+        "<remote...>",
+        "what to download: bftp://[user@]host[:port]/path; with three or more arguments, the last is an existing local folder",
+      )
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted download (its NAME.bftp-part file)")
       .option("--overwrite", "replace local files that exist (default: refuse and exit 1)"),
@@ -52,6 +55,8 @@ Examples:
   bftp get -r bftp://files.local/photos backup             backup/photos if backup exists,
                                                            else backup becomes the copy
   bftp get --json bftp://127.0.0.1:9000/a.txt | jq .files
+  bftp get bftp://h/a.txt bftp://h/b.txt ~/in             several files into one folder,
+                                                           over one connection
   bftp get bftp://files.local/logs/app.log - | grep ERROR   "-" is standard output
 
 With LOCAL "-" the file goes to standard output and nothing else does (no result line, no
@@ -70,8 +75,13 @@ Names from the server that could write outside LOCAL ("../x", "/etc/x", control 
 are skipped with a warning.
 ${EXIT_HELP}`,
     )
-    .action(async (remote: string, local: string | undefined, flags: GetFlags) => {
-      await runAction(flags, () => get(remote, local, flags));
+    .action(async (args: string[], flags: GetFlags) => {
+      const [remote = "", local] = args;
+      await runAction(flags, () =>
+        args.length > 2
+          ? getMany(args.slice(0, -1), args.at(-1) ?? "", flags)
+          : get(remote, local, flags),
+      );
     });
 }
 
