@@ -68,7 +68,9 @@ export async function getMany(
       resume: flags.continue === true,
       overwrite: flags.overwrite === true,
       onProgress: display.onProgress,
-      onFile: (f) => display.done(f.path, f.size),
+      onFile: (f) => {
+        display.done(f.path, f.size);
+      },
     });
     const localOf = new Map(items.map((i) => [i.remote, i.local]));
     return {
