@@ -18,6 +18,8 @@ import {
   type CommonFlags,
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
+import { getMany } from "./get-many.js";
+import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
 import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
@@ -35,8 +37,10 @@ export function getCommand(): Command {
   return addCommonOptions(
     new Command("get")
       .description("Download a file, or a folder with -r")
-      .argument("<remote>", "what to download: bftp://[user@]host[:port]/path")
-      .argument("[local]", "where to save it; an existing folder receives it (default: ./NAME)")
+      .argument(
+        "<remote...>",
+        "what to download: bftp://[user@]host[:port]/path; with three or more arguments, the last is an existing local folder",
+      )
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted download (its NAME.bftp-part file)")
       .option("--overwrite", "replace local files that exist (default: refuse and exit 1)"),
@@ -51,6 +55,14 @@ Examples:
   bftp get -r bftp://files.local/photos backup             backup/photos if backup exists,
                                                            else backup becomes the copy
   bftp get --json bftp://127.0.0.1:9000/a.txt | jq .files
+  bftp get bftp://h/a.txt bftp://h/b.txt ~/in             several files into one folder,
+                                                           over one connection
+  bftp get bftp://files.local/logs/app.log - | grep ERROR   "-" is standard output
+
+With LOCAL "-" the file goes to standard output and nothing else does (no result line, no
+bars; not with -r, -c or --json). Its checksum is checked at the end: a failure exits non-zero
+after the bytes already written. A reader that stops early (| head) ends bftp quietly, with
+no message and status 0.
 
 A download is written to NAME.bftp-part and renamed once its checksum is verified, so a file
 under its own name is always complete (a name too long for the suffix gets a shortened
@@ -63,13 +75,25 @@ Names from the server that could write outside LOCAL ("../x", "/etc/x", control 
 are skipped with a warning.
 ${EXIT_HELP}`,
     )
-    .action(async (remote: string, local: string | undefined, flags: GetFlags) => {
-      await runAction(flags, () => get(remote, local, flags));
+    .action(async (args: string[], flags: GetFlags) => {
+      const [remote = "", local] = args;
+      await runAction(flags, () =>
+        args.length > 2
+          ? getMany(args.slice(0, -1), args.at(-1) ?? "", flags)
+          : get(remote, local, flags),
+      );
     });
 }
 
 async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
   const where = location(remoteArg);
+  if (local === STDIO) {
+    checkPipeFlags(flags, "get");
+    // Quiet: standard output carries the data, so no result line and no bars.
+    return runTransfer(where, { ...flags, quiet: true }, (client) =>
+      getToStdout(client, where, flags),
+    );
+  }
   return runTransfer(where, flags, async (client, display) => {
     const job: GetJob = { client, where, local, flags, display };
     if (flags.recursive === true && (await client.stat(where.path)).type === "dir") {

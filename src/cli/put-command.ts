@@ -17,6 +17,7 @@ import {
   type CommonFlags,
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
+import { STDIO, checkPipeFlags, putFromStdin } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planLocalTree } from "./transfer-plan.js";
 import { isExistsFailure, type TransferReport } from "./transfer-report.js";
@@ -53,6 +54,13 @@ Examples:
   bftp put -r photos bftp://files.local/backup        /backup/photos if /backup exists,
                                                       else /backup becomes the copy
   bftp put --overwrite --json notes.txt bftp://127.0.0.1:9000/notes.txt
+  tar c photos | bftp put - bftp://files.local/backup/photos.tar   "-" is standard input
+
+With LOCAL "-" standard input is uploaded with no size in advance: the server checks the
+checksum and commits the file only once the input ended and every byte arrived, so a lost
+connection leaves the old file or none (a producer that dies early looks like the end of its
+output, as for any pipe: use set -o pipefail). REMOTE must name the file (not a folder); -r and -c
+do not apply.
 
 The server commits an upload only once every byte and its checksum arrived: the remote name
 shows the old file or the complete new one, never a partial. An interrupted upload is kept
@@ -67,6 +75,10 @@ ${EXIT_HELP}`,
 
 async function put(local: string, remoteArg: string, flags: PutFlags): Promise<number> {
   const where = location(remoteArg);
+  if (local === STDIO) {
+    checkPipeFlags(flags, "put");
+    return runTransfer(where, flags, (client) => putFromStdin(client, where, flags));
+  }
   const kind = await localKind(local);
   if (kind === "none") {
     throw new BftpError(
