@@ -1,20 +1,13 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
-import zlib from "node:zlib";
 import { BftpError } from "../errors.js";
-import { remoteError } from "../protocol/replies.js";
-import { TreeDecoder } from "../protocol/tree-decoder.js";
+import type { TreeEvent } from "../protocol/tree-decoder.js";
 import type { ListEntry } from "../protocol/tree-records.js";
-import { HEX_SIZE_HEADER } from "../wire/size-header.js";
-import { writeAll } from "../wire/write-all.js";
 import type { BftpClient } from "./client.js";
 import type { DownloadOptions } from "./download.js";
-import { expectShape, pathReply } from "./reply-shapes.js";
 import type { BatchItem, BatchOptions, BatchResult } from "./tree.js";
 import { TreeSink } from "./tree-sink.js";
+import { jsonArrayPhase, runTreeStream, sha256OfFile } from "./tree-stream.js";
 
-/** Bytes of JSON per path-list frame (well under any server's `maxChunk`). */
-const LIST_FRAME_BYTES = 64 * 1024;
 /** Most paths one GETTREE may list (PROTOCOL.md §8.13); longer batches take several. */
 export const MAX_LIST = 100_000;
 
@@ -70,41 +63,14 @@ export async function downloadListStream(
     list: true,
     ...(options.checksum === undefined ? {} : { checksum: options.checksum }),
   };
-  await conn.exchange(
-    async () => {
-      await conn.send(request);
-      await writeAll(conn.socket, listPhase(entries), { timeout: conn.limits.stallTimeoutMs });
-    },
-    async () => {
-      expectShape(pathReply, await conn.readReply(), "GETTREE");
-      const decoder = new TreeDecoder({
-        maxChunk: conn.limits.maxChunk,
-        maxTrailer: conn.limits.maxReplyFrame,
-        alg,
-        errorCode: "BFTP_ERR_PROTOCOL",
-      });
-      const wait = { timeout: conn.limits.stallTimeoutMs };
-      try {
-        while (!decoder.done) {
-          const chunk = await conn.reader.readSome(decoder.want(), wait);
-          for (const event of decoder.push(chunk)) {
-            if (event.type === "trailer") {
-              if (event.error !== undefined) throw remoteError(event.error);
-              continue;
-            }
-            if ("path" in event && typeof event.path === "string") {
-              const slash = event.path.indexOf("/");
-              const i = Number(slash < 0 ? event.path : event.path.slice(0, slash));
-              if (Number.isInteger(i) && i >= 0 && i < seen.length) seen[i] = 1;
-            }
-            sink.handle(event);
-          }
-        }
-      } finally {
-        sink.abandon();
-      }
-    },
-  );
+  const markSeen = (event: TreeEvent): void => {
+    if ("path" in event && typeof event.path === "string") {
+      const slash = event.path.indexOf("/");
+      const i = Number(slash < 0 ? event.path : event.path.slice(0, slash));
+      if (Number.isInteger(i) && i >= 0 && i < seen.length) seen[i] = 1;
+    }
+  };
+  await runTreeStream(conn, request, jsonArrayPhase(entries), alg, sink, markSeen);
   const failed = [...sink.failed];
   items.forEach((item, i) => {
     if (seen[i] === 0)
@@ -122,49 +88,11 @@ export async function downloadListStream(
 /** An item as a list entry: with its local copy's size and SHA-256 when resuming. */
 function listEntry(item: BatchItem, resume: boolean): ListEntry {
   if (!resume) return { path: item.remote };
-  let bytes: Buffer;
   try {
     const stats = fs.lstatSync(item.local, { throwIfNoEntry: false });
     if (stats === undefined || !stats.isFile()) return { path: item.remote };
-    bytes = fs.readFileSync(item.local);
+    return { path: item.remote, ...sha256OfFile(item.local) };
   } catch {
     return { path: item.remote };
   }
-  return {
-    path: item.remote,
-    size: bytes.length,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
-  };
-}
-
-/** The path list as a data phase (§7): frames of JSON arrays, the terminator, the trailer. */
-function listPhase(entries: readonly ListEntry[]): Buffer[] {
-  const frames: Buffer[] = [];
-  let crc = 0;
-  let batch: string[] = [];
-  let bytes = 2;
-  const flush = (): void => {
-    if (batch.length === 0) return;
-    const payload = Buffer.from(`[${batch.join(",")}]`);
-    crc = zlib.crc32(payload, crc);
-    frames.push(HEX_SIZE_HEADER.encode(payload.length), payload);
-    batch = [];
-    bytes = 2;
-  };
-  for (const entry of entries) {
-    const json = JSON.stringify(entry);
-    const size = Buffer.byteLength(json) + 1;
-    if (bytes + size > LIST_FRAME_BYTES) flush();
-    batch.push(json);
-    bytes += size;
-  }
-  flush();
-  const trailer = Buffer.from(
-    JSON.stringify({
-      ok: true,
-      checksum: { alg: "crc32", value: crc.toString(16).padStart(8, "0") },
-    }),
-  );
-  frames.push(HEX_SIZE_HEADER.encode(0), HEX_SIZE_HEADER.encode(trailer.length), trailer);
-  return frames;
 }

@@ -3,19 +3,21 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { remoteError } from "../protocol/replies.js";
-import { TreeDecoder } from "../protocol/tree-decoder.js";
+import { TreeDecoder, type TreeEvent } from "../protocol/tree-decoder.js";
 import type { HaveEntry } from "../protocol/tree-records.js";
+import type { ChecksumAlg } from "../protocol/version.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import { writeAll } from "../wire/write-all.js";
 import type { BftpClient } from "./client.js";
+import type { ClientConnection } from "./connection.js";
 import type { DownloadOptions } from "./download.js";
 import { expectShape, pathReply } from "./reply-shapes.js";
 import type { BatchOptions, BatchResult } from "./tree.js";
 import { TreeSink } from "./tree-sink.js";
 import { PARTIAL_SUFFIX } from "./partial-name.js";
 
-/** Bytes of JSON per have-list frame (well under any server's `maxChunk`). */
-const HAVE_FRAME_BYTES = 64 * 1024;
+/** Bytes of JSON per have-list or path-list frame (well under any server's `maxChunk`). */
+const ARRAY_FRAME_BYTES = 64 * 1024;
 /** Most have-list entries sent (PROTOCOL.md §8.13's limit). */
 const MAX_HAVE = 1_000_000;
 
@@ -57,35 +59,12 @@ export async function downloadTreeStream(
     ...(options.checksum === undefined ? {} : { checksum: options.checksum }),
     ...(haveList.length > 0 ? { have: true } : {}),
   };
-  await conn.exchange(
-    async () => {
-      await conn.send(request);
-      if (haveList.length > 0) {
-        await writeAll(conn.socket, havePhase(haveList), { timeout: conn.limits.stallTimeoutMs });
-      }
-    },
-    async () => {
-      expectShape(pathReply, await conn.readReply(), "GETTREE");
-      const decoder = new TreeDecoder({
-        maxChunk: conn.limits.maxChunk,
-        maxTrailer: conn.limits.maxReplyFrame,
-        alg,
-        errorCode: "BFTP_ERR_PROTOCOL",
-      });
-      const wait = { timeout: conn.limits.stallTimeoutMs };
-      try {
-        while (!decoder.done) {
-          const chunk = await conn.reader.readSome(decoder.want(), wait);
-          for (const event of decoder.push(chunk)) {
-            if (event.type === "trailer") {
-              if (event.error !== undefined) throw remoteError(event.error);
-            } else sink.handle(event);
-          }
-        }
-      } finally {
-        sink.abandon();
-      }
-    },
+  await runTreeStream(
+    conn,
+    request,
+    haveList.length > 0 ? jsonArrayPhase(haveList) : undefined,
+    alg,
+    sink,
   );
   return { files: sink.files, failed: sink.failed, skipped: sink.skipped };
 }
@@ -104,12 +83,7 @@ function localHave(localDir: string): HaveEntry[] {
       const child = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(child, childRel);
       else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX)) {
-        const bytes = fs.readFileSync(child);
-        entries.push({
-          path: childRel,
-          size: bytes.length,
-          sha256: createHash("sha256").update(bytes).digest("hex"),
-        });
+        entries.push({ path: childRel, ...sha256OfFile(child) });
       }
     }
   };
@@ -117,8 +91,60 @@ function localHave(localDir: string): HaveEntry[] {
   return entries;
 }
 
-/** The have list as a data phase (§7): frames of JSON arrays, the terminator, the trailer. */
-function havePhase(entries: readonly HaveEntry[]): Buffer[] {
+/**
+ * One GETTREE (PROTOCOL.md §8.13): sends `request` and, when given, the data phase that follows
+ * it (a have list or a path list), then reads the reply and the records into `sink`, each
+ * record also to `onEvent` first. An error trailer is thrown; whatever the sink holds
+ * unfinished is abandoned (its partial files removed) however the stream ends.
+ */
+export async function runTreeStream(
+  conn: ClientConnection,
+  request: Record<string, unknown>,
+  phase: readonly Buffer[] | undefined,
+  alg: ChecksumAlg,
+  sink: TreeSink,
+  onEvent?: (event: TreeEvent) => void,
+): Promise<void> {
+  await conn.exchange(
+    async () => {
+      await conn.send(request);
+      if (phase !== undefined) {
+        await writeAll(conn.socket, phase, { timeout: conn.limits.stallTimeoutMs });
+      }
+    },
+    async () => {
+      expectShape(pathReply, await conn.readReply(), "GETTREE");
+      const decoder = new TreeDecoder({
+        maxChunk: conn.limits.maxChunk,
+        maxTrailer: conn.limits.maxReplyFrame,
+        alg,
+        errorCode: "BFTP_ERR_PROTOCOL",
+      });
+      const wait = { timeout: conn.limits.stallTimeoutMs };
+      try {
+        while (!decoder.done) {
+          const chunk = await conn.reader.readSome(decoder.want(), wait);
+          for (const event of decoder.push(chunk)) {
+            if (event.type === "trailer") {
+              if (event.error !== undefined) throw remoteError(event.error);
+              continue;
+            }
+            onEvent?.(event);
+            sink.handle(event);
+          }
+        }
+      } finally {
+        sink.abandon();
+      }
+    },
+  );
+}
+
+/**
+ * A list of entries as GETTREE's data phase (§7, §8.13: the have list or the path list):
+ * frames of JSON arrays of at most 64 KiB and 100,000 entries, the terminator, the trailer.
+ */
+export function jsonArrayPhase(entries: readonly object[]): Buffer[] {
   const frames: Buffer[] = [];
   let crc = 0;
   let batch: string[] = [];
@@ -133,9 +159,10 @@ function havePhase(entries: readonly HaveEntry[]): Buffer[] {
   };
   for (const entry of entries) {
     const json = JSON.stringify(entry);
-    if (bytes + json.length + 1 > HAVE_FRAME_BYTES || batch.length >= 100_000) flush();
+    const size = Buffer.byteLength(json) + 1;
+    if (bytes + size > ARRAY_FRAME_BYTES || batch.length >= 100_000) flush();
     batch.push(json);
-    bytes += Buffer.byteLength(json) + 1;
+    bytes += size;
   }
   flush();
   const trailer = Buffer.from(
@@ -146,4 +173,28 @@ function havePhase(entries: readonly HaveEntry[]): Buffer[] {
   );
   frames.push(HEX_SIZE_HEADER.encode(0), HEX_SIZE_HEADER.encode(trailer.length), trailer);
   return frames;
+}
+
+/** Buffer for {@link sha256OfFile}: a have entry hashes the file in pieces, never whole. */
+const HASH_PIECE = Buffer.allocUnsafe(1024 * 1024);
+
+/**
+ * A local file's size and SHA-256, read synchronously in 1 MiB pieces (the client's own disk,
+ * for `-c`): the size is what was read, so the two always describe the same bytes.
+ */
+export function sha256OfFile(file: string): { size: number; sha256: string } {
+  const hash = createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  let size = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, HASH_PIECE, 0, HASH_PIECE.length, null);
+      if (n === 0) break;
+      hash.update(HASH_PIECE.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { size, sha256: hash.digest("hex") };
 }
