@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { BftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
-import { PROTOCOL_VERSION } from "../protocol/version.js";
+import { PROTOCOL_VERSION, type Capability } from "../protocol/version.js";
 import { ClientConnection, type ClientLimits } from "./connection.js";
 import type { TlsOptions } from "./host-trust.js";
 import {
@@ -273,6 +273,12 @@ export class BftpClient {
   /** Says QUIT once pending calls finish, and closes. */
   close(): Promise<void> {
     return this.#conn.close();
+  }
+
+  /** Whether the server announced `capability` in HELLO (PROTOCOL.md §8.1). */
+  offers(capability: Capability): boolean {
+    const capabilities = this.server["capabilities"];
+    return Array.isArray(capabilities) && capabilities.includes(capability);
   }
 
   /** For tree.ts and batch operations: the connection itself. */

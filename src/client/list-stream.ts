@@ -11,12 +11,6 @@ import { jsonArrayPhase, runTreeStream, sha256OfFile } from "./tree-stream.js";
 /** Most paths one GETTREE may list (PROTOCOL.md §8.13); longer batches take several. */
 export const MAX_LIST = 100_000;
 
-/** Whether the server takes GETTREE's list form: it announces `"tree-list"` in HELLO. */
-export function speaksTreeList(client: BftpClient): boolean {
-  const capabilities = client.server["capabilities"];
-  return Array.isArray(capabilities) && capabilities.includes("tree-list");
-}
-
 /**
  * Downloads many paths with GETTREE's list form (PROTOCOL.md §8.13, issue 12 item 2): one
  * stream for the whole batch, each record's path the index of its item, so each file goes to

@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
+import { BftpError } from "../errors.js";
 import { createChecksum, type Checksum } from "../protocol/checksum.js";
+import { toWireError } from "../protocol/replies.js";
 import type { TreeEncoder } from "../protocol/tree-encoder.js";
 import { isRecordPath } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
@@ -8,11 +10,16 @@ import { escapeControls } from "./safe-name.js";
 
 const { O_RDONLY, O_NOFOLLOW } = fs.constants;
 
-/** A file whose records were built: what its `R` (PROTOCOL.md §8.14) will be matched with. */
+/**
+ * A file whose records were built: what its `R` (PROTOCOL.md §8.14) will be matched with. A
+ * file that failed here while it was sent ends with an error `E`, and still gets its `R` (the
+ * server's TRANSFER_ABORTED, the echo of it): `error` is the cause to report instead.
+ */
 export interface SentFile {
   readonly rel: string;
   readonly size: number;
   readonly checksum: string;
+  readonly error?: BftpError;
 }
 
 /** Options for {@link TreeSource}. */
@@ -147,7 +154,7 @@ export class TreeSource {
       const frame = size > 0 ? out.dataFrame(size) : undefined;
       const got = frame === undefined ? 0 : readFully(fd, frame.subarray(frame.length - size), 0);
       if (got !== size) {
-        out.endError(changed(local));
+        this.#failed(out, sent, rel, size, local);
         return;
       }
       if (frame !== undefined) {
@@ -178,12 +185,22 @@ export class TreeSource {
     this.#big = undefined;
     fs.closeSync(big.fd);
     if (!whole) {
-      out.endError(changed(big.rel)); // shorter than when it was opened
+      this.#failed(out, sent, big.rel, big.size, big.rel); // shorter than when it was opened
       return;
     }
     const checksum = big.sum.digest();
     out.endOk(checksum);
     sent.push({ rel: big.rel, size: big.size, checksum });
+  }
+
+  /** A file that changed while it was read: aborted on the wire, reported as ours. */
+  #failed(out: TreeEncoder, sent: SentFile[], rel: string, size: number, local: string): void {
+    const error = new BftpError(
+      "BFTP_ERR_LOCAL_FILE",
+      `Cannot send ${JSON.stringify(local)}: it changed while it was read`,
+    );
+    out.endError(toWireError(error)); // a local code crosses as a generic one, no local path
+    sent.push({ rel, size, checksum: "", error });
   }
 
   #skip(message: string): void {
@@ -205,12 +222,4 @@ function readFully(fd: number, buffer: Buffer, position: number): number {
     got += n;
   }
   return got;
-}
-
-function changed(local: string): { code: string; status: number; message: string } {
-  return {
-    code: "BFTP_ERR_LOCAL_FILE",
-    status: 500,
-    message: `Cannot send ${JSON.stringify(local)}: it changed while it was read`,
-  };
 }

@@ -21,12 +21,6 @@ const ARRAY_FRAME_BYTES = 64 * 1024;
 /** Most have-list entries sent (PROTOCOL.md §8.13's limit). */
 const MAX_HAVE = 1_000_000;
 
-/** Whether the server speaks GETTREE (PROTOCOL.md §8.13): it announces `"tree"` in HELLO. */
-export function speaksTree(client: BftpClient): boolean {
-  const capabilities = client.server["capabilities"];
-  return Array.isArray(capabilities) && capabilities.includes("tree");
-}
-
 /**
  * Copies a remote folder into `localDir` with one GETTREE (PROTOCOL.md §8.13, issue 12): the
  * files arrive as one stream of records, each checked and given its name on its own

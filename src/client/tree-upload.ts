@@ -23,12 +23,6 @@ const finalReply = z.looseObject({
   failed: z.number().int().min(0),
 });
 
-/** Whether the server takes PUTTREE (PROTOCOL.md §8.14): it announces `"puttree"` in HELLO. */
-export function speaksPutTree(client: BftpClient): boolean {
-  const capabilities = client.server["capabilities"];
-  return Array.isArray(capabilities) && capabilities.includes("puttree");
-}
-
 /**
  * Copies a local folder into the existing remote folder `remoteDir` with one PUTTREE
  * (PROTOCOL.md §8.14, issue 12): the tree goes out as one records phase (tree-source.ts)
@@ -129,7 +123,8 @@ export async function uploadTreeStream(
         wake?.();
         wake = undefined;
         const remote = remoteOf(sent.rel);
-        if (event.error === undefined) {
+        if (sent.error !== undefined) failed.push({ path: remote, error: sent.error });
+        else if (event.error === undefined) {
           const result = {
             path: remote,
             bytes: sent.size,

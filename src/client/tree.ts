@@ -5,9 +5,9 @@ import type { BftpClient } from "./client.js";
 import type { DownloadOptions, TransferResult } from "./download.js";
 import { escapeControls, localName } from "./safe-name.js";
 import type { UploadOptions } from "./upload.js";
-import { downloadListStream, speaksTreeList } from "./list-stream.js";
-import { downloadTreeStream, speaksTree } from "./tree-stream.js";
-import { speaksPutTree, uploadTreeStream } from "./tree-upload.js";
+import { downloadListStream } from "./list-stream.js";
+import { downloadTreeStream } from "./tree-stream.js";
+import { uploadTreeStream } from "./tree-upload.js";
 import { inWindow } from "./window.js";
 
 /** Options for batch and tree transfers. */
@@ -51,7 +51,7 @@ export async function downloadMany(
   items: readonly BatchItem[],
   options: BatchOptions & DownloadOptions = {},
 ): Promise<BatchResult> {
-  if (options.perFile !== true && items.length > 0 && speaksTreeList(client)) {
+  if (options.perFile !== true && items.length > 0 && client.offers("tree-list")) {
     return downloadListStream(client, items, options);
   }
   const outcomes = await inWindow(items, options.window ?? 64, async (item) => {
@@ -79,7 +79,7 @@ export async function downloadTree(
   localDir: string,
   options: BatchOptions & DownloadOptions = {},
 ): Promise<BatchResult> {
-  if (options.perFile !== true && speaksTree(client)) {
+  if (options.perFile !== true && client.offers("tree")) {
     return downloadTreeStream(client, remoteDir, localDir, options);
   }
   const items: BatchItem[] = [];
@@ -137,7 +137,7 @@ export async function uploadTree(
   remoteDir: string,
   options: BatchOptions & UploadOptions = {},
 ): Promise<BatchResult> {
-  if (options.perFile !== true && speaksPutTree(client)) {
+  if (options.perFile !== true && client.offers("puttree")) {
     // One PUTTREE into the folder (PROTOCOL.md §8.14, issue 12); the folder itself first.
     await client.mkdir(remoteDir, { parents: true });
     return uploadTreeStream(client, localDir, remoteDir, options);

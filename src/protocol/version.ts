@@ -25,5 +25,8 @@ export const CAPABILITIES = [
   "tree-list",
 ] as const;
 
+/** A capability a server may announce in HELLO. */
+export type Capability = (typeof CAPABILITIES)[number];
+
 /** The name the protocol gives a session without an account (PROTOCOL.md §8.2). */
 export const ANONYMOUS = "anonymous";

@@ -9,7 +9,6 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { BftpClient } from "../../src/client/client.js";
 import { uploadTree } from "../../src/client/tree.js";
-import { speaksPutTree } from "../../src/client/tree-upload.js";
 import { exactSeconds } from "../../src/server/commands/put.js";
 import { startServer, stagedUploads, type TestServer } from "../helpers/bftp-server.js";
 
@@ -61,7 +60,7 @@ async function snapshot(dir: string): Promise<Map<string, Buffer>> {
 test("a tree goes up in one PUTTREE: every file, its bytes and mtime; links skipped", async () => {
   const client = await connect();
   try {
-    assert.equal(speaksPutTree(client), true);
+    assert.equal(client.offers("puttree"), true);
     const done: string[] = [];
     const warnings: string[] = [];
     const result = await uploadTree(client, local, "/one/copy", {
