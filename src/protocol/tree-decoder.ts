@@ -265,7 +265,8 @@ export class TreeDecoder {
         events.push({ type: "kept", path: this.#shape(RECORD_SHAPES.kept, value).path });
         return;
       case RECORD.RESULT: {
-        const result = this.#shape(RECORD_SHAPES.result, value);
+        // One R per file: the committed kind is checked by hand, as H and E below.
+        const result = isOkResult(value) ? value : this.#shape(RECORD_SHAPES.result, value);
         events.push(
           result.ok
             ? { type: "result", path: result.path }
@@ -375,6 +376,14 @@ function isHead(value: unknown): value is { path: string; size: number; mtime: n
     path.length <= MAX_RECORD_PATH &&
     isU64(size) &&
     isU64(mtime)
+  );
+}
+
+function isOkResult(value: unknown): value is { path: string; ok: true } {
+  if (typeof value !== "object" || value === null) return false;
+  const { path, ok } = value as Record<string, unknown>;
+  return (
+    ok === true && typeof path === "string" && path.length > 0 && path.length <= MAX_RECORD_PATH
   );
 }
 

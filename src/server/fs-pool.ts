@@ -18,6 +18,8 @@ export interface FsPoolOptions {
 interface Pending {
   readonly job: FsJob;
   readonly timeoutMs: number;
+  /** Buffers moved to the worker with the job rather than copied (the caller's are detached). */
+  readonly transfer: readonly ArrayBuffer[];
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: BftpError) => void;
 }
@@ -58,8 +60,12 @@ export class FsPool {
     this.#workerUrl = options.workerUrl ?? WORKER_URL;
   }
 
-  /** Runs `job` on a worker; rejects with `BFTP_ERR_TIMEOUT` if it takes over `timeoutMs`. */
-  run<T>(job: FsJob, timeoutMs: number): Promise<T> {
+  /**
+   * Runs `job` on a worker; rejects with `BFTP_ERR_TIMEOUT` if it takes over `timeoutMs`.
+   * The buffers in `transfer` are moved to the worker, not copied: the caller must not use
+   * them again (a megabyte batch copied by the structured clone cost more than its writes).
+   */
+  run<T>(job: FsJob, timeoutMs: number, transfer: readonly ArrayBuffer[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#queue.length >= this.#maxQueued) {
         reject(
@@ -70,7 +76,13 @@ export class FsPool {
         );
         return;
       }
-      this.#queue.push({ job, timeoutMs, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({
+        job,
+        timeoutMs,
+        transfer,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
       this.#dispatch();
     });
   }
@@ -106,7 +118,7 @@ export class FsPool {
         this.#giveUp(owner);
       }, pending.timeoutMs);
       slot.current = { ...pending, timer, id };
-      slot.worker.postMessage({ id, job: pending.job });
+      slot.worker.postMessage({ id, job: pending.job }, pending.transfer);
     }
   }
 

@@ -13,7 +13,7 @@ import { fsError } from "./fs-error.js";
 import { sharedFsPool } from "./fs-pool.js";
 import { TEMP_PREFIX } from "./sandbox.js";
 import { partName } from "./temp-files.js";
-import type { StagedFile, WriteFilesResult } from "./tree-upload-jobs.js";
+import { FIELDS, packFile, type BatchFile, type WriteFilesResult } from "./tree-upload-jobs.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -90,12 +90,25 @@ export class TreeUploadSink {
   readonly #dirty = new Set<number>();
   #file: Incoming | undefined;
   /** Small verified files waiting for their batch, their bytes in `#arena`. */
-  #batch: (StagedFile & { readonly rel: string })[] = [];
+  #batch: (BatchFile & { readonly rel: string; readonly virtual: string })[] = [];
   #arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
   #used = 0;
   /** The batches sent to the pool and not yet answered, as one wait. */
   #inflight: Promise<void> = Promise.resolve();
+  /** Batches on the pool: the next one fills meanwhile and goes when they are answered. */
+  #busy = 0;
+  /** The records loop waits for bytes: an answered batch sends the one filled meanwhile. */
+  #idle = false;
+  /** The results written so far, one write after another (see {@link #send}). */
+  #writing: Promise<void> = Promise.resolve();
+  /** Why a results write failed, if one did; the records loop throws it. */
+  #writeFailure: Error | undefined;
   #files = 0;
+  /**
+   * Batched files' staging names: one random `part-` name per tree, and the file's number
+   * (one random draw per file cost more than its write).
+   */
+  readonly #stagingPrefix: string;
   #committed = 0;
   #failed = 0;
   #bytes = 0;
@@ -103,6 +116,7 @@ export class TreeUploadSink {
   constructor(ctx: CommandContext, options: TreeUploadOptions) {
     this.#ctx = ctx;
     this.#options = options;
+    this.#stagingPrefix = `${options.area}/${partName()}-`;
     this.#decoder = new TreeDecoder({
       maxChunk: ctx.limits.maxChunk,
       maxTrailer: ctx.limits.maxControlFrame,
@@ -118,13 +132,12 @@ export class TreeUploadSink {
     let failure: BftpError | undefined;
     try {
       failure = await this.#records();
-      await this.#runBatch();
-      await this.#flush(true);
+      await this.#settle();
     } catch (err) {
       // The stream can no longer be trusted: end the results with this error (best effort)
       // and the connection after it. What was committed stays; staging files go.
       // The files that arrived whole and verified are committed still: they are complete.
-      await this.#runBatch().catch(() => undefined);
+      await this.#settle().catch(() => undefined);
       await this.#cleanUp(); // flushes the folders of committed files
       const fatal = asFatal(err);
       if (!this.#ctx.socket.destroyed) {
@@ -158,12 +171,15 @@ export class TreeUploadSink {
     for (;;) {
       let chunk: Buffer;
       try {
+        this.#idle = reader.buffered === 0;
         chunk = await reader.readSome(Math.min(this.#decoder.want(), READ_BYTES), waits);
       } catch (err) {
         if (isBftpError(err, "BFTP_ERR_PEER_CLOSED")) {
           throw new BftpError("BFTP_ERR_UNEXPECTED_EOF", "Cannot finish the tree: the peer closed");
         }
         throw err;
+      } finally {
+        this.#idle = false;
       }
       for (const event of this.#decoder.push(chunk)) {
         if (event.type === "trailer") {
@@ -171,9 +187,15 @@ export class TreeUploadSink {
         }
         await this.#event(event);
       }
-      // Whenever no more records are at hand, the results go out: a client that waits for
-      // them before sending more (a bound of its own) is never left waiting (§8.14).
-      await this.#flush(reader.buffered === 0);
+      // Whenever no more records are at hand, the batch goes to the pool (unless one is there:
+      // then it goes when that one is answered) and the results at hand go out, so a client
+      // that waits for them before sending more (a bound of its own) is never left waiting
+      // (§8.14). The records loop does not wait for the pool: reading, checking and the
+      // pool's writes overlap.
+      if (reader.buffered === 0) {
+        if (this.#busy === 0) this.#dispatch();
+        await this.#send();
+      } else if (this.#out.length >= RESULT_BYTES) await this.#send();
     }
   }
 
@@ -297,13 +319,13 @@ export class TreeUploadSink {
       if (file.error === undefined) {
         this.#batch.push({
           rel: file.rel,
+          virtual: file.virtual,
           dirFd: file.dirFd as number,
           name: file.name as string,
-          staging: `${this.#options.area}/${partName()}`,
+          serial: this.#files,
           start: file.start,
           size: file.size,
           mtime: file.mtime,
-          virtual: file.virtual,
         });
         file.start = undefined; // its bytes are the batch's now
         if (this.#used >= BATCH_BYTES) await this.#startBatch();
@@ -368,6 +390,7 @@ export class TreeUploadSink {
    */
   async #startBatch(): Promise<void> {
     await this.#inflight;
+    if (this.#writeFailure !== undefined) throw this.#writeFailure;
     this.#dispatch();
   }
 
@@ -392,33 +415,52 @@ export class TreeUploadSink {
       open.start = 0;
       this.#used = open.size;
     }
-    const untrack = batch.map((f) => this.#ctx.trackTemp(f.staging));
+    const numbers = new Float64Array(batch.length * FIELDS);
+    let names = "";
+    const untrack = batch.map((file, i) => {
+      packFile(numbers, i, file);
+      names += `${file.name}/`;
+      return this.#ctx.trackTemp(`${this.#stagingPrefix}${file.serial}`);
+    });
+    // The buffers move to the worker (`old` is detached here, and never used again).
     const running = sharedFsPool().run<WriteFilesResult>(
       {
         op: "writeFiles",
         overwrite: this.#options.overwrite,
         bytes,
-        files: batch.map(({ rel: _rel, ...staged }) => staged),
+        numbers,
+        names,
+        staging: this.#stagingPrefix,
       },
       BATCH_TIMEOUT_MS,
+      [old.buffer, numbers.buffer],
     );
     running.catch(() => undefined); // awaited below, after the batch before it
     const previous = this.#inflight;
+    this.#busy++;
     const done = (async (): Promise<void> => {
       await previous;
-      const { errors } = await running;
+      const { failed } = await running.finally(() => {
+        this.#busy--;
+      });
       for (const stop of untrack) stop();
+      let next = 0;
       batch.forEach((file, i) => {
-        const error = errors[i] ?? undefined;
-        if (error === undefined) {
+        const failure = failed[next];
+        if (failure?.index !== i) {
           this.#committed++;
           this.#bytes += file.size;
           this.#result(file.rel);
-        } else {
-          this.#failed++;
-          this.#result(file.rel, error);
+          return;
         }
+        next++;
+        this.#failed++;
+        this.#result(file.rel, toWireError(fsError(failure, "create", file.virtual)));
       });
+      // The records loop waits for bytes: what it filled meanwhile goes now, and the results
+      // go out without waiting for the loop (a failed write is kept for it to throw).
+      if (this.#idle && this.#busy === 0) this.#dispatch();
+      this.#send().catch(() => undefined);
     })();
     done.catch(() => undefined); // awaited by the next wait for the batches
     this.#inflight = done;
@@ -434,19 +476,35 @@ export class TreeUploadSink {
   }
 
   /**
-   * Sends the results built so far once past `RESULT_BYTES` (or always, with `all`), in the
-   * order of the files: the folders of committed files are flushed first, so an `R` that
-   * says committed is durable, and one flush of a folder serves many files.
+   * Sends the results built so far, in the order of the files, after every write before it
+   * (the records loop and an answered batch both send). The folders of committed files are
+   * flushed first, so an `R` that says committed is durable, and one flush of a folder
+   * serves many files; a folder written meanwhile is flushed again before the results go.
+   * A failed write is kept for the records loop to throw.
    */
-  async #flush(all: boolean): Promise<void> {
-    if (all) await this.#runBatch();
-    else if (this.#out.length < RESULT_BYTES) return;
-    for (const fd of this.#dirty) await fsync(fd);
-    this.#dirty.clear();
-    if (this.#out.length === 0) return;
-    await writeAll(this.#ctx.socket, this.#out.take(), {
-      timeout: this.#ctx.limits.stallTimeoutMs,
+  #send(): Promise<void> {
+    const next = this.#writing.then(async () => {
+      if (this.#writeFailure !== undefined) throw this.#writeFailure;
+      while (this.#dirty.size > 0) {
+        const dirs = [...this.#dirty];
+        this.#dirty.clear();
+        for (const fd of dirs) await fsync(fd);
+      }
+      if (this.#out.length === 0) return;
+      await writeAll(this.#ctx.socket, this.#out.take(), {
+        timeout: this.#ctx.limits.stallTimeoutMs,
+      });
     });
+    this.#writing = next.catch((err: unknown) => {
+      this.#writeFailure ??= asFatal(err);
+    });
+    return next;
+  }
+
+  /** Every batch answered and every result written: nothing runs beside the caller. */
+  async #settle(): Promise<void> {
+    await this.#runBatch();
+    await this.#send();
   }
 
   /**
@@ -469,7 +527,7 @@ export class TreeUploadSink {
       throw fsError(err, "open", this.#virtual(rel));
     }
     if (this.#dirs.size >= MAX_OPEN_DIRS) {
-      await this.#runBatch(); // its files may go to the folder about to be closed
+      await this.#settle(); // its files may go to the folder about to be closed
       const [oldRel, oldFd] = this.#dirs.entries().next().value as [string, number];
       this.#dirs.delete(oldRel);
       if (this.#dirty.delete(oldFd)) await fsync(oldFd).catch(() => undefined);
