@@ -36,7 +36,8 @@ export async function downloadTreeStream(
 ): Promise<BatchResult> {
   const conn = client.connection;
   const alg = options.checksum ?? "crc32";
-  fs.mkdirSync(localDir, { recursive: true });
+  // A folder made here held nothing: its files need no check that their names are free.
+  const fresh = fs.mkdirSync(localDir, { recursive: true }) !== undefined;
   const haveList = options.resume === true && options.overwrite !== true ? localHave(localDir) : [];
   const have = new Map(haveList.map((e) => [e.path, e]));
   const sink = new TreeSink(localDir, {
@@ -46,6 +47,7 @@ export async function downloadTreeStream(
     have,
     onWarning: options.onWarning,
     onFile: options.onFile,
+    fresh,
   });
   const request = {
     op: "GETTREE",

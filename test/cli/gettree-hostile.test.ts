@@ -48,6 +48,14 @@ function hostileTree(): Buffer[] {
     out.data(CONTENT);
     out.endOk(checksum);
   }
+  // The same safe name again, with other bytes: the first stays, the second fails alone
+  // (the target folder is new to this run, where files are renamed into place: tree-sink.ts).
+  const other = Buffer.from("a second ok.txt\n");
+  const otherSum = createChecksum("crc32");
+  otherSum.update(other);
+  out.head("ok.txt", other.length, 0);
+  out.data(other);
+  out.endOk(otherSum.digest());
   out.skip("../link-out", "symlink");
   out.kept("../kept-out");
   return [encodeMessage({ ok: true, path: "/" }), out.take(), out.finish()];
@@ -139,4 +147,5 @@ test("get -r over the tree stream writes only the safe names and warns of every 
   // and the ten unsafe files; the link and the kept record lie below `..`, already skipped.
   assert.equal(result.stderr.match(/warning: skipped/g)?.length, 11, result.stderr);
   assert.match(result.stderr, /skipped 11 entries/);
+  assert.match(result.stderr, /failed \/ok\.txt: .*\(BFTP_ERR_LOCAL_FILE\)/u, result.stderr);
 });
