@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BftpError } from "../errors.js";
 import { CHECKSUM_ALGORITHMS } from "../protocol/version.js";
 

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { BftpError } from "../errors.js";
 import { remoteError } from "../protocol/replies.js";
 import { TreeDecoder } from "../protocol/tree-decoder.js";

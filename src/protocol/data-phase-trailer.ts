@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BftpError, RemoteError } from "../errors.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 import type { Checksum } from "./checksum.js";

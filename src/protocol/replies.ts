@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BftpError, ERROR_CODES, RemoteError, type ErrorCode } from "../errors.js";
 import { encodeFrame } from "../wire/encode-frame.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";

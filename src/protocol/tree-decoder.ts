@@ -6,7 +6,7 @@ import { createChecksum, type Checksum } from "./checksum.js";
 import type { WireError } from "./replies.js";
 import { MAX_RECORD_JSON, MAX_RECORD_PATH, RECORD, RECORD_SHAPES } from "./tree-records.js";
 import type { ChecksumAlg } from "./version.js";
-import { z } from "zod";
+import * as z from "zod";
 
 /** What the decoder found, in stream order. `data` events are views into the pushed chunks. */
 export type TreeEvent =

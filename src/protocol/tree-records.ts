@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { BftpError } from "../../errors.js";
 
 /**

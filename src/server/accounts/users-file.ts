@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { configDir, writePrivateFile } from "../../config-dir.js";
 import { BftpError } from "../../errors.js";
 import { passwordHashSchema, type PasswordHash } from "./password-hash.js";
