@@ -55,6 +55,8 @@ export function packFile(numbers: Float64Array, index: number, file: BatchFile):
 /** The files that failed, by their index in the job, with the system's error code. */
 export interface WriteFilesResult {
   readonly failed: { readonly index: number; readonly code: string | undefined }[];
+  /** The job's buffer, moved back for the next batch (no fresh pages to fault in each time). */
+  readonly buffer: ArrayBuffer;
 }
 
 /**
@@ -108,5 +110,5 @@ export function writeFiles(job: WriteFilesJob): WriteFilesResult {
     }
   }
   for (const dir of dirs) fs.fsyncSync(dir);
-  return { failed };
+  return { failed, buffer: bytes.buffer as ArrayBuffer };
 }

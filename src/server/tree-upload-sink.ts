@@ -92,6 +92,8 @@ export class TreeUploadSink {
   /** Small verified files waiting for their batch, their bytes in `#arena`. */
   #batch: (BatchFile & { readonly rel: string; readonly virtual: string })[] = [];
   #arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
+  /** A buffer the pool gave back, for the next batch. */
+  #spare: ArrayBuffer | undefined;
   #used = 0;
   /** The batches sent to the pool and not yet answered, as one wait. */
   #inflight: Promise<void> = Promise.resolve();
@@ -408,7 +410,11 @@ export class TreeUploadSink {
     const old = this.#arena;
     const bytes = old.subarray(0, open?.start ?? this.#used);
     this.#batch = [];
-    this.#arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
+    this.#arena =
+      this.#spare === undefined
+        ? Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE)
+        : Buffer.from(this.#spare);
+    this.#spare = undefined;
     this.#used = 0;
     if (open?.start !== undefined) {
       old.copy(this.#arena, 0, open.start, open.start + open.position);
@@ -440,9 +446,10 @@ export class TreeUploadSink {
     this.#busy++;
     const done = (async (): Promise<void> => {
       await previous;
-      const { failed } = await running.finally(() => {
+      const { failed, buffer } = await running.finally(() => {
         this.#busy--;
       });
+      this.#spare = buffer;
       for (const stop of untrack) stop();
       let next = 0;
       batch.forEach((file, i) => {

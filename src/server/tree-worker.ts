@@ -266,8 +266,10 @@ function run(job: FsJob): { result: unknown; transfer: ArrayBuffer[] } {
       const result = readFiles(job);
       return { result, transfer: [result.bytes.buffer as ArrayBuffer] };
     }
-    case "writeFiles":
-      return { result: writeFiles(job), transfer: [] };
+    case "writeFiles": {
+      const result = writeFiles(job);
+      return { result, transfer: [result.buffer] };
+    }
     case "close":
       for (const fd of job.fds) {
         try {
