@@ -8,39 +8,19 @@ import { isRecordPath } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
-import { exactSeconds } from "./commands/put.js";
 import { fsError } from "./fs-error.js";
-import { sharedFsPool } from "./fs-pool.js";
 import { TEMP_PREFIX } from "./sandbox.js";
 import { partName } from "./temp-files.js";
-import { FIELDS, packFile, type BatchFile, type WriteFilesResult } from "./tree-upload-jobs.js";
+import { CommitBatches, SMALL_FILE, type Slot } from "./tree-upload-batches.js";
+import { UploadFolders } from "./tree-upload-folders.js";
+import { LargeUpload } from "./tree-upload-large.js";
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
-
-const open = promisify(fs.open);
-const close = promisify(fs.close);
-const fsync = promisify(fs.fsync);
-const futimes = promisify(fs.futimes);
-const write = promisify(fs.write);
 const mkdir = promisify(fs.mkdir);
-const lstat = promisify(fs.lstat);
-const link = promisify(fs.link);
-const rename = promisify(fs.rename);
-const unlink = promisify(fs.unlink);
 
-/** Folders kept open at once (a tree's deeper folders are reopened name by name). */
-const MAX_OPEN_DIRS = 64;
 /** Most bytes one read takes from the socket: the results are flushed between reads. */
 const READ_BYTES = 1024 * 1024;
 /** Results held before they are written, whatever the records (a bound, §8.14). */
 const RESULT_BYTES = 64 * 1024;
-/** Files up to this size are committed in batches on the worker pool (tree-upload-jobs.ts). */
-const SMALL_FILE = 256 * 1024;
-/** Bytes and files of one batch. */
-const BATCH_BYTES = 1024 * 1024;
-const BATCH_FILES = 512;
-/** Deadline of one batch on the pool (as GETTREE's, §8.13). */
-const BATCH_TIMEOUT_MS = 30_000;
 
 /** Options for {@link TreeUploadSink}. */
 export interface TreeUploadOptions {
@@ -63,13 +43,12 @@ interface Incoming {
   error?: BftpError | undefined;
   dirFd?: number | undefined;
   name?: string | undefined;
-  fd?: number | undefined;
-  staging?: string | undefined;
-  untrack?: (() => void) | undefined;
+  /** A file too large for a batch: its staging file, written as its bytes arrive. */
+  large?: LargeUpload | undefined;
   position: number;
   readonly size: number;
-  /** Where its bytes start in the batch buffer, when it is small enough to be batched. */
-  start?: number | undefined;
+  /** Its room in the batch buffer, when it is small enough to be batched. */
+  slot?: Slot | undefined;
 }
 
 /**
@@ -84,21 +63,11 @@ export class TreeUploadSink {
   readonly #options: TreeUploadOptions;
   readonly #decoder: TreeDecoder;
   readonly #out: TreeEncoder;
-  /** Open folders by record path ("" is the root, never closed here); oldest first. */
-  readonly #dirs = new Map<string, number>();
-  /** Folders with a commit not yet flushed to disk. */
-  readonly #dirty = new Set<number>();
+  /** The target's folders, opened name by name. */
+  readonly #folders: UploadFolders;
   #file: Incoming | undefined;
-  /** Small verified files waiting for their batch, their bytes in `#arena`. */
-  #batch: (BatchFile & { readonly rel: string; readonly virtual: string })[] = [];
-  #arena = Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE);
-  /** A buffer the pool gave back, for the next batch. */
-  #spare: ArrayBuffer | undefined;
-  #used = 0;
-  /** The batches sent to the pool and not yet answered, as one wait. */
-  #inflight: Promise<void> = Promise.resolve();
-  /** Batches on the pool: the next one fills meanwhile and goes when they are answered. */
-  #busy = 0;
+  /** Small verified files, committed in batches on the worker pool. */
+  readonly #batches: CommitBatches;
   /** The records loop waits for bytes: an answered batch sends the one filled meanwhile. */
   #idle = false;
   /** The results written so far, one write after another (see {@link #send}). */
@@ -106,11 +75,6 @@ export class TreeUploadSink {
   /** Why a results write failed, if one did; the records loop throws it. */
   #writeFailure: Error | undefined;
   #files = 0;
-  /**
-   * Batched files' staging names: one random `part-` name per tree, and the file's number
-   * (one random draw per file cost more than its write).
-   */
-  readonly #stagingPrefix: string;
   #committed = 0;
   #failed = 0;
   #bytes = 0;
@@ -118,7 +82,27 @@ export class TreeUploadSink {
   constructor(ctx: CommandContext, options: TreeUploadOptions) {
     this.#ctx = ctx;
     this.#options = options;
-    this.#stagingPrefix = `${options.area}/${partName()}-`;
+    this.#folders = new UploadFolders(options.rootFd, (rel) => this.#virtual(rel));
+    this.#batches = new CommitBatches({
+      overwrite: options.overwrite,
+      // One random `part-` name per tree and the file's number (a random draw per file cost
+      // more than its write).
+      staging: `${options.area}/${partName()}-`,
+      trackTemp: (path) => ctx.trackTemp(path),
+      onResult: (file, error) => {
+        if (error === undefined) {
+          this.#committed++;
+          this.#bytes += file.size;
+        } else this.#failed++;
+        this.#result(file.rel, error);
+      },
+      onAnswered: () => {
+        // The records loop waits for bytes: what it filled meanwhile goes now, and the results
+        // go out without waiting for the loop (a failed write is kept for it to throw).
+        if (this.#idle && !this.#batches.busy) this.#batches.dispatch();
+        this.#send().catch(() => undefined);
+      },
+    });
     this.#decoder = new TreeDecoder({
       maxChunk: ctx.limits.maxChunk,
       maxTrailer: ctx.limits.maxControlFrame,
@@ -195,7 +179,7 @@ export class TreeUploadSink {
       // (§8.14). The records loop does not wait for the pool: reading, checking and the
       // pool's writes overlap.
       if (reader.buffered === 0) {
-        if (this.#busy === 0) this.#dispatch();
+        if (!this.#batches.busy) this.#batches.dispatch();
         await this.#send();
       } else if (this.#out.length >= RESULT_BYTES) await this.#send();
     }
@@ -238,7 +222,7 @@ export class TreeUploadSink {
     if (refusal(rel, this.#virtual(rel)) !== undefined) return; // its files are refused too
     const cut = rel.lastIndexOf("/");
     try {
-      const parent = await this.#dir(cut < 0 ? "" : rel.slice(0, cut));
+      const parent = await this.#folders.open(cut < 0 ? "" : rel.slice(0, cut), this.#settling);
       await mkdir(`/proc/self/fd/${parent}/${rel.slice(cut + 1)}`, 0o755).catch((err: unknown) => {
         if ((err as { code?: unknown }).code !== "EEXIST") throw err;
       });
@@ -261,34 +245,23 @@ export class TreeUploadSink {
     const cut = file.rel.lastIndexOf("/");
     const name = file.rel.slice(cut + 1);
     try {
-      file.dirFd = await this.#dir(cut < 0 ? "" : file.rel.slice(0, cut));
+      file.dirFd = await this.#folders.open(cut < 0 ? "" : file.rel.slice(0, cut), this.#settling);
       file.name = name;
       if (file.size <= SMALL_FILE) {
         // Its bytes go to the batch buffer; the worker stages and commits it (link: EEXIST
         // if the name exists; rename over a folder: EISDIR).
-        if (this.#used + file.size > this.#arena.length || this.#batch.length >= BATCH_FILES)
-          await this.#startBatch();
-        file.start = this.#used;
-        this.#used += file.size;
+        file.slot = await this.#batches.reserve(file.size);
+        if (this.#writeFailure !== undefined) throw this.#writeFailure;
         return;
       }
-      const existing = await lstat(`/proc/self/fd/${file.dirFd}/${name}`).catch(() => undefined);
-      if (existing?.isDirectory() === true) {
-        throw new BftpError(
-          "BFTP_ERR_IS_A_DIRECTORY",
-          `Cannot upload to ${JSON.stringify(file.virtual)}: it is a directory`,
-        );
-      }
-      if (existing !== undefined && !this.#options.overwrite) {
-        throw new BftpError(
-          "BFTP_ERR_EXISTS",
-          `Cannot create ${JSON.stringify(file.virtual)}: it exists`,
-        );
-      }
-      const staging = `${this.#options.area}/${partName()}`;
-      file.fd = await open(staging, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
-      file.staging = staging;
-      file.untrack = this.#ctx.trackTemp(staging); // removed by the session if it dies first
+      file.large = await LargeUpload.start({
+        dirFd: file.dirFd,
+        name,
+        virtual: file.virtual,
+        area: this.#options.area,
+        overwrite: this.#options.overwrite,
+        trackTemp: (path) => this.#ctx.trackTemp(path), // removed by the session if it dies first
+      });
     } catch (err) {
       file.error = fsError(err, "upload to", file.virtual);
     }
@@ -296,18 +269,15 @@ export class TreeUploadSink {
 
   async #data(file: Incoming, bytes: Buffer): Promise<void> {
     if (file.error !== undefined) return;
-    if (file.start !== undefined) {
-      bytes.copy(this.#arena, file.start + file.position); // the decoder checked the size
+    if (file.slot !== undefined) {
+      this.#batches.copy(file.slot, bytes, file.position); // the decoder checked the size
       file.position += bytes.length;
       return;
     }
-    if (file.fd === undefined) return;
+    if (file.large === undefined) return;
     try {
-      for (let at = 0; at < bytes.length;) {
-        const { bytesWritten } = await write(file.fd, bytes, at, bytes.length - at, file.position);
-        at += bytesWritten;
-        file.position += bytesWritten;
-      }
+      await file.large.write(bytes, file.position);
+      file.position += bytes.length;
     } catch (err) {
       file.error = fsError(err, "write", file.virtual);
       await this.#drop(file);
@@ -317,35 +287,29 @@ export class TreeUploadSink {
   /** An `E`: a verified file is flushed, stamped and committed; any file gets its `R`. */
   async #end(file: Incoming, error: WireError | undefined): Promise<void> {
     if (error !== undefined && file.error === undefined) file.error = remoteOf(error);
-    if (file.start !== undefined) {
+    if (file.slot !== undefined) {
+      const { slot } = file;
+      file.slot = undefined; // its bytes are the batch's now, or given back
       if (file.error === undefined) {
-        this.#batch.push({
+        await this.#batches.add(slot, {
           rel: file.rel,
           virtual: file.virtual,
           dirFd: file.dirFd as number,
           name: file.name as string,
           serial: this.#files,
-          start: file.start,
-          size: file.size,
           mtime: file.mtime,
         });
-        file.start = undefined; // its bytes are the batch's now
-        if (this.#used >= BATCH_BYTES) await this.#startBatch();
         return;
       }
-      this.#used = file.start; // the last bytes reserved: given back
-      file.start = undefined;
+      this.#batches.release(slot);
     }
     // Results go out in the order of the files: the batch before this one's.
-    await this.#runBatch();
-    if (file.error === undefined && file.fd !== undefined) {
+    await this.#batches.runAll();
+    if (file.error === undefined && file.large !== undefined) {
       try {
-        await fsync(file.fd);
-        await futimes(file.fd, Date.now() / 1000, exactSeconds(file.mtime));
-        const fd = file.fd;
-        file.fd = undefined;
-        await close(fd);
-        await this.#commit(file);
+        await file.large.commit(file.mtime);
+        file.large = undefined;
+        this.#folders.written(file.dirFd as number);
         this.#committed++;
         this.#bytes += file.position;
         this.#result(file.rel);
@@ -362,124 +326,14 @@ export class TreeUploadSink {
     );
   }
 
-  /** Puts the staged file under its name in one atomic step (link: never over another). */
-  async #commit(file: Incoming): Promise<void> {
-    const staging = file.staging as string;
-    const target = `/proc/self/fd/${file.dirFd}/${file.name}`;
-    if (this.#options.overwrite) await rename(staging, target);
-    else {
-      await link(staging, target); // EEXIST if the name appeared meanwhile
-      await unlink(staging);
-    }
-    file.staging = undefined;
-    file.untrack?.();
-    this.#dirty.add(file.dirFd as number);
-  }
-
   #result(rel: string, error?: WireError): void {
     this.#out.result(rel, error);
   }
 
-  /** Commits the batch of small files and waits for every batch: their results are added. */
-  async #runBatch(): Promise<void> {
-    this.#dispatch();
-    await this.#inflight;
-  }
-
-  /**
-   * Starts the batch once the one before it is done: one batch is committed on the pool while
-   * the next fills here (at most two buffers besides the one filling).
-   */
-  async #startBatch(): Promise<void> {
-    await this.#inflight;
-    if (this.#writeFailure !== undefined) throw this.#writeFailure;
-    this.#dispatch();
-  }
-
-  /**
-   * Sends the batch of small files to the worker pool; its results are added, after those of
-   * the batch before it, when it answers. Its staging files are the session's to remove until
-   * then (the worker removes those it could not commit); a batch that missed its deadline
-   * ends the connection, and they are removed with it.
-   */
-  #dispatch(): void {
-    const batch = this.#batch;
-    if (batch.length === 0) return;
-    // A small file still arriving has the last bytes reserved: they move to the next buffer.
-    const open = this.#file?.start === undefined ? undefined : this.#file;
-    const old = this.#arena;
-    const bytes = old.subarray(0, open?.start ?? this.#used);
-    this.#batch = [];
-    this.#arena =
-      this.#spare === undefined
-        ? Buffer.allocUnsafeSlow(BATCH_BYTES + SMALL_FILE)
-        : Buffer.from(this.#spare);
-    this.#spare = undefined;
-    this.#used = 0;
-    if (open?.start !== undefined) {
-      old.copy(this.#arena, 0, open.start, open.start + open.position);
-      open.start = 0;
-      this.#used = open.size;
-    }
-    const numbers = new Float64Array(batch.length * FIELDS);
-    let names = "";
-    const untrack = batch.map((file, i) => {
-      packFile(numbers, i, file);
-      names += `${file.name}/`;
-      return this.#ctx.trackTemp(`${this.#stagingPrefix}${file.serial}`);
-    });
-    // The buffers move to the worker (`old` is detached here, and never used again).
-    const running = sharedFsPool().run<WriteFilesResult>(
-      {
-        op: "writeFiles",
-        overwrite: this.#options.overwrite,
-        bytes,
-        numbers,
-        names,
-        staging: this.#stagingPrefix,
-      },
-      BATCH_TIMEOUT_MS,
-      [old.buffer, numbers.buffer],
-    );
-    running.catch(() => undefined); // awaited below, after the batch before it
-    const previous = this.#inflight;
-    this.#busy++;
-    const done = (async (): Promise<void> => {
-      await previous;
-      const { failed, buffer } = await running.finally(() => {
-        this.#busy--;
-      });
-      this.#spare = buffer;
-      for (const stop of untrack) stop();
-      let next = 0;
-      batch.forEach((file, i) => {
-        const failure = failed[next];
-        if (failure?.index !== i) {
-          this.#committed++;
-          this.#bytes += file.size;
-          this.#result(file.rel);
-          return;
-        }
-        next++;
-        this.#failed++;
-        this.#result(file.rel, toWireError(fsError(failure, "create", file.virtual)));
-      });
-      // The records loop waits for bytes: what it filled meanwhile goes now, and the results
-      // go out without waiting for the loop (a failed write is kept for it to throw).
-      if (this.#idle && this.#busy === 0) this.#dispatch();
-      this.#send().catch(() => undefined);
-    })();
-    done.catch(() => undefined); // awaited by the next wait for the batches
-    this.#inflight = done;
-  }
-
   /** Closes and removes a file's staging file, if any. */
   async #drop(file: Incoming): Promise<void> {
-    if (file.fd !== undefined) await close(file.fd).catch(() => undefined);
-    file.fd = undefined;
-    if (file.staging !== undefined) await unlink(file.staging).catch(() => undefined);
-    file.staging = undefined;
-    file.untrack?.();
+    await file.large?.drop();
+    file.large = undefined;
   }
 
   /**
@@ -492,11 +346,7 @@ export class TreeUploadSink {
   #send(): Promise<void> {
     const next = this.#writing.then(async () => {
       if (this.#writeFailure !== undefined) throw this.#writeFailure;
-      while (this.#dirty.size > 0) {
-        const dirs = [...this.#dirty];
-        this.#dirty.clear();
-        for (const fd of dirs) await fsync(fd);
-      }
+      await this.#folders.flush();
       if (this.#out.length === 0) return;
       await writeAll(this.#ctx.socket, this.#out.take(), {
         timeout: this.#ctx.limits.stallTimeoutMs,
@@ -510,52 +360,18 @@ export class TreeUploadSink {
 
   /** Every batch answered and every result written: nothing runs beside the caller. */
   async #settle(): Promise<void> {
-    await this.#runBatch();
+    await this.#batches.runAll();
     await this.#send();
   }
 
-  /**
-   * The open folder at `rel`, reached one name at a time from the root with O_NOFOLLOW: a
-   * folder swapped for a link is refused (ELOOP), never followed (sandbox.ts's rule).
-   */
-  async #dir(rel: string): Promise<number> {
-    if (rel === "") return this.#options.rootFd;
-    const known = this.#dirs.get(rel);
-    if (known !== undefined) return known;
-    const cut = rel.lastIndexOf("/");
-    const parent = await this.#dir(cut < 0 ? "" : rel.slice(0, cut));
-    let fd: number;
-    try {
-      fd = await open(
-        `/proc/self/fd/${parent}/${rel.slice(cut + 1)}`,
-        O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-      );
-    } catch (err) {
-      throw fsError(err, "open", this.#virtual(rel));
-    }
-    if (this.#dirs.size >= MAX_OPEN_DIRS) {
-      await this.#settle(); // its files may go to the folder about to be closed
-      const [oldRel, oldFd] = this.#dirs.entries().next().value as [string, number];
-      this.#dirs.delete(oldRel);
-      if (this.#dirty.delete(oldFd)) await fsync(oldFd).catch(() => undefined);
-      await close(oldFd).catch(() => undefined);
-    }
-    this.#dirs.set(rel, fd);
-    return fd;
-  }
+  /** {@link #settle} as a value, for the folders (before one is closed to make room). */
+  readonly #settling = (): Promise<void> => this.#settle();
 
   /** Removes the staging file in progress and closes every folder (flushing those written). */
   async #cleanUp(): Promise<void> {
     if (this.#file !== undefined) await this.#drop(this.#file);
     this.#file = undefined;
-    for (const fd of this.#dirs.values()) {
-      if (this.#dirty.has(fd)) await fsync(fd).catch(() => undefined);
-      await close(fd).catch(() => undefined);
-    }
-    if (this.#dirty.has(this.#options.rootFd))
-      await fsync(this.#options.rootFd).catch(() => undefined);
-    this.#dirty.clear();
-    this.#dirs.clear();
+    await this.#folders.closeAll();
   }
 
   #virtual(rel: string): string {

@@ -136,3 +136,26 @@ test("with sha256 the files are checked with it", async () => {
     await client.close();
   }
 });
+
+test("a tree of more folders than the server keeps open arrives whole, each folder reopened by name", async () => {
+  // 200 folders (the server keeps 64 open, tree-upload-folders.ts, and closes the oldest
+  // once its batch is committed), and a file too large for a batch among them.
+  const wide = await fs.mkdtemp(path.join(srv.outside, "..", "wide-"));
+  for (let i = 0; i < 100; i++) {
+    const dir = path.join(wide, `d${i}`, "inner");
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, "f.txt"), `folder ${i}\n`);
+    await fs.writeFile(path.join(wide, `d${i}`, "g.txt"), `top ${i}\n`);
+  }
+  await fs.writeFile(path.join(wide, "d7", "large.bin"), randomBytes(600_000));
+  const client = await connect();
+  try {
+    const result = await uploadTree(client, wide, "/wide");
+    assert.deepEqual(result.failed, []);
+    assert.equal(result.files.length, 201);
+    assert.deepEqual(await snapshot(path.join(srv.root, "wide")), await snapshot(wide));
+    assert.deepEqual(stagedUploads(srv), []);
+  } finally {
+    await client.close();
+  }
+});
