@@ -19,8 +19,9 @@ import {
 import type { ProgressDisplay } from "./progress-display.js";
 import { STDIO, checkPipeFlags, putFromStdin } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
+import { continuesCopy } from "./continued-tree.js";
 import { localKind, planLocalTree } from "./transfer-plan.js";
-import { isExistsFailure, type TransferReport } from "./transfer-report.js";
+import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp put`. */
@@ -166,8 +167,10 @@ async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
       `Cannot copy a folder to ${JSON.stringify(where.path)}: it exists and is not a folder`,
     );
   }
+  // With -c, a folder that is the copy an earlier run began is continued in place, not nested.
   const dest =
-    existing === undefined
+    existing === undefined ||
+    (flags.continue === true && (await continuesCopy(client, where.path, local)))
       ? where.path
       : path.posix.join(where.path, path.basename(path.resolve(local)));
   if (display.drawing) {
@@ -193,9 +196,15 @@ async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
     source: local,
     destination: dest,
     tree: true,
-    files: result.files.map((f) => ({ ...f, local: localOf(f.path) })),
+    // With -c, the files the server said it holds were not sent (PROTOCOL.md §8.14).
+    files: result.files
+      .filter((f) => !isAlreadyComplete(f))
+      .map((f) => ({ ...f, local: localOf(f.path) })),
     failed: result.failed.filter((_, i) => done[i] !== true),
-    kept: result.failed.filter((_, i) => done[i] === true).map((f) => f.path),
+    kept: [
+      ...result.files.filter(isAlreadyComplete).map((f) => f.path),
+      ...result.failed.filter((_, i) => done[i] === true).map((f) => f.path),
+    ],
     skipped: result.skipped,
     warnings,
   };
