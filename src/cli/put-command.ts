@@ -66,7 +66,9 @@ do not apply.
 The server commits an upload only once every byte and its checksum arrived: the remote name
 shows the old file or the complete new one, never a partial. An interrupted upload is kept
 by the server for -c. With -c, a remote file that is already the whole local file (same
-SHA-256) counts as done; one that differs is left alone and reported.
+SHA-256) counts as done; one that differs is left alone and reported. An interrupted
+put -r -c, run again as it was, continues the same target and sends only the files the
+server does not hold complete (same size and time); it never nests a second copy.
 ${EXIT_HELP}`,
     )
     .action(async (local: string, remote: string, flags: PutFlags) => {
