@@ -19,8 +19,9 @@ import {
 import type { ProgressDisplay } from "./progress-display.js";
 import { STDIO, checkPipeFlags, putFromStdin } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
+import { continuesCopy } from "./continued-tree.js";
 import { localKind, planLocalTree } from "./transfer-plan.js";
-import { isExistsFailure, type TransferReport } from "./transfer-report.js";
+import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp put`. */
@@ -65,7 +66,9 @@ do not apply.
 The server commits an upload only once every byte and its checksum arrived: the remote name
 shows the old file or the complete new one, never a partial. An interrupted upload is kept
 by the server for -c. With -c, a remote file that is already the whole local file (same
-SHA-256) counts as done; one that differs is left alone and reported.
+SHA-256) counts as done; one that differs is left alone and reported. An interrupted
+put -r -c, run again as it was, continues the same target and sends only the files the
+server does not hold complete (same size and time); it never nests a second copy.
 ${EXIT_HELP}`,
     )
     .action(async (local: string, remote: string, flags: PutFlags) => {
@@ -166,8 +169,10 @@ async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
       `Cannot copy a folder to ${JSON.stringify(where.path)}: it exists and is not a folder`,
     );
   }
+  // With -c, a folder that is the copy an earlier run began is continued in place, not nested.
   const dest =
-    existing === undefined
+    existing === undefined ||
+    (flags.continue === true && (await continuesCopy(client, where.path, local)))
       ? where.path
       : path.posix.join(where.path, path.basename(path.resolve(local)));
   if (display.drawing) {
@@ -193,9 +198,15 @@ async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
     source: local,
     destination: dest,
     tree: true,
-    files: result.files.map((f) => ({ ...f, local: localOf(f.path) })),
+    // With -c, the files the server said it holds were not sent (PROTOCOL.md §8.14).
+    files: result.files
+      .filter((f) => !isAlreadyComplete(f))
+      .map((f) => ({ ...f, local: localOf(f.path) })),
     failed: result.failed.filter((_, i) => done[i] !== true),
-    kept: result.failed.filter((_, i) => done[i] === true).map((f) => f.path),
+    kept: [
+      ...result.files.filter(isAlreadyComplete).map((f) => f.path),
+      ...result.failed.filter((_, i) => done[i] === true).map((f) => f.path),
+    ],
     skipped: result.skipped,
     warnings,
   };

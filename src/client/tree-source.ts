@@ -28,6 +28,8 @@ export interface TreeSourceOptions {
   readonly maxChunk: number;
   /** Told about each entry left out (a link, a special file, a name no record can carry). */
   readonly onWarning?: ((message: string) => void) | undefined;
+  /** Files the server said it holds (PROTOCOL.md §8.14): not sent. Read as the walk goes. */
+  readonly held?: ReadonlySet<string> | undefined;
 }
 
 /** A folder being walked: its entries, and how far. */
@@ -123,8 +125,9 @@ export class TreeSource {
       return;
     }
     if (entry.isDirectory()) top.dirs.push(entry.name);
-    else if (entry.isFile()) this.#file(local, rel, out, sent);
-    else this.#skip(`skipped ${escapeControls(local)}: not a regular file or directory`);
+    else if (entry.isFile()) {
+      if (this.#options.held?.has(rel) !== true) this.#file(local, rel, out, sent);
+    } else this.#skip(`skipped ${escapeControls(local)}: not a regular file or directory`);
   }
 
   #file(local: string, rel: string, out: TreeEncoder, sent: SentFile[]): void {

@@ -9,7 +9,9 @@ import type { BftpClient } from "./client.js";
 import type { TransferResult } from "./download.js";
 import { expectShape, pathReply } from "./reply-shapes.js";
 import type { BatchOptions, BatchResult } from "./tree.js";
+import { localOffer, readHeld } from "./tree-offer.js";
 import { TreeSource, type SentFile } from "./tree-source.js";
+import { jsonArrayPhase } from "./tree-stream.js";
 import type { UploadOptions } from "./upload.js";
 
 /** Bytes of records built and written at once. */
@@ -21,6 +23,7 @@ const finalReply = z.looseObject({
   files: z.number().int().min(0),
   committed: z.number().int().min(0),
   failed: z.number().int().min(0),
+  held: z.number().int().min(0).optional(),
 });
 
 /**
@@ -40,10 +43,18 @@ export async function uploadTreeStream(
   const alg = options.checksum ?? "crc32";
   // The server's frame limit (HELLO), which the records must respect; ours is for reading.
   const maxChunk = Math.max(2, Math.min(client.server.limits.maxChunk, 1 << 20));
+  // With -c, the files here are offered first, and those the server holds are not sent
+  // (§8.14, "puttree-offer"): a re-run sends only what is missing.
+  const offer =
+    options.resume === true && client.offers("puttree-offer")
+      ? localOffer(localDir, { sha256: alg === "sha256" })
+      : undefined;
+  const held = new Set<string>();
   const source = new TreeSource(localDir, {
     alg,
     maxChunk,
     onWarning: options.onWarning,
+    held,
   });
   const unanswered: SentFile[] = [];
   let answeredAt = 0;
@@ -58,11 +69,13 @@ export async function uploadTreeStream(
     path: remoteDir,
     ...(options.overwrite === true ? { overwrite: true } : {}),
     ...(options.checksum === undefined ? {} : { checksum: options.checksum }),
+    ...(offer === undefined ? {} : { offer: true }),
   };
   const wait = { timeout: conn.limits.stallTimeoutMs };
   await conn.exchange(
     async () => {
       await conn.send(request);
+      if (offer !== undefined) await writeAll(conn.socket, jsonArrayPhase(offer), wait);
       if (!(await replied.promise)) return; // refused: no records follow (§8.14)
       const out = new TreeEncoder(maxChunk);
       while (!source.done) {
@@ -88,6 +101,7 @@ export async function uploadTreeStream(
   async function receive(): Promise<void> {
     try {
       expectShape(pathReply, await conn.readReply(), "PUTTREE");
+      if (offer !== undefined) heldFiles(await readOffered());
     } catch (err) {
       replied.resolve(false);
       throw err;
@@ -138,8 +152,43 @@ export async function uploadTreeStream(
       }
     }
     const counts = expectShape(finalReply, await conn.readReply(), "PUTTREE");
-    if (counts.files !== files.length + failed.length || answeredAt < unanswered.length)
+    if (
+      counts.files !== files.length - held.size + failed.length ||
+      answeredAt < unanswered.length ||
+      (offer !== undefined && counts.held !== held.size)
+    )
       throw outOfStep();
+  }
+
+  /** The held phase, checked against the offer. */
+  function readOffered(): Promise<Set<string>> {
+    return readHeld(conn.reader, new Set(offer?.map((e) => e.path)), {
+      maxChunk: conn.limits.maxChunk,
+      maxTrailer: conn.limits.maxReplyFrame,
+      timeout: conn.limits.stallTimeoutMs,
+    });
+  }
+
+  /**
+   * The files the server holds: left out of the records, and reported as `get -r -c`
+   * reports the files it already has (nothing moved, the offset is the size).
+   */
+  function heldFiles(paths: ReadonlySet<string>): void {
+    const sizes = new Map(offer?.map((e) => [e.path, e]));
+    for (const rel of paths) {
+      held.add(rel);
+      const entry = sizes.get(rel);
+      const size = entry?.size ?? 0;
+      const result: TransferResult = {
+        path: remoteOf(rel),
+        bytes: 0,
+        size,
+        offset: size,
+        checksum: { alg: "sha256", value: entry?.sha256 ?? "" },
+      };
+      files.push(result);
+      options.onFile?.(result);
+    }
   }
 }
 

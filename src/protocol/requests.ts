@@ -72,6 +72,8 @@ export const REQUESTS = {
     path,
     overwrite: z.boolean().optional(),
     checksum: checksum.optional(),
+    /** An offer follows; the server says which files it holds (§8.14, `"puttree-offer"`). */
+    offer: z.boolean().optional(),
   }),
 } as const;
 

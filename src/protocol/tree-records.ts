@@ -49,8 +49,8 @@ export function isRecordPath(rel: string): boolean {
   return true;
 }
 
-/** A have-list path, checked strictly: the server acts on it. */
-const recordPath = z.string().max(MAX_RECORD_PATH).refine(isRecordPath);
+/** A have-list path (or a held-list path, §8.14), checked strictly: the receiver acts on it. */
+export const recordPath = z.string().max(MAX_RECORD_PATH).refine(isRecordPath);
 /**
  * A path in a record, as the decoder lets it through: a non-empty string. Whether its names
  * are safe is the receiver's call, name by name (the client skips an unsafe one with a

@@ -23,6 +23,7 @@ export const CAPABILITIES = [
   "tree",
   "puttree",
   "tree-list",
+  "puttree-offer",
 ] as const;
 
 /** A capability a server may announce in HELLO. */

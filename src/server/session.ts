@@ -11,6 +11,7 @@ import { checkPermissions } from "./accounts/permissions.js";
 import type { CommandContext } from "./command-context.js";
 import { COMMANDS, PREPARERS } from "./commands/index.js";
 import { sendsPhase } from "./commands/gettree.js";
+import { sendsOffer } from "./tree-upload-offer.js";
 import type { Prepared } from "./commands/prepared.js";
 import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
@@ -172,8 +173,13 @@ export class Session implements CommandContext {
       ahead === undefined ? parseRequest(payload) : { ok: true as const, request: ahead.request };
     this.#tag = parsed.ok ? parsed.request.tag : parsed.tag;
     const op = parsed.ok ? parsed.request.op : parsed.op;
-    // A PUT's data phase, and a GETTREE's have list or path list (§8.13), follow the request at once.
-    if (op === "PUT" || (op === "GETTREE" && sendsPhase(payload))) {
+    // A PUT's data phase, a GETTREE's have list or path list (§8.13), and a PUTTREE's offer
+    // (§8.14) follow the request at once.
+    if (
+      op === "PUT" ||
+      (op === "GETTREE" && sendsPhase(payload)) ||
+      (op === "PUTTREE" && sendsOffer(payload))
+    ) {
       const alg =
         parsed.ok && parsed.request.op === "PUT" ? (parsed.request.checksum ?? "crc32") : "crc32";
       this.upload = new DataPhaseReader(this.reader, alg, {

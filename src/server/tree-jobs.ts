@@ -1,5 +1,6 @@
 import type { WireError } from "../protocol/replies.js";
 import type { ChecksumAlg } from "../protocol/version.js";
+import type { HeldFilesJob } from "./tree-upload-held.js";
 import type { WriteFilesJob } from "./tree-upload-jobs.js";
 
 /** An entry of a folder, as the worker lists it: its name and what it is (links not followed). */
@@ -82,4 +83,5 @@ export type FsJob =
     }
   | ReadFilesJob
   | WriteFilesJob
+  | HeldFilesJob
   | { readonly op: "close"; readonly fds: readonly number[] };

@@ -32,6 +32,8 @@ export interface TreeUploadOptions {
   readonly area: string;
   readonly alg: ChecksumAlg;
   readonly overwrite: boolean;
+  /** Files the held phase said the folder holds (§8.14), for the final reply; none without an offer. */
+  readonly held?: number | undefined;
 }
 
 /** The file whose records are arriving. */
@@ -146,6 +148,7 @@ export class TreeUploadSink {
       files: this.#files,
       committed: this.#committed,
       failed: this.#failed,
+      ...(this.#options.held === undefined ? {} : { held: this.#options.held }),
       bytes: this.#bytes,
     });
   }
@@ -385,6 +388,7 @@ export class TreeUploadSink {
       files: this.#files,
       committed: this.#committed,
       failed: this.#failed,
+      ...(this.#options.held === undefined ? {} : { held: this.#options.held }),
       bytes: this.#bytes,
       ms: Date.now() - started,
       result,

@@ -24,6 +24,7 @@ import type {
   ReadFilesResult,
   TreeEntry,
 } from "./tree-jobs.js";
+import { heldFiles } from "./tree-upload-held.js";
 import { writeFiles } from "./tree-upload-jobs.js";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -270,6 +271,8 @@ function run(job: FsJob): { result: unknown; transfer: ArrayBuffer[] } {
       const result = writeFiles(job);
       return { result, transfer: [result.buffer] };
     }
+    case "heldFiles":
+      return { result: heldFiles(job), transfer: [] };
     case "close":
       for (const fd of job.fds) {
         try {

@@ -48,6 +48,7 @@ test("HELLO agrees on version 1 and reports the server's limits and capabilities
         "tree",
         "puttree",
         "tree-list",
+        "puttree-offer",
       ],
       tag: "h",
     });

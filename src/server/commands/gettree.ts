@@ -86,8 +86,14 @@ export function sendsPhase(payload: Buffer): boolean {
   }
 }
 
-/** The have list (§8.13): every frame a JSON array of entries, bounded, read to its trailer. */
-async function readHave(phase: DataPhaseReader | undefined): Promise<Map<string, HaveEntry>> {
+/**
+ * The have list (§8.13), or PUTTREE's offer (§8.14, the same format and limits): every frame
+ * a JSON array of entries, bounded, read to its trailer.
+ */
+export async function readHave(
+  phase: DataPhaseReader | undefined,
+  what = "have list",
+): Promise<Map<string, HaveEntry>> {
   const have = new Map<string, HaveEntry>();
   if (phase === undefined) return have;
   let refusal: BftpError | undefined;
@@ -97,12 +103,12 @@ async function readHave(phase: DataPhaseReader | undefined): Promise<Map<string,
     try {
       parsed = haveFrame.safeParse(JSON.parse(frame.toString("utf8")));
     } catch {
-      refusal = badHave("a frame is not JSON");
+      refusal = badHave("a frame is not JSON", what);
       continue;
     }
-    if (!parsed.success) refusal = badHave("an entry is malformed");
+    if (!parsed.success) refusal = badHave("an entry is malformed", what);
     else if (have.size + parsed.data.length > MAX_HAVE)
-      refusal = badHave(`more than ${MAX_HAVE} entries`);
+      refusal = badHave(`more than ${MAX_HAVE} entries`, what);
     else for (const entry of parsed.data) have.set(entry.path, entry);
   }
   if (phase.result.failure !== undefined) throw phase.result.failure;
@@ -166,8 +172,8 @@ function badList(why: string): BftpError {
   return new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot read the path list: ${why}`);
 }
 
-function badHave(why: string): BftpError {
-  return new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot read the have list: ${why}`);
+function badHave(why: string, what: string): BftpError {
+  return new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot read the ${what}: ${why}`);
 }
 
 interface SenderOptions {
@@ -528,7 +534,7 @@ class TreeSender {
 }
 
 /** The SHA-256 of a file's first `size` bytes, to compare with the receiver's copy (`-c`). */
-async function sha256Of(handle: FileHandle, size: number): Promise<string | undefined> {
+export async function sha256Of(handle: FileHandle, size: number): Promise<string | undefined> {
   const sum = createChecksum("sha256");
   const buffer = Buffer.allocUnsafe(Math.min(BATCH_BYTES, size));
   for (let position = 0; position < size;) {

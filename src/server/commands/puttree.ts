@@ -2,6 +2,7 @@ import fs from "node:fs";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
+import { readOffer, sendHeld } from "../tree-upload-offer.js";
 import { TreeUploadSink } from "../tree-upload-sink.js";
 
 /**
@@ -14,6 +15,8 @@ import { TreeUploadSink } from "../tree-upload-sink.js";
  * ends the connection, keeping what was committed and removing every staging file.
  */
 export async function putTree(ctx: CommandContext, req: RequestOf<"PUTTREE">): Promise<void> {
+  // The offer (§8.14, "puttree-offer") is read whole before anything else is decided.
+  const offer = req.offer === true ? await readOffer(ctx.upload) : undefined;
   const opened = await ctx.openInside(req.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
     // The staging folder is chosen once, for the target folder's file system (§8.14).
@@ -26,15 +29,18 @@ export async function putTree(ctx: CommandContext, req: RequestOf<"PUTTREE">): P
     } finally {
       await anchor.close();
     }
-    const sink = new TreeUploadSink(ctx, {
+    const options = {
       rootFd: opened.handle.fd,
       virtualRoot: opened.virtual === "/" ? "" : opened.virtual,
       area,
       alg: req.checksum ?? "crc32",
       overwrite: req.overwrite === true,
-    });
+    };
     await ctx.reply({ path: opened.virtual });
-    await sink.run();
+    // The held phase; an error trailer there ends the command: no records follow it.
+    const held = offer && (await sendHeld(ctx, { rootFd: options.rootFd, offer }));
+    if (held?.failure !== undefined) return;
+    await new TreeUploadSink(ctx, { ...options, held: held?.held }).run();
   } finally {
     await opened.handle.close();
   }
