@@ -10,7 +10,7 @@ import type { Account, Accounts } from "./accounts/accounts.js";
 import { checkPermissions } from "./accounts/permissions.js";
 import type { CommandContext } from "./command-context.js";
 import { COMMANDS, PREPARERS } from "./commands/index.js";
-import { sendsPhase } from "./commands/gettree.js";
+import { sendsPhase } from "./tree-lists.js";
 import { sendsOffer } from "./tree-upload-offer.js";
 import type { Prepared } from "./commands/prepared.js";
 import type { ChecksumCache } from "./checksum-cache.js";

@@ -10,7 +10,8 @@ import type { HaveEntry } from "../protocol/tree-records.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
-import { readHave, sha256Of } from "./commands/gettree.js";
+import { readHave } from "./tree-lists.js";
+import { sha256Of } from "./tree-sender.js";
 import { sharedFsPool } from "./fs-pool.js";
 import type { HeldFilesResult, HeldItem } from "./tree-upload-held.js";
 
