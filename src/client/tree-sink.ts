@@ -30,8 +30,6 @@ export interface TreeSinkOptions {
    * lies below `targets[i].local`; `remoteDir` is then unused.
    */
   readonly targets?: readonly { readonly remote: string; readonly local: string }[] | undefined;
-  /** The local folder was made by this run, so it held nothing before (see {@link TreeSink}). */
-  readonly fresh?: boolean | undefined;
 }
 
 interface Current {
@@ -55,12 +53,6 @@ interface Current {
  * everything below it. Each file goes to its `NAME.bftp-part` partial and is given its name
  * (link, or rename with `overwrite`) only after the decoder has checked its size and
  * checksum, with the server's modification time: a file under its own name is complete.
- *
- * Without `overwrite`, a file is given its name by a hard link, which refuses a name that
- * exists, then its partial is removed (two calls). In a folder this run made (the root with
- * `fresh`, and every folder the records made), nothing was there before the run, so the file
- * is renamed (one call) unless the same name was committed earlier in this run (a server that
- * sends a path twice gets `EEXIST` for the second, as with the link).
  */
 export class TreeSink {
   readonly #root: string;
@@ -76,15 +68,11 @@ export class TreeSink {
   #lastLocal: string | undefined;
   /** Folders skipped (unsafe names, or not made): everything below them is dropped. */
   readonly #dropped = new Set<string>();
-  /** Local folders this run made (empty before it), and the files it named in them. */
-  readonly #made = new Set<string>();
-  readonly #named = new Set<string>();
 
   constructor(localDir: string, options: TreeSinkOptions) {
     this.#root = localDir;
     this.#options = options;
     this.#remotePrefix = path.posix.join(options.remoteDir, "x").slice(0, -1);
-    if (options.fresh === true) this.#made.add(path.dirname(path.join(localDir, "x")));
   }
 
   /** Acts on one event of the decoder. Local failures are recorded per file; never throws. */
@@ -139,7 +127,6 @@ export class TreeSink {
     if (local === undefined) return;
     try {
       fs.mkdirSync(local);
-      this.#made.add(local);
     } catch (err) {
       if ((err as { code?: unknown }).code === "EEXIST" && fs.lstatSync(local).isDirectory())
         return;
@@ -232,14 +219,6 @@ export class TreeSink {
         throw Object.assign(new Error("not a regular file"), { code: "EEXIST" });
       }
       fs.renameSync(current.part, current.local);
-      return;
-    }
-    if (this.#made.has(path.dirname(current.local))) {
-      if (this.#named.has(current.local)) {
-        throw Object.assign(new Error("named twice in the stream"), { code: "EEXIST" });
-      }
-      fs.renameSync(current.part, current.local);
-      this.#named.add(current.local);
       return;
     }
     fs.linkSync(current.part, current.local);

@@ -36,8 +36,7 @@ export async function downloadTreeStream(
 ): Promise<BatchResult> {
   const conn = client.connection;
   const alg = options.checksum ?? "crc32";
-  // A folder made here held nothing: its files need no check that their names are free.
-  const fresh = fs.mkdirSync(localDir, { recursive: true }) !== undefined;
+  fs.mkdirSync(localDir, { recursive: true });
   const haveList = options.resume === true && options.overwrite !== true ? localHave(localDir) : [];
   const have = new Map(haveList.map((e) => [e.path, e]));
   const sink = new TreeSink(localDir, {
@@ -47,7 +46,6 @@ export async function downloadTreeStream(
     have,
     onWarning: options.onWarning,
     onFile: options.onFile,
-    fresh,
   });
   const request = {
     op: "GETTREE",

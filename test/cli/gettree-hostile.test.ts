@@ -49,7 +49,7 @@ function hostileTree(): Buffer[] {
     out.endOk(checksum);
   }
   // The same safe name again, with other bytes: the first stays, the second fails alone
-  // (the target folder is new to this run, where files are renamed into place: tree-sink.ts).
+  // (the link that names it refuses a name that exists).
   const other = Buffer.from("a second ok.txt\n");
   const otherSum = createChecksum("crc32");
   otherSum.update(other);
