@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BftpError } from "../errors.js";
+import { exactSeconds } from "../exact-seconds.js";
 import { remoteError, type WireError } from "../protocol/replies.js";
 import type { TreeEvent } from "../protocol/tree-decoder.js";
 import type { ChecksumAlg } from "../protocol/version.js";
@@ -336,16 +337,6 @@ function isPlainName(name: string): boolean {
 
 function lstatOrUndefined(file: string): fs.Stats | undefined {
   return fs.lstatSync(file, { throwIfNoEntry: false });
-}
-
-/**
- * Milliseconds as the seconds `futimes` takes, so the file's time reads back as exactly those
- * milliseconds: half a microsecond above survives the double's rounding and libuv's
- * truncation (the server's PUT does the same, issue 11 item 9).
- */
-function exactSeconds(ms: number): number {
-  const seconds = Math.floor(ms / 1000);
-  return seconds + ((ms - seconds * 1000) * 1000 + 0.5) / 1e6;
 }
 
 function internal(): BftpError {

@@ -3,7 +3,7 @@
 // synchronous calls, so a tree of small files costs one hand-off per batch instead of one
 // per open, write, fsync, utimes, close, link and unlink.
 import fs from "node:fs";
-import { exactSeconds } from "./commands/put.js";
+import { exactSeconds } from "../exact-seconds.js";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 

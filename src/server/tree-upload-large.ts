@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { promisify } from "node:util";
 import { BftpError } from "../errors.js";
-import { exactSeconds } from "./commands/put.js";
+import { exactSeconds } from "../exact-seconds.js";
 import { partName } from "./temp-files.js";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;

@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { BftpClient } from "../../src/client/client.js";
 import { uploadTree } from "../../src/client/tree.js";
-import { exactSeconds } from "../../src/server/commands/put.js";
+import { exactSeconds } from "../../src/exact-seconds.js";
 import { startServer, stagedUploads, type TestServer } from "../helpers/bftp-server.js";
 
 let srv: TestServer;

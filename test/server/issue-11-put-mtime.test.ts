@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import { assertOk } from "../helpers/assert-reply.js";
 import { startServer, type TestServer } from "../helpers/bftp-server.js";
 import { ProtocolConnection } from "../helpers/protocol-connection.js";
-import { exactSeconds } from "../../src/server/commands/put.js";
+import { exactSeconds } from "../../src/exact-seconds.js";
 
 // Issue 11, item 9: PUT with `mtime` must store exactly that millisecond, and STAT, LIST and
 // GET must report it back unchanged. Before the fix 1700000000123 was stored as
