@@ -47,6 +47,14 @@ export interface FileSenderOptions {
   readonly bufferSize: () => number;
   /** How many buffers rotate (default 4): reads run this far ahead of the socket. */
   readonly buffers?: number;
+  /**
+   * Where buffers come from (the server's arena, transfer-arena.ts); undefined when it has
+   * none to spare: then the rotation goes on with the buffers it has (a buffer of its own is
+   * made only for the first two). Default: each buffer its own allocation.
+   */
+  readonly allocate?: (size: number) => Buffer | undefined;
+  /** Gives back each buffer `allocate` gave, once nothing reads into it or writes from it. */
+  readonly release?: (buffer: Buffer) => void;
   /** Told the size of each chunk of data as it is handed to the socket (progress). */
   readonly onSent?: (bytes: number) => void;
 }
@@ -87,6 +95,8 @@ export class FileSender {
   readonly #most: number;
   #made = 0; // buffers allocated so far
   readonly #free: Buffer[] = [];
+  /** Buffers `allocate` gave, for `release` once the phase is over and every write is done. */
+  readonly #lent: Buffer[] = [];
   /** Read, in file order, not yet handed to the socket: each buffer and its bytes read. */
   readonly #ready: { buffer: Buffer; bytes: number }[] = [];
   #position: number;
@@ -174,8 +184,13 @@ export class FileSender {
     let buffer = this.#free.pop();
     if (buffer === undefined) {
       if (this.#made >= this.#most) return; // every buffer is read ahead or in the socket
+      const size = this.#options.bufferSize();
+      const lent = this.#options.allocate?.(size);
+      // The arena is full: go on with the buffers already made (a flush frees one).
+      if (lent === undefined && this.#options.allocate !== undefined && this.#made >= 2) return;
       this.#made++;
-      buffer = Buffer.allocUnsafe(this.#options.bufferSize());
+      if (lent !== undefined) this.#lent.push(lent);
+      buffer = lent ?? Buffer.allocUnsafe(size);
     }
     this.#reading = true;
     const want = Math.min(buffer.length, this.#end - this.#position);
@@ -327,6 +342,7 @@ export class FileSender {
         if (err) this.#fail(lost("the stream failed", err));
         else if (out.destroyed) this.#fail(lost("the stream closed", out.errored));
         else if (!this.#fatal) flushed();
+        this.#giveBack();
       });
     });
     out.uncork();
@@ -352,6 +368,16 @@ export class FileSender {
     this.#out.off("close", this.#onClose);
     if (this.#fatal !== undefined) this.#reject(this.#fatal);
     else this.#resolve({ bytes: this.#bytes, checksum: this.#checksum(), failure: this.#failure });
+    this.#giveBack();
+  }
+
+  /**
+   * Releases the lent buffers once the phase is settled, no read is pending and the socket
+   * has called back every write (after a lost connection, the writes it still held).
+   */
+  #giveBack(): void {
+    if (!this.#settled || this.#reading || this.#waiting > 0) return;
+    for (const buffer of this.#lent.splice(0)) this.#options.release?.(buffer);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   versionOf,
 } from "../file-version.js";
 import { fsError } from "../fs-error.js";
+import { sharedArena } from "../transfer-arena.js";
 import { claimBuffers } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
@@ -225,6 +226,11 @@ async function sendRange(
       length: range.length,
       buffers: BUFFERS,
       bufferSize: () => share.size(),
+      // From the server's one slab: no buffer of a finished GET left for the collector.
+      allocate: (size) => sharedArena().take(size),
+      release: (buffer) => {
+        sharedArena().give(buffer);
+      },
       readAt: (buffer, length, position, done) => {
         handle.read(buffer, 0, length, position).then(
           ({ bytesRead }) => {

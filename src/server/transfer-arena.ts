@@ -1,0 +1,91 @@
+/**
+ * One fixed slab of memory that the server's downloads carve their buffers from (issue 12,
+ * item 5: 100 clients under 100 MB). Buffers allocated one by one for every GET were each a
+ * `malloc` and an `ArrayBuffer` of their own: garbage once the GET ended, collected when V8's
+ * external-memory accounting got round to it, and fragments `malloc` kept. A slab is
+ * allocated once (its pages become resident only when first used), its blocks are handed out
+ * as views and given back when a transfer is done with them, so the bytes held for transfers
+ * never exceed the slab and leave nothing to collect.
+ *
+ * Sizes are powers of two from one block (64 KiB) to 16 blocks (1 MiB), each at an offset
+ * that is a multiple of its size (a buddy layout), found by a scan of the block map: 384
+ * entries at most. When no run is free, `take` says so and the caller makes do (fewer
+ * buffers, or one of its own).
+ *
+ * @example
+ * const buffer = sharedArena().take(256 * 1024); // undefined when the slab is full
+ * ...
+ * if (buffer !== undefined) sharedArena().give(buffer);
+ */
+export class TransferArena {
+  static readonly BLOCK = 64 * 1024;
+  readonly #blocks: number;
+  #slab: ArrayBuffer | undefined;
+  /** 1 where a block is handed out. */
+  readonly #used: Uint8Array;
+  /** Blocks handed out, by the offset of their first block, with their count. */
+  readonly #out = new Map<number, number>();
+  #inUse = 0;
+
+  constructor(bytes: number) {
+    this.#blocks = Math.max(1, Math.floor(bytes / TransferArena.BLOCK));
+    this.#used = new Uint8Array(this.#blocks);
+  }
+
+  /** Bytes handed out now (tests, and a server's memory log). */
+  get inUse(): number {
+    return this.#inUse * TransferArena.BLOCK;
+  }
+
+  /**
+   * A buffer of `size` bytes rounded up to a power of two of blocks (at most 16), or
+   * undefined when no such run is free (or `size` is over 1 MiB).
+   */
+  take(size: number): Buffer | undefined {
+    let count = 1;
+    while (count * TransferArena.BLOCK < size) count *= 2;
+    if (count > 16 || count > this.#blocks) return undefined;
+    for (let first = 0; first + count <= this.#blocks; first += count) {
+      let free = true;
+      for (let i = first; i < first + count; i++) {
+        if (this.#used[i] === 1) {
+          free = false;
+          break;
+        }
+      }
+      if (!free) continue;
+      this.#used.fill(1, first, first + count);
+      this.#out.set(first, count);
+      this.#inUse += count;
+      this.#slab ??= new ArrayBuffer(this.#blocks * TransferArena.BLOCK);
+      return Buffer.from(this.#slab, first * TransferArena.BLOCK, count * TransferArena.BLOCK);
+    }
+    return undefined;
+  }
+
+  /** Whether `buffer` is one this arena handed out and has not had back. */
+  owns(buffer: Buffer): boolean {
+    return buffer.buffer === this.#slab && this.#out.has(buffer.byteOffset / TransferArena.BLOCK);
+  }
+
+  /** Gives back a buffer `take` returned (once; anything else is ignored). */
+  give(buffer: Buffer): void {
+    if (!this.owns(buffer)) return;
+    const first = buffer.byteOffset / TransferArena.BLOCK;
+    const count = this.#out.get(first) as number;
+    this.#out.delete(first);
+    this.#used.fill(0, first, first + count);
+    this.#inUse -= count;
+  }
+}
+
+/** The slab of the server's downloads: the transfer budget's size (transfer-budget.ts). */
+const ARENA_BYTES = 24 * 1024 * 1024;
+
+let shared: TransferArena | undefined;
+
+/** The process's arena, made on first use. */
+export function sharedArena(): TransferArena {
+  shared ??= new TransferArena(ARENA_BYTES);
+  return shared;
+}

@@ -1,0 +1,175 @@
+// Issue 12, item 5: the server's downloads carve their buffers from one slab
+// (src/server/transfer-arena.ts) and FileSender gives each back once nothing reads into it or
+// writes from it. Checked: the arena's layout and bounds, and that a phase that succeeds, one
+// whose peer is lost mid-way, and one that must run on two buffers all return every block,
+// with the bytes intact (real sockets on 127.0.0.1, the protocol's own reader).
+import assert from "node:assert/strict";
+import { PassThrough, Writable } from "node:stream";
+import { test } from "node:test";
+import { BftpError } from "../../src/errors.js";
+import { DataPhaseReader } from "../../src/protocol/data-phase-reader.js";
+import { FileSender, type FileSenderOptions } from "../../src/protocol/file-sender.js";
+import { TransferArena } from "../../src/server/transfer-arena.js";
+import { StreamReader } from "../../src/wire/index.js";
+import { rejectsWithCode } from "../helpers/assert-code.js";
+import { socketPair } from "../helpers/socket-pair.js";
+
+const KiB = 1024;
+const BLOCK = 64 * KiB;
+
+test("sizes round up to a power of two of blocks, each run aligned to its size", () => {
+  const arena = new TransferArena(16 * BLOCK);
+  const a = arena.take(1) as Buffer;
+  const b = arena.take(BLOCK + 1) as Buffer; // two blocks, at an even block
+  const c = arena.take(3 * BLOCK) as Buffer; // four blocks, at a multiple of four
+  assert.equal(a.length, BLOCK);
+  assert.equal(a.byteOffset, 0);
+  assert.equal(b.length, 2 * BLOCK);
+  assert.equal(b.byteOffset, 2 * BLOCK);
+  assert.equal(c.length, 4 * BLOCK);
+  assert.equal(c.byteOffset, 4 * BLOCK);
+  assert.equal(arena.inUse, 7 * BLOCK);
+  assert.equal(a.buffer, c.buffer, "one slab");
+  assert.equal(arena.take(1024 * KiB + 1), undefined, "over 1 MiB");
+  assert.equal(arena.take(16 * BLOCK), undefined, "no aligned run of 16 is free");
+  for (const buffer of [a, b, c]) arena.give(buffer);
+  assert.equal(arena.inUse, 0);
+  assert.equal((arena.take(16 * BLOCK) as Buffer).length, 16 * BLOCK);
+});
+
+test("a full arena says so; a buffer given back twice, or not its own, changes nothing", () => {
+  const arena = new TransferArena(4 * BLOCK);
+  const taken = [0, 1, 2, 3].map(() => arena.take(BLOCK) as Buffer);
+  assert.equal(arena.take(BLOCK), undefined);
+  arena.give(taken[1] as Buffer);
+  arena.give(taken[1] as Buffer);
+  arena.give(Buffer.alloc(BLOCK));
+  assert.equal(arena.inUse, 3 * BLOCK);
+  assert.equal(arena.owns(taken[1] as Buffer), false);
+  assert.equal(arena.owns(taken[2] as Buffer), true);
+  const again = arena.take(BLOCK) as Buffer;
+  assert.equal(again.byteOffset, BLOCK, "the block given back");
+  assert.equal(arena.take(BLOCK), undefined);
+});
+
+const SIZE = 2 * 1024 * KiB + 333;
+const FILE = Buffer.alloc(SIZE);
+for (let i = 0; i < SIZE; i++) FILE[i] = (i * 13 + (i >> 11)) & 0xff;
+
+function sender(arena: TransferArena, more: Partial<FileSenderOptions> = {}): FileSenderOptions {
+  return {
+    alg: "crc32",
+    maxChunk: 64 * KiB,
+    offset: 0,
+    length: SIZE,
+    readAt: (buffer, length, position, done) => {
+      setImmediate(() => {
+        done(null, FILE.copy(buffer, 0, position, Math.min(SIZE, position + length)));
+      });
+    },
+    readError: (err) => new BftpError("BFTP_ERR_INTERNAL", "Cannot read", { cause: err }),
+    bufferSize: () => 128 * KiB,
+    timeout: 10_000,
+    allocate: (size) => arena.take(size),
+    release: (buffer) => {
+      arena.give(buffer);
+    },
+    ...more,
+  };
+}
+
+async function receive(reader: StreamReader): Promise<Buffer> {
+  const phase = new DataPhaseReader(reader, "crc32", { maxChunk: 64 * KiB, maxTrailer: 8192 });
+  const parts: Buffer[] = [];
+  for await (const piece of phase.chunks()) parts.push(Buffer.from(piece));
+  assert.equal(phase.result.failure, undefined);
+  return Buffer.concat(parts);
+}
+
+test("a phase sent from lent buffers arrives whole, and every block comes back", async () => {
+  const pair = await socketPair();
+  try {
+    const arena = new TransferArena(1024 * KiB);
+    const sending = new FileSender(pair.client, sender(arena)).run();
+    const data = await receive(new StreamReader(pair.server));
+    await sending;
+    assert.deepEqual(data, FILE);
+    assert.equal(arena.inUse, 0);
+  } finally {
+    await pair.close();
+  }
+});
+
+/**
+ * A stream that passes every byte on at once but calls each write back only when told: so the
+ * test, not the kernel's buffers, decides when the sender may reuse a buffer.
+ */
+class HeldWritable extends Writable {
+  readonly passed = new PassThrough();
+  readonly #held: (() => void)[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.passed.write(chunk);
+    this.#held.push(callback);
+  }
+  /** Calls back the writes held so far. */
+  release(): void {
+    for (const callback of this.#held.splice(0)) callback();
+  }
+}
+
+test("with the arena full after two buffers the rotation goes on with two", async () => {
+  const arena = new TransferArena(4 * BLOCK); // two buffers of 128 KiB
+  const out = new HeldWritable();
+  let refused!: () => void;
+  const wasRefused = new Promise<void>((resolve) => (refused = resolve));
+  const sending = new FileSender(
+    out,
+    sender(arena, {
+      allocate: (size) => {
+        const buffer = arena.take(size);
+        if (buffer === undefined) refused();
+        return buffer;
+      },
+    }),
+  ).run();
+  const received = receive(new StreamReader(out.passed));
+  // Both buffers are in the stream, unflushed: a third is asked for and refused.
+  await wasRefused;
+  assert.equal(arena.inUse, 4 * BLOCK);
+  // From now on, each write is called back on a later tick: the two buffers take turns.
+  const pump = setInterval(() => {
+    out.release();
+  }, 1);
+  try {
+    const data = await received;
+    await sending;
+    assert.deepEqual(data, FILE);
+    assert.equal(arena.inUse, 0);
+  } finally {
+    clearInterval(pump);
+  }
+});
+
+test("a peer lost mid-way: no block comes back before the stream has called back its writes", async () => {
+  const arena = new TransferArena(1024 * KiB);
+  const out = new HeldWritable();
+  out.on("error", () => {});
+  let lent!: () => void;
+  const wasLent = new Promise<void>((resolve) => (lent = resolve));
+  const sending = new FileSender(
+    out,
+    sender(arena, {
+      allocate: (size) => {
+        lent();
+        return arena.take(size);
+      },
+    }),
+  ).run();
+  await wasLent;
+  await new Promise((resolve) => setImmediate(resolve)); // the first read is written, held
+  out.destroy();
+  await rejectsWithCode(sending, "BFTP_ERR_CONNECTION_LOST");
+  assert.ok(arena.inUse > 0, "a buffer the stream still holds is not given back");
+  out.release(); // what a socket does for the writes it held when it was destroyed
+  assert.equal(arena.inUse, 0);
+});
