@@ -71,7 +71,9 @@ export async function startServer(name: ServerName, ctx: StartContext): Promise<
 }
 
 async function startBftp(ctx: StartContext): Promise<RunningServer> {
-  const cli = path.join(REPO_ROOT, "dist", "src", "cli", "bftp.js");
+  // What `bin` runs (the bundle, scripts/bundle.ts), as a user starts it: the one-module-per-
+  // file build loads some 150 modules and holds more memory for the same work.
+  const cli = path.join(REPO_ROOT, "dist", "bundle", "bftp.js");
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build`);
   // Per-address caps raised so 100 clients from 127.0.0.1 are let in, as the peers are; a
   // config folder of its own, so the operator's accounts (if any) do not apply.

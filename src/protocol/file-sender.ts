@@ -254,10 +254,26 @@ export class FileSender {
         return;
       }
       this.#write(frames, () => {
-        this.#free.push(buffer);
+        this.#recycle(buffer);
         this.#read();
       });
     }
+  }
+
+  /**
+   * A buffer the socket is done with goes back in the rotation; a lent one larger than the
+   * size asked for now (a GET that began while the server was quiet, now in a crowd) goes back
+   * to its lender instead, and the next read takes one of today's size.
+   */
+  #recycle(buffer: Buffer): void {
+    const index = this.#lent.indexOf(buffer);
+    if (index >= 0 && buffer.length > this.#options.bufferSize()) {
+      this.#lent.splice(index, 1);
+      this.#made--;
+      this.#options.release?.(buffer);
+      return;
+    }
+    this.#free.push(buffer);
   }
 
   /** The chunk as data frames of at most `maxChunk`, after whatever prefix is still unsent. */

@@ -1,3 +1,5 @@
+import { BUDGET_BYTES } from "./transfer-budget.js";
+
 /**
  * One fixed slab of memory that the server's downloads carve their buffers from (issue 12,
  * item 5: 100 clients under 100 MB). Buffers allocated one by one for every GET were each a
@@ -63,6 +65,21 @@ export class TransferArena {
     return undefined;
   }
 
+  /**
+   * A buffer of `size` bytes as {@link take} gives it, or, when no run that large is free, the
+   * largest free one below it down to one block: a GET that began while the server was quiet
+   * holds large buffers, and those that start in the crowd after it make do with less rather
+   * than allocate their own. Undefined only when not one block is free.
+   */
+  takeUpTo(size: number): Buffer | undefined {
+    let want = Math.min(size, 16 * TransferArena.BLOCK);
+    for (;;) {
+      const buffer = this.take(want);
+      if (buffer !== undefined || want <= TransferArena.BLOCK) return buffer;
+      want = Math.floor(want / 2);
+    }
+  }
+
   /** Whether `buffer` is one this arena handed out and has not had back. */
   owns(buffer: Buffer): boolean {
     return buffer.buffer === this.#slab && this.#out.has(buffer.byteOffset / TransferArena.BLOCK);
@@ -79,13 +96,10 @@ export class TransferArena {
   }
 }
 
-/** The slab of the server's downloads: the transfer budget's size (transfer-budget.ts). */
-const ARENA_BYTES = 24 * 1024 * 1024;
-
 let shared: TransferArena | undefined;
 
 /** The process's arena, made on first use. */
 export function sharedArena(): TransferArena {
-  shared ??= new TransferArena(ARENA_BYTES);
+  shared ??= new TransferArena(BUDGET_BYTES); // the transfer budget's size
   return shared;
 }

@@ -6,7 +6,8 @@
  * each read. A transfer holds a few buffers (GET three, PUT two batches), so the whole
  * stays near the budget however many run.
  */
-const BUDGET_BYTES = 24 * 1024 * 1024;
+/** The bytes all transfers share; downloads take them from one slab of this size (transfer-arena.ts). */
+export const BUDGET_BYTES = 16 * 1024 * 1024;
 const MIN_BUFFER = 64 * 1024;
 
 let active = 0;

@@ -173,3 +173,63 @@ test("a peer lost mid-way: no block comes back before the stream has called back
   out.release(); // what a socket does for the writes it held when it was destroyed
   assert.equal(arena.inUse, 0);
 });
+
+test("takeUpTo gives the largest free run below the size asked, down to one block", () => {
+  const arena = new TransferArena(16 * BLOCK);
+  const first = arena.take(8 * BLOCK) as Buffer; // blocks 0-7
+  const second = arena.take(4 * BLOCK) as Buffer; // blocks 8-11
+  assert.equal((arena.takeUpTo(1024 * KiB) as Buffer).length, 4 * BLOCK); // 12-15
+  assert.equal(arena.takeUpTo(1024 * KiB), undefined, "not one block free");
+  arena.give(second);
+  assert.equal((arena.takeUpTo(2 * BLOCK) as Buffer).length, 2 * BLOCK);
+  assert.equal((arena.takeUpTo(3 * 1024 * KiB) as Buffer).length, 2 * BLOCK, "capped at 1 MiB");
+  arena.give(first);
+  assert.equal(arena.inUse, 8 * BLOCK);
+});
+
+test("a lent buffer larger than the size asked for now goes back, and a smaller one takes its turn", async () => {
+  const arena = new TransferArena(1024 * KiB);
+  const out = new HeldWritable();
+  let size = 256 * KiB; // a quiet server: a large buffer
+  const log: string[] = [];
+  let full!: () => void;
+  const rotationFull = new Promise<void>((resolve) => (full = resolve));
+  const sending = new FileSender(
+    out,
+    sender(arena, {
+      bufferSize: () => size,
+      allocate: (want) => {
+        log.push(`take ${want / KiB}`);
+        size = 64 * KiB; // then a crowd arrives
+        if (log.length === 4) full();
+        return arena.take(want);
+      },
+      release: (buffer) => {
+        log.push(`give ${buffer.length / KiB}`);
+        arena.give(buffer);
+      },
+    }),
+  ).run();
+  const received = receive(new StreamReader(out.passed));
+  await rotationFull; // four buffers out, their writes held
+  await new Promise((resolve) => setImmediate(resolve));
+  const pump = setInterval(() => {
+    out.release();
+  }, 1);
+  try {
+    assert.deepEqual(await received, FILE);
+    await sending;
+  } finally {
+    clearInterval(pump);
+  }
+  // The 256 KiB buffer went back as soon as its write was done, and a 64 KiB one replaced it.
+  assert.deepEqual(log.slice(0, 6), [
+    "take 256",
+    "take 64",
+    "take 64",
+    "take 64",
+    "give 256",
+    "take 64",
+  ]);
+  assert.equal(arena.inUse, 0);
+});

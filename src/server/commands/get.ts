@@ -227,7 +227,7 @@ async function sendRange(
       buffers: BUFFERS,
       bufferSize: () => share.size(),
       // From the server's one slab: no buffer of a finished GET left for the collector.
-      allocate: (size) => sharedArena().take(size),
+      allocate: (size) => sharedArena().takeUpTo(size),
       release: (buffer) => {
         sharedArena().give(buffer);
       },
