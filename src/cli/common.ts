@@ -100,7 +100,11 @@ const LOST_CODES: ReadonlySet<ErrorCode> = new Set([
 /** The exit code for a failure. */
 export function exitCodeFor(err: unknown): number {
   if (!isBftpError(err)) return EXIT.failed;
-  if (err.code === "BFTP_ERR_INVALID_ARGUMENT" || err.code === "BFTP_ERR_UNSAFE_LISTEN") {
+  if (
+    err.code === "BFTP_ERR_INVALID_ARGUMENT" ||
+    err.code === "BFTP_ERR_UNSAFE_LISTEN" ||
+    err.code === "BFTP_ERR_UNKNOWN_REMOTE"
+  ) {
     return EXIT.usage;
   }
   if (CONNECT_CODES.has(err.code) || err.details["phase"] === "connect") return EXIT.connect;
@@ -136,7 +140,8 @@ export function location(text: string): Location {
       `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH or bftps://HOST[:PORT]/PATH`,
     );
   }
-  return parseLocation(text);
+  // "?" is a glob character in a remote path (remote-glob.ts), not the start of a URL query.
+  return parseLocation(text.replaceAll("?", "%3F"));
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
 import { getMany } from "./get-many.js";
+import { isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
@@ -30,6 +31,7 @@ export interface GetFlags extends CommonFlags {
   readonly recursive?: boolean;
   readonly continue?: boolean;
   readonly overwrite?: boolean;
+  readonly literal?: boolean;
 }
 
 /** `bftp get REMOTE [LOCAL]`: download a file, or a folder with -r (like `scp`, `cp -r`). */
@@ -43,7 +45,11 @@ export function getCommand(): Command {
       )
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted download (its NAME.bftp-part file)")
-      .option("--overwrite", "replace local files that exist (default: refuse and exit 1)"),
+      .option("--overwrite", "replace local files that exist (default: refuse and exit 1)")
+      .option(
+        "--literal",
+        "take remote paths as written: *, ? and [ are plain, \\ escapes nothing",
+      ),
   )
     .addHelpText(
       "after",
@@ -77,16 +83,20 @@ ${EXIT_HELP}`,
     )
     .action(async (args: string[], flags: GetFlags) => {
       const [remote = "", local] = args;
-      await runAction(flags, () =>
-        args.length > 2
-          ? getMany(args.slice(0, -1), args.at(-1) ?? "", flags)
-          : get(remote, local, flags),
-      );
+      await runAction(flags, () => {
+        if (args.length > 2) return getMany(args.slice(0, -1), args.at(-1) ?? "", flags);
+        // A glob stands for several files: the batch's rules, into LOCAL or ".".
+        if (flags.literal !== true && isRemoteGlob(location(remote).path)) {
+          return getMany([remote], local ?? ".", flags);
+        }
+        return get(remote, local, flags);
+      });
     });
 }
 
 async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
-  const where = location(remoteArg);
+  const parsed = location(remoteArg);
+  const where = flags.literal === true ? parsed : { ...parsed, path: unescapeGlob(parsed.path) };
   if (local === STDIO) {
     checkPipeFlags(flags, "get");
     // Quiet: standard output carries the data, so no result line and no bars.

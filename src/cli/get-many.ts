@@ -1,9 +1,12 @@
+import fs from "node:fs/promises";
 import path from "node:path";
+import type { BftpClient } from "../client/client.js";
 import type { Location } from "../client/location.js";
-import { localName } from "../client/safe-name.js";
-import { downloadMany } from "../client/tree.js";
+import { escapeControls, localName } from "../client/safe-name.js";
+import { downloadMany, type BatchItem } from "../client/tree.js";
 import { BftpError } from "../errors.js";
-import { location, note, usageError, type CommonFlags } from "./common.js";
+import { location, note, usageError, warn, type CommonFlags } from "./common.js";
+import { expandRemoteGlob, isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind } from "./transfer-plan.js";
 import { isAlreadyComplete } from "./transfer-report.js";
@@ -13,23 +16,30 @@ interface ManyFlags extends CommonFlags {
   readonly recursive?: boolean;
   readonly continue?: boolean;
   readonly overwrite?: boolean;
+  /** Remote paths as written: no globs, no backslash escapes. */
+  readonly literal?: boolean;
 }
 
 /**
- * `bftp get URL/a URL/b DIR`: several remote files into one existing local folder, over one
- * connection, pipelined (downloadMany), each checked and renamed into place as a single get
- * does. The sources must be on one server (one connection) and have distinct names.
+ * `bftp get URL/a URL/b DIR` and `bftp get 'URL/*.txt' DIR`: several remote files into one
+ * existing local folder, over one connection, pipelined (downloadMany), each checked and
+ * renamed into place as a single get does. The sources must be on one server (one
+ * connection). A source with a glob (remote-glob.ts) stands for the files it matches, saved
+ * under their path below the pattern's literal folder (`**` keeps the tree's shape); matched
+ * folders are skipped with a warning. Two files may not share a local name.
  */
 export async function getMany(
   sources: readonly string[],
   local: string,
   flags: ManyFlags,
 ): Promise<number> {
-  const wheres = sources.map(location);
+  const wheres = sources.map((s) => location(s));
   const first = wheres[0];
   if (first === undefined) throw usageError("Give at least one file to download");
   if (flags.recursive === true) {
-    throw usageError("Cannot copy several folders at once with -r: give one folder per command");
+    throw usageError(
+      "Cannot copy several folders, or folders a pattern matches, at once with -r: give one folder per command",
+    );
   }
   if (local === "-") {
     throw usageError(`Cannot write several files to standard output: give a folder, not "-"`);
@@ -44,25 +54,28 @@ export async function getMany(
   if ((await localKind(local)) !== "dir") {
     throw new BftpError(
       "BFTP_ERR_NOT_A_DIRECTORY",
-      `Cannot save ${sources.length} files into ${JSON.stringify(local)}: with several sources the last argument must be an existing folder (create it first)`,
+      `Cannot save ${sources.length === 1 ? "the files matched" : `${sources.length} files`} into ${JSON.stringify(local)}: with several sources the last argument must be an existing folder (create it first)`,
     );
   }
-  const seen = new Set<string>();
-  const items = wheres.map((w) => {
-    const base = path.posix.basename(w.path);
-    if (base === "") {
-      throw usageError(
-        `Cannot choose a local name for ${JSON.stringify(w.path)}: it names no file`,
-      );
-    }
-    const name = localName(base);
-    if (seen.has(name)) {
-      throw usageError(`Cannot save two sources as ${JSON.stringify(name)} in one folder`);
-    }
-    seen.add(name);
-    return { remote: w.path, local: path.join(local, name) };
-  });
+  const literal = flags.literal === true;
   return runTransfer(first, flags, async (client, display) => {
+    const warnings: string[] = [];
+    const items: BatchItem[] = [];
+    const seen = new Set<string>();
+    for (const w of wheres) {
+      for (const source of await sourcesOf(client, w.path, literal, warnings)) {
+        const name = path.join(...source.relative.split("/").map((part) => localName(part)));
+        if (seen.has(name)) {
+          throw usageError(`Cannot save two sources as ${JSON.stringify(name)} in one folder`);
+        }
+        seen.add(name);
+        items.push({ remote: source.remote, local: path.join(local, name) });
+      }
+    }
+    for (const message of warnings) warn(flags, message);
+    // `**` keeps the tree's shape: the folders below LOCAL are made first (names checked).
+    const folders = new Set(items.map((i) => path.dirname(i.local)));
+    for (const folder of folders) await fs.mkdir(folder, { recursive: true });
     note(flags, `downloading ${items.length} files into ${local}`);
     const result = await downloadMany(client, items, {
       resume: flags.continue === true,
@@ -83,10 +96,40 @@ export async function getMany(
         .map((f) => ({ ...f, local: localOf.get(f.path) ?? local })),
       failed: result.failed,
       kept: result.files.filter(isAlreadyComplete).map((f) => localOf.get(f.path) ?? local),
-      skipped: result.skipped,
-      warnings: [],
+      skipped: result.skipped + warnings.length,
+      warnings,
     };
   });
+}
+
+/**
+ * The files one source stands for: itself (backslash escapes removed unless `literal`), or
+ * the files its glob matches; folders matched are left out, with a warning.
+ */
+async function sourcesOf(
+  client: BftpClient,
+  remote: string,
+  literal: boolean,
+  warnings: string[],
+): Promise<{ remote: string; relative: string }[]> {
+  if (literal || !isRemoteGlob(remote)) {
+    const plain = literal ? remote : unescapeGlob(remote);
+    const base = path.posix.basename(plain);
+    if (base === "") {
+      throw usageError(`Cannot choose a local name for ${JSON.stringify(plain)}: it names no file`);
+    }
+    return [{ remote: plain, relative: base }];
+  }
+  const files: { remote: string; relative: string }[] = [];
+  for (const match of await expandRemoteGlob(client, remote)) {
+    if (match.entry.type === "file") files.push({ remote: match.path, relative: match.relative });
+    else {
+      warnings.push(
+        `skipped ${escapeControls(match.path)}: a ${match.entry.type === "dir" ? "folder (get -r copies one folder)" : match.entry.type}, not a file`,
+      );
+    }
+  }
+  return files;
 }
 
 function sameServer(a: Location, b: Location): boolean {
