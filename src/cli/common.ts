@@ -1,3 +1,5 @@
+import os from "node:os";
+import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { BftpClient, type ClientOptions } from "../client/client.js";
 import { localReason } from "../client/in-step.js";
@@ -8,7 +10,10 @@ import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
 import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 import { ANONYMOUS } from "../protocol/version.js";
 import { addHostTrustOptions, hostTrustOptions } from "./host-trust-options.js";
-import { readPassword } from "./password-input.js";
+import { configDir } from "../config-dir.js";
+import { readClientConfig, remoteLocation, remoteNameOf } from "./client-config.js";
+import { savedLogin, type NetrcEntry } from "./netrc.js";
+import { PASSWORD_ENV, readPassword } from "./password-input.js";
 
 /**
  * Exit codes of every `bftp` command (README: CLI reference).
@@ -43,20 +48,54 @@ export interface Credentials {
 }
 
 /**
- * The credentials for `where`: the user from `--user` or the location, and for any user but
- * "anonymous" a password from `BFTP_PASSWORD` or a prompt without echo (issue 7). Never from
- * the command line.
+ * The credentials for `where` (issue 7; issue 13, item 5). The user: `--user`, else the
+ * location's (`bftp://USER@` or the named remote's `user`), else the login saved for the host.
+ * The password, for any user but "anonymous": `BFTP_PASSWORD`, else the one saved for the
+ * host and user (the config folder's `credentials`, then `$NETRC` or `~/.netrc`; files others
+ * can read are refused), else a prompt without echo. Never from the command line.
  */
 export async function credentialsFor(
   where: Location,
-  flags: { readonly user?: string | undefined },
+  flags: { readonly user?: string | undefined; readonly configDir?: string | undefined },
 ): Promise<Credentials> {
-  const user = flags.user ?? where.user;
-  if (user === undefined) return {};
+  let user = flags.user ?? where.user;
   if (user === ANONYMOUS) return { user };
+  const typed = process.env[PASSWORD_ENV] !== undefined;
+  const saved =
+    user !== undefined && typed ? undefined : await savedLoginFor(where, user, flags.configDir);
+  if (user === undefined) {
+    if (saved?.login === undefined) return {};
+    user = saved.login;
+    if (user === ANONYMOUS) return { user };
+  }
+  if (!typed && saved?.password !== undefined) return { user, password: saved.password };
   const password = await readPassword({ prompt: `Password for ${user}@${hostPort(where)}: ` });
   return { user, password };
 }
+
+/**
+ * The login saved for `where`: bftp's own `credentials` in the config folder first, then
+ * netrc (`$NETRC`, else `~/.netrc`), both in netrc's format (netrc.ts).
+ */
+async function savedLoginFor(
+  where: Location,
+  user: string | undefined,
+  configDirOverride: string | undefined,
+): Promise<NetrcEntry | undefined> {
+  const netrc = process.env["NETRC"];
+  const files = [
+    path.join(configDir(configDirOverride), CREDENTIALS_FILE),
+    netrc !== undefined && netrc !== "" ? netrc : path.join(os.homedir(), ".netrc"),
+  ];
+  for (const file of files) {
+    const entry = await savedLogin(file, { host: where.host, port: where.port, user });
+    if (entry !== undefined) return entry;
+  }
+  return undefined;
+}
+
+/** The file of saved logins in the config folder (netrc's format, mode 0600). */
+export const CREDENTIALS_FILE = "credentials";
 
 /** `--user`, the same on every client command and the shell. */
 export const USER_OPTION = {
@@ -66,7 +105,7 @@ export const USER_OPTION = {
 
 /** What to do about `BFTP_ERR_NOT_AUTHENTICATED`. */
 export const LOGIN_HINT =
-  "the server requires an account: name it as bftp://USER@HOST or with --user USER; the password is typed, or taken from BFTP_PASSWORD";
+  "the server requires an account: name it as bftp://USER@HOST, with --user USER, or in a named remote; the password is typed, taken from BFTP_PASSWORD, or saved in ~/.netrc or the config folder's credentials file (chmod 600)";
 
 /**
  * Throws `BFTP_ERR_NOT_AUTHENTICATED`, with what to do, when the server requires a login and
@@ -132,16 +171,39 @@ export function reportError(err: unknown, flags: CommonFlags = {}): number {
   return exitCodeFor(err);
 }
 
-/** Parses a location argument, or fails as a usage error that says what was expected. */
-export function location(text: string): Location {
-  if (!isLocation(text)) {
-    throw new BftpError(
-      "BFTP_ERR_INVALID_ARGUMENT",
-      `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH or bftps://HOST[:PORT]/PATH`,
-    );
+/**
+ * Parses a location argument: `bftp://...`, `bftps://...`, or `NAME:PATH` for a remote of the
+ * client configuration file (client-config.ts: which arguments are names, and how PATH
+ * resolves). Anything else fails as a usage error that says what was expected.
+ */
+export function location(
+  text: string,
+  flags: { readonly configDir?: string | undefined } = {},
+): Location {
+  if (isLocation(text)) {
+    // "?" is a glob character in a remote path (remote-glob.ts), not the start of a URL query.
+    return parseLocation(text.replaceAll("?", "%3F"));
   }
-  // "?" is a glob character in a remote path (remote-glob.ts), not the start of a URL query.
-  return parseLocation(text.replaceAll("?", "%3F"));
+  const config = readClientConfig(flags.configDir);
+  const name = remoteNameOf(text, config);
+  // HOST:PORT/PATH (no scheme) and SCHEME://... (another scheme) are locations written
+  // wrongly, not remotes' names, unless such a remote is configured.
+  const locationForm = /^[^:]+:(\d+(\/|$)|\/\/)/u.test(text);
+  if (name !== undefined && (config.remotes.has(name) || !locationForm)) {
+    return remoteLocation(text, name, config);
+  }
+  throw new BftpError(
+    "BFTP_ERR_INVALID_ARGUMENT",
+    `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH, bftps://HOST[:PORT]/PATH, or NAME:PATH for a remote of ${config.file}`,
+  );
+}
+
+/** True when `text` is a location for {@link location}: a URL, or `NAME:PATH` (no `/` before the `:`). */
+export function isRemoteArgument(
+  text: string,
+  flags: { readonly configDir?: string | undefined } = {},
+): boolean {
+  return isLocation(text) || remoteNameOf(text, readClientConfig(flags.configDir)) !== undefined;
 }
 
 /**

@@ -86,7 +86,7 @@ ${EXIT_HELP}`,
       await runAction(flags, () => {
         if (args.length > 2) return getMany(args.slice(0, -1), args.at(-1) ?? "", flags);
         // A glob stands for several files: the batch's rules, into LOCAL or ".".
-        if (flags.literal !== true && isRemoteGlob(location(remote).path)) {
+        if (flags.literal !== true && isRemoteGlob(location(remote, flags).path)) {
           return getMany([remote], local ?? ".", flags);
         }
         return get(remote, local, flags);
@@ -95,7 +95,7 @@ ${EXIT_HELP}`,
 }
 
 async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
-  const parsed = location(remoteArg);
+  const parsed = location(remoteArg, flags);
   const where = flags.literal === true ? parsed : { ...parsed, path: unescapeGlob(parsed.path) };
   if (local === STDIO) {
     checkPipeFlags(flags, "get");

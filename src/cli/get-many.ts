@@ -33,7 +33,7 @@ export async function getMany(
   local: string,
   flags: ManyFlags,
 ): Promise<number> {
-  const wheres = sources.map((s) => location(s));
+  const wheres = sources.map((s) => location(s, flags));
   const first = wheres[0];
   if (first === undefined) throw usageError("Give at least one file to download");
   if (flags.recursive === true) {

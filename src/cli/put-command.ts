@@ -94,7 +94,7 @@ ${EXIT_HELP}`,
 }
 
 async function put(local: string, remoteArg: string, flags: PutFlags): Promise<number> {
-  const where = location(remoteArg);
+  const where = location(remoteArg, flags);
   if (local === STDIO) {
     checkPipeFlags(flags, "put");
     return runTransfer(where, flags, (client) => putFromStdin(client, where, flags));

@@ -39,7 +39,7 @@ export async function putMany(
   remoteArg: string,
   flags: PutManyFlags,
 ): Promise<number> {
-  const where = location(remoteArg);
+  const where = location(remoteArg, flags);
   if (sources.includes(STDIO)) {
     throw usageError(`Cannot upload standard input ("-") with other sources: give it alone`);
   }
