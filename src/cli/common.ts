@@ -422,7 +422,14 @@ Locations are written bftp://[user@]host[:port]/path (port ${DEFAULT_PORT} by de
 names with spaces are quoted for the shell or written %20. bftps://host[:port]/path speaks
 TLS (port ${DEFAULT_TLS_PORT} by default): the first time, bftp shows the server's certificate
 fingerprint and asks (or trusts it with --accept-new), pins it in known_hosts, and from then on
-refuses a server whose certificate changed.`;
+refuses a server whose certificate changed.
+
+NAME:PATH is a named remote of config.toml in the config folder (host, port, tls, user and a
+default folder that PATH is relative to; /PATH is absolute): bftp ls home:, bftp get
+home:a.txt. NAME has no "/" before its ":" (./a:b is a path) and a one-letter NAME must be
+configured (C: stays a drive). Saved logins: "machine HOST login USER password PW" lines in
+the config folder's credentials file or in ~/.netrc ($NETRC), readable by you only (chmod
+600); BFTP_PASSWORD comes first, the prompt last.`;
 
 /** The remote entry at `remote`, or undefined when there is none. */
 export async function statOrNone(client: BftpClient, remote: string): Promise<Entry | undefined> {

@@ -64,6 +64,19 @@ Examples:
   bftp get bftp://h/a.txt bftp://h/b.txt ~/in             several files into one folder,
                                                            over one connection
   bftp get bftp://files.local/logs/app.log - | grep ERROR   "-" is standard output
+  bftp get 'bftp://h/logs/*.txt' logs/                     a remote glob, quoted for the
+                                                           local shell: every match
+  bftp get 'bftp://h/src/**/*.ts' src/                     ** is any depth; the tree's
+                                                           shape is kept below src/
+  bftp get 'bftp://h/odd\\*name.txt'                        a backslash (or --literal)
+                                                           makes *, ? and [ plain
+  bftp get home:report.pdf                                 a named remote (config.toml)
+
+A REMOTE with *, ?, [...] or ** is matched against the server's listings (a leading dot only
+by a pattern that starts with one): the matched files go into LOCAL (an existing folder, "."
+when omitted) over one connection; a pattern matching nothing fails (BFTP_ERR_NO_MATCH), one
+whose walk lists over 100,000 entries too (BFTP_ERR_TOO_MANY_ENTRIES); matched folders are
+skipped with a warning.
 
 With LOCAL "-" the file goes to standard output and nothing else does (no result line, no
 bars; not with -r, -c or --json). Its checksum is checked at the end: a failure exits non-zero

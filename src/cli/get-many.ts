@@ -64,7 +64,14 @@ export async function getMany(
     const seen = new Set<string>();
     for (const w of wheres) {
       for (const source of await sourcesOf(client, w.path, literal, warnings)) {
-        const name = path.join(...source.relative.split("/").map((part) => localName(part)));
+        const name = safeLocalPath(source.relative);
+        if (name === undefined) {
+          // A matched name that could write outside LOCAL, as downloadTree skips it.
+          warnings.push(
+            `skipped ${escapeControls(JSON.stringify(source.remote))}: unsafe name from the server`,
+          );
+          continue;
+        }
         if (seen.has(name)) {
           throw usageError(`Cannot save two sources as ${JSON.stringify(name)} in one folder`);
         }
@@ -130,6 +137,15 @@ async function sourcesOf(
     }
   }
   return files;
+}
+
+/** A relative remote path as a local one, each part checked with localName; undefined if unsafe. */
+function safeLocalPath(relative: string): string | undefined {
+  try {
+    return path.join(...relative.split("/").map((part) => localName(part)));
+  } catch {
+    return undefined;
+  }
 }
 
 function sameServer(a: Location, b: Location): boolean {

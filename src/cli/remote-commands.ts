@@ -48,9 +48,10 @@ shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal. A fold
   options: [LITERAL_OPTION],
   examples: [
     "bftp ls bftp://files.local/",
-    `bftp ls 'bftp://files.local/logs/*.txt'        what a glob matches (quoted: the server expands it)`,
-    `bftp ls 'bftp://files.local/src/**/*.ts'      ** is any depth of folders`,
+    `bftp ls 'bftp://files.local/logs/*.txt'    what a glob matches (quoted: bftp expands it, not the shell)`,
+    `bftp ls 'bftp://files.local/src/**/*.ts'   ** is any depth of folders`,
     "bftp ls bftp://files.local:9000/photos/2024",
+    "bftp ls home:photos                        a named remote (see below)",
     `bftp ls --json bftp://127.0.0.1:9000/ | jq '.entries[] | select(.type == "file") | .name'`,
   ],
   run: async (client, pattern, flags) => {
