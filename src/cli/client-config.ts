@@ -75,6 +75,14 @@ function parseConfig(file: string): Record<string, RemoteConfig> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
     throw bad(file, `it cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  return parseClientConfig(text, file);
+}
+
+/**
+ * The remotes of a configuration file's text, checked as {@link readClientConfig} checks
+ * them; `file` names it in errors.
+ */
+export function parseClientConfig(text: string, file: string): Record<string, RemoteConfig> {
   let document: unknown;
   try {
     document = parse(text);
@@ -99,6 +107,11 @@ function parseConfig(file: string): Record<string, RemoteConfig> {
 
 function bad(file: string, why: string): BftpError {
   return new BftpError("BFTP_ERR_LOCAL_FILE", `Cannot use ${JSON.stringify(file)}: ${why}`);
+}
+
+/** True when `name` can be a remote's name (letters, digits, `.`, `_`, `-`; up to 64). */
+export function isRemoteName(name: string): boolean {
+  return REMOTE_NAME.test(name);
 }
 
 /**
