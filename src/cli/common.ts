@@ -1,5 +1,3 @@
-import os from "node:os";
-import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { BftpClient, type ClientOptions } from "../client/client.js";
 import { localReason } from "../client/in-step.js";
@@ -8,12 +6,11 @@ import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
 import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
-import { ANONYMOUS } from "../protocol/version.js";
 import { addHostTrustOptions, hostTrustOptions } from "./host-trust-options.js";
-import { configDir } from "../config-dir.js";
 import { readClientConfig, remoteLocation, remoteNameOf } from "./client-config.js";
-import { savedLogin, type NetrcEntry } from "./netrc.js";
-import { PASSWORD_ENV, readPassword } from "./password-input.js";
+import { credentialsFor, hostPort, type Credentials } from "./login.js";
+
+export { credentialsFor, hostPort, type Credentials } from "./login.js";
 
 /**
  * Exit codes of every `bftp` command (README: CLI reference).
@@ -40,62 +37,6 @@ export interface CommonFlags {
   /** Log in as this user (else the location's `user@`). */
   readonly user?: string;
 }
-
-/** Who to log in as, and the password (typed without echo, or `BFTP_PASSWORD`). */
-export interface Credentials {
-  readonly user?: string;
-  readonly password?: string;
-}
-
-/**
- * The credentials for `where` (issue 7; issue 13, item 5). The user: `--user`, else the
- * location's (`bftp://USER@` or the named remote's `user`), else the login saved for the host.
- * The password, for any user but "anonymous": `BFTP_PASSWORD`, else the one saved for the
- * host and user (the config folder's `credentials`, then `$NETRC` or `~/.netrc`; files others
- * can read are refused), else a prompt without echo. Never from the command line.
- */
-export async function credentialsFor(
-  where: Location,
-  flags: { readonly user?: string | undefined; readonly configDir?: string | undefined },
-): Promise<Credentials> {
-  let user = flags.user ?? where.user;
-  if (user === ANONYMOUS) return { user };
-  const typed = process.env[PASSWORD_ENV] !== undefined;
-  const saved =
-    user !== undefined && typed ? undefined : await savedLoginFor(where, user, flags.configDir);
-  if (user === undefined) {
-    if (saved?.login === undefined) return {};
-    user = saved.login;
-    if (user === ANONYMOUS) return { user };
-  }
-  if (!typed && saved?.password !== undefined) return { user, password: saved.password };
-  const password = await readPassword({ prompt: `Password for ${user}@${hostPort(where)}: ` });
-  return { user, password };
-}
-
-/**
- * The login saved for `where`: bftp's own `credentials` in the config folder first, then
- * netrc (`$NETRC`, else `~/.netrc`), both in netrc's format (netrc.ts).
- */
-async function savedLoginFor(
-  where: Location,
-  user: string | undefined,
-  configDirOverride: string | undefined,
-): Promise<NetrcEntry | undefined> {
-  const netrc = process.env["NETRC"];
-  const files = [
-    path.join(configDir(configDirOverride), CREDENTIALS_FILE),
-    netrc !== undefined && netrc !== "" ? netrc : path.join(os.homedir(), ".netrc"),
-  ];
-  for (const file of files) {
-    const entry = await savedLogin(file, { host: where.host, port: where.port, user });
-    if (entry !== undefined) return entry;
-  }
-  return undefined;
-}
-
-/** The file of saved logins in the config folder (netrc's format, mode 0600). */
-export const CREDENTIALS_FILE = "credentials";
 
 /** `--user`, the same on every client command and the shell. */
 export const USER_OPTION = {
@@ -328,11 +269,6 @@ export function warn(flags: CommonFlags, line: string): void {
   if (flags.quiet !== true && flags.json !== true) {
     process.stderr.write(`bftp: warning: ${escapeControls(line)}\n`);
   }
-}
-
-/** `HOST:PORT` of a location, IPv6 in brackets. */
-export function hostPort(where: { readonly host: string; readonly port: number }): string {
-  return where.host.includes(":") ? `[${where.host}]:${where.port}` : `${where.host}:${where.port}`;
 }
 
 /** A usage error (exit code 2) that says what was expected. */
