@@ -76,7 +76,7 @@ A REMOTE with *, ?, [...] or ** is matched against the server's listings (a lead
 by a pattern that starts with one): the matched files go into LOCAL (an existing folder, "."
 when omitted) over one connection; a pattern matching nothing fails (BFTP_ERR_NO_MATCH), one
 whose walk lists over 100,000 entries too (BFTP_ERR_TOO_MANY_ENTRIES); matched folders are
-skipped with a warning.
+skipped with a warning, or with -r (one pattern) copied whole.
 
 With LOCAL "-" the file goes to standard output and nothing else does (no result line, no
 bars; not with -r, -c or --json). Its checksum is checked at the end: a failure exits non-zero

@@ -3,13 +3,14 @@ import path from "node:path";
 import type { BftpClient } from "../client/client.js";
 import type { Location } from "../client/location.js";
 import { escapeControls, localName } from "../client/safe-name.js";
-import { downloadMany, type BatchItem } from "../client/tree.js";
+import { downloadMany, downloadTree, type BatchItem } from "../client/tree.js";
 import { BftpError } from "../errors.js";
 import { location, note, usageError, warn, type CommonFlags } from "./common.js";
 import { expandRemoteGlob, isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind } from "./transfer-plan.js";
 import { isAlreadyComplete } from "./transfer-report.js";
+import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp get` that a batch reads. */
 interface ManyFlags extends CommonFlags {
@@ -26,7 +27,8 @@ interface ManyFlags extends CommonFlags {
  * renamed into place as a single get does. The sources must be on one server (one
  * connection). A source with a glob (remote-glob.ts) stands for the files it matches, saved
  * under their path below the pattern's literal folder (`**` keeps the tree's shape); matched
- * folders are skipped with a warning. Two files may not share a local name.
+ * folders are copied whole with -r (one pattern), else skipped with a warning. Two files may
+ * not share a local name.
  */
 export async function getMany(
   sources: readonly string[],
@@ -36,9 +38,13 @@ export async function getMany(
   const wheres = sources.map((s) => location(s, flags));
   const first = wheres[0];
   if (first === undefined) throw usageError("Give at least one file to download");
-  if (flags.recursive === true) {
+  const literal = flags.literal === true;
+  // -r takes one source: a folder (get-command.ts), or one pattern whose matched folders are
+  // copied whole.
+  const recursive = flags.recursive === true;
+  if (recursive && (wheres.length > 1 || literal || !isRemoteGlob(first.path))) {
     throw usageError(
-      "Cannot copy several folders, or folders a pattern matches, at once with -r: give one folder per command",
+      "Cannot copy several folders at once with -r: give one folder, or one pattern, per command",
     );
   }
   if (local === "-") {
@@ -57,13 +63,13 @@ export async function getMany(
       `Cannot save ${sources.length === 1 ? "the files matched" : `${sources.length} files`} into ${JSON.stringify(local)}: with several sources the last argument must be an existing folder (create it first)`,
     );
   }
-  const literal = flags.literal === true;
   return runTransfer(first, flags, async (client, display) => {
     const warnings: string[] = [];
     const items: BatchItem[] = [];
+    const trees: BatchItem[] = [];
     const seen = new Set<string>();
     for (const w of wheres) {
-      for (const source of await sourcesOf(client, w.path, literal, warnings)) {
+      for (const source of await sourcesOf(client, w.path, { literal, recursive, warnings })) {
         const name = safeLocalPath(source.relative);
         if (name === undefined) {
           // A matched name that could write outside LOCAL, as downloadTree skips it.
@@ -76,12 +82,12 @@ export async function getMany(
           throw usageError(`Cannot save two sources as ${JSON.stringify(name)} in one folder`);
         }
         seen.add(name);
-        items.push({ remote: source.remote, local: path.join(local, name) });
+        (source.dir ? trees : items).push({ remote: source.remote, local: path.join(local, name) });
       }
     }
     for (const message of warnings) warn(flags, message);
     // `**` keeps the tree's shape: the folders below LOCAL are made first (names checked).
-    const folders = new Set(items.map((i) => path.dirname(i.local)));
+    const folders = new Set([...items, ...trees].map((i) => path.dirname(i.local)));
     for (const folder of folders) await fs.mkdir(folder, { recursive: true });
     note(flags, `downloading ${items.length} files into ${local}`);
     const result = await downloadMany(client, items, {
@@ -93,46 +99,81 @@ export async function getMany(
       },
     });
     const localOf = new Map(items.map((i) => [i.remote, i.local]));
-    return {
-      direction: "get",
+    const report = {
+      direction: "get" as const,
       source: sources.join(" "),
       destination: local,
       tree: true,
       files: result.files
         .filter((f) => !isAlreadyComplete(f))
         .map((f) => ({ ...f, local: localOf.get(f.path) ?? local })),
-      failed: result.failed,
+      failed: [...result.failed],
       kept: result.files.filter(isAlreadyComplete).map((f) => localOf.get(f.path) ?? local),
       skipped: result.skipped + warnings.length,
       warnings,
     };
+    // With -r, each folder matched is copied whole into LOCAL under its own path, as get -r
+    // copies one (downloadTree: one GETTREE stream where the server offers it).
+    for (const tree of trees) {
+      const { options, warnings: more } = treeTransferOptions(flags, { display, verb: "got" });
+      const copied = await downloadTree(client, tree.remote, tree.local, options);
+      const below = (remote: string): string =>
+        path.join(tree.local, ...path.posix.relative(tree.remote, remote).split("/"));
+      report.files.push(
+        ...copied.files
+          .filter((f) => !isAlreadyComplete(f))
+          .map((f) => ({ ...f, local: below(f.path) })),
+      );
+      report.kept.push(...copied.files.filter(isAlreadyComplete).map((f) => below(f.path)));
+      report.failed.push(...copied.failed);
+      report.skipped += copied.skipped;
+      report.warnings.push(...more);
+    }
+    return report;
   });
+}
+
+/** What one source stands for, as {@link sourcesOf} finds it. */
+interface Source {
+  readonly remote: string;
+  /** Its path below the pattern's folder: where it goes below LOCAL. */
+  readonly relative: string;
+  /** A folder matched with -r, copied whole. */
+  readonly dir: boolean;
 }
 
 /**
  * The files one source stands for: itself (backslash escapes removed unless `literal`), or
- * the files its glob matches; folders matched are left out, with a warning.
+ * what its glob matches: files, and with `recursive` folders (what lies inside a matched
+ * folder is left to its copy); other folders are left out, with a warning.
  */
 async function sourcesOf(
   client: BftpClient,
   remote: string,
-  literal: boolean,
-  warnings: string[],
-): Promise<{ remote: string; relative: string }[]> {
+  options: { literal: boolean; recursive: boolean; warnings: string[] },
+): Promise<Source[]> {
+  const { literal, recursive, warnings } = options;
   if (literal || !isRemoteGlob(remote)) {
     const plain = literal ? remote : unescapeGlob(remote);
     const base = path.posix.basename(plain);
     if (base === "") {
       throw usageError(`Cannot choose a local name for ${JSON.stringify(plain)}: it names no file`);
     }
-    return [{ remote: plain, relative: base }];
+    return [{ remote: plain, relative: base, dir: false }];
   }
-  const files: { remote: string; relative: string }[] = [];
+  const files: Source[] = [];
+  const dirs = new Set<string>();
   for (const match of await expandRemoteGlob(client, remote)) {
-    if (match.entry.type === "file") files.push({ remote: match.path, relative: match.relative });
-    else {
+    const parts = match.relative.split("/");
+    if (parts.some((_, i) => i > 0 && dirs.has(parts.slice(0, i).join("/")))) continue;
+    if (match.entry.type === "file") {
+      files.push({ remote: match.path, relative: match.relative, dir: false });
+    } else if (match.entry.type === "dir" && recursive) {
+      dirs.add(match.relative);
+      files.push({ remote: match.path, relative: match.relative, dir: true });
+    } else {
       warnings.push(
-        `skipped ${escapeControls(match.path)}: a ${match.entry.type === "dir" ? "folder (get -r copies one folder)" : match.entry.type}, not a file`,
+        `skipped ${escapeControls(match.path)}: a ${match.entry.type === "dir" ? "folder (with -r, the folders a pattern matches are copied)" : match.entry.type}, not a file`,
       );
     }
   }

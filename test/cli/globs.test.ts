@@ -139,9 +139,24 @@ test("folders a glob matches are skipped with a warning (exit 5); -r with a glob
   assert.equal(result.code, 5, result.stderr);
   assert.deepEqual(await filesIn(dir), ["a.txt", "b.txt", "c.log", "odd*name.txt", "oddXname.txt"]);
   assert.equal(jsonOf(result)["skipped"], 1);
-  const recursive = await cli("get", "-r", `${url}/logs/*`, dir);
-  assert.equal(recursive.code, 2);
-  assert.match(recursive.stderr, /\(BFTP_ERR_INVALID_ARGUMENT\)\n$/);
+});
+
+test("with -r, the folders a glob matches are copied whole, once", async () => {
+  const dir = await freshDir("recursive");
+  const result = await cli("get", "-r", "--json", `${url}/logs/s*`, `${url}/logs/**`, dir);
+  assert.equal(result.code, 2, "-r takes one pattern");
+  const one = await cli("get", "-r", "--json", `${url}/logs/**`, dir);
+  assert.equal(one.code, 0, one.stderr);
+  assert.deepEqual(await filesIn(dir), [
+    "a.txt",
+    "b.txt",
+    "c.log",
+    "odd*name.txt",
+    "oddXname.txt",
+    path.join("sub", "d.txt"),
+    path.join("sub", "deeper", "e.txt"),
+  ]);
+  assert.equal((jsonOf(one)["files"] as unknown[]).length, 7);
 });
 
 test("ls lists what a glob matches, by path below the pattern's folder", async () => {
