@@ -29,9 +29,11 @@ export interface GlobOptions {
  * picomatch as a shell globs names: `*`, `?`, `[...]` and `**` (any folders, including none),
  * a leading dot matched only by a pattern that starts with one, a backslash escaping the
  * next character. Braces, extglobs and `!` negation are off, so `{`, `(` and `!` are plain.
+ * `[1]` is a class, as in shells: picomatch would otherwise also match a literal `[1]`.
  */
 const MATCH_OPTIONS = {
   dot: false,
+  literalBrackets: false,
   nobrace: true,
   noextglob: true,
   nonegate: true,

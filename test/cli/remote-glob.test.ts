@@ -15,7 +15,16 @@ let client: BftpClient;
 
 before(async () => {
   srv = await startServer();
-  for (const name of ["d/a.txt", "d/b.txt", "d/sub/c.txt", "d/sub2/c.txt", "wide/x"]) {
+  for (const name of [
+    "d/a.txt",
+    "d/b.txt",
+    "d/sub/c.txt",
+    "d/sub2/c.txt",
+    "d/.hidden/c.txt",
+    "d/x[1].txt",
+    "d/x1.txt",
+    "wide/x",
+  ]) {
     await fs.mkdir(path.dirname(path.join(srv.root, name)), { recursive: true });
     await fs.writeFile(path.join(srv.root, name), name);
   }
@@ -73,4 +82,40 @@ test("a walk past its bound fails with BFTP_ERR_TOO_MANY_ENTRIES and the connect
 
 test("a missing base folder is no match, not an error of its own", async () => {
   await rejectsWithCode(expandRemoteGlob(client, "/nowhere/*.txt"), "BFTP_ERR_NO_MATCH");
+});
+
+test("** matches no folder or many, and never enters a hidden one unless named", async () => {
+  const deep = await expandRemoteGlob(client, "/d/**/c.txt");
+  assert.deepEqual(
+    deep.map((m) => m.relative),
+    ["sub/c.txt", "sub2/c.txt"],
+  );
+  const zero = await expandRemoteGlob(client, "/d/**/a.txt");
+  assert.deepEqual(
+    zero.map((m) => m.relative),
+    ["a.txt"],
+  );
+  const hidden = await expandRemoteGlob(client, "/d/.hidden/**");
+  assert.deepEqual(
+    hidden.map((m) => m.path),
+    ["/d/.hidden/c.txt"],
+  );
+  const dotted = await expandRemoteGlob(client, "/d/.*/c.txt");
+  assert.deepEqual(
+    dotted.map((m) => m.path),
+    ["/d/.hidden/c.txt"],
+  );
+});
+
+test("an escaped bracket is plain while the rest of the pattern still globs", async () => {
+  const escaped = await expandRemoteGlob(client, "/d/x\\[1\\]*");
+  assert.deepEqual(
+    escaped.map((m) => m.path),
+    ["/d/x[1].txt"],
+  );
+  const klass = await expandRemoteGlob(client, "/d/x[1]*");
+  assert.deepEqual(
+    klass.map((m) => m.path),
+    ["/d/x1.txt"],
+  );
 });
