@@ -72,6 +72,22 @@ export const ERROR_CODES = {
     meaning:
       "The server's certificate differs from the one pinned for it: refused, even with --accept-new; the message names the known_hosts line to delete if the change is expected",
   },
+  BFTP_ERR_NO_MATCH: {
+    meaning:
+      "A remote glob (`*`, `?`, `[...]`, `**`) matched no file or folder (as sftp says: no match)",
+  },
+  BFTP_ERR_TOO_MANY_ENTRIES: {
+    meaning:
+      "A remote glob listed more entries than its bound (100,000) while it looked for matches",
+  },
+  BFTP_ERR_UNKNOWN_REMOTE: {
+    meaning:
+      "A NAME:PATH location names no remote of the client configuration file (the message names the file)",
+  },
+  BFTP_ERR_INSECURE_FILE: {
+    meaning:
+      "A file holding passwords (credentials, netrc) is readable by group or others: refused, as ssh does; chmod 600 it",
+  },
   // Wire: sent by a server in error replies (PROTOCOL.md §5.3), and raised locally where they fit.
   BFTP_ERR_BAD_REQUEST: {
     status: 400,

@@ -26,6 +26,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Command>])[] = [
   ["shell", async () => (await import("./shell/shell-command.js")).shellCommand()],
   ["bench", async () => (await import("./bench-command/bench-command.js")).benchCommand()],
   ["user", async () => (await import("./user-command.js")).userCommand()],
+  ["remote", async () => (await import("./remote-config-command.js")).remoteConfigCommand()],
 ];
 
 function remoteCommand(module: typeof import("./remote-commands.js"), name: string): Command {

@@ -6,9 +6,11 @@ import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import { BftpError, isBftpError, type ErrorCode } from "../errors.js";
 import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
-import { ANONYMOUS } from "../protocol/version.js";
 import { addHostTrustOptions, hostTrustOptions } from "./host-trust-options.js";
-import { readPassword } from "./password-input.js";
+import { readClientConfig, remoteLocation, remoteNameOf } from "./client-config.js";
+import { credentialsFor, hostPort, type Credentials } from "./login.js";
+
+export { credentialsFor, hostPort, type Credentials } from "./login.js";
 
 /**
  * Exit codes of every `bftp` command (README: CLI reference).
@@ -36,28 +38,6 @@ export interface CommonFlags {
   readonly user?: string;
 }
 
-/** Who to log in as, and the password (typed without echo, or `BFTP_PASSWORD`). */
-export interface Credentials {
-  readonly user?: string;
-  readonly password?: string;
-}
-
-/**
- * The credentials for `where`: the user from `--user` or the location, and for any user but
- * "anonymous" a password from `BFTP_PASSWORD` or a prompt without echo (issue 7). Never from
- * the command line.
- */
-export async function credentialsFor(
-  where: Location,
-  flags: { readonly user?: string | undefined },
-): Promise<Credentials> {
-  const user = flags.user ?? where.user;
-  if (user === undefined) return {};
-  if (user === ANONYMOUS) return { user };
-  const password = await readPassword({ prompt: `Password for ${user}@${hostPort(where)}: ` });
-  return { user, password };
-}
-
 /** `--user`, the same on every client command and the shell. */
 export const USER_OPTION = {
   flags: "--user <name>",
@@ -66,7 +46,7 @@ export const USER_OPTION = {
 
 /** What to do about `BFTP_ERR_NOT_AUTHENTICATED`. */
 export const LOGIN_HINT =
-  "the server requires an account: name it as bftp://USER@HOST or with --user USER; the password is typed, or taken from BFTP_PASSWORD";
+  "the server requires an account: name it as bftp://USER@HOST, with --user USER, or in a named remote; the password is typed, taken from BFTP_PASSWORD, or saved in ~/.netrc or the config folder's credentials file (chmod 600)";
 
 /**
  * Throws `BFTP_ERR_NOT_AUTHENTICATED`, with what to do, when the server requires a login and
@@ -100,7 +80,11 @@ const LOST_CODES: ReadonlySet<ErrorCode> = new Set([
 /** The exit code for a failure. */
 export function exitCodeFor(err: unknown): number {
   if (!isBftpError(err)) return EXIT.failed;
-  if (err.code === "BFTP_ERR_INVALID_ARGUMENT" || err.code === "BFTP_ERR_UNSAFE_LISTEN") {
+  if (
+    err.code === "BFTP_ERR_INVALID_ARGUMENT" ||
+    err.code === "BFTP_ERR_UNSAFE_LISTEN" ||
+    err.code === "BFTP_ERR_UNKNOWN_REMOTE"
+  ) {
     return EXIT.usage;
   }
   if (CONNECT_CODES.has(err.code) || err.details["phase"] === "connect") return EXIT.connect;
@@ -128,15 +112,39 @@ export function reportError(err: unknown, flags: CommonFlags = {}): number {
   return exitCodeFor(err);
 }
 
-/** Parses a location argument, or fails as a usage error that says what was expected. */
-export function location(text: string): Location {
-  if (!isLocation(text)) {
-    throw new BftpError(
-      "BFTP_ERR_INVALID_ARGUMENT",
-      `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH or bftps://HOST[:PORT]/PATH`,
-    );
+/**
+ * Parses a location argument: `bftp://...`, `bftps://...`, or `NAME:PATH` for a remote of the
+ * client configuration file (client-config.ts: which arguments are names, and how PATH
+ * resolves). Anything else fails as a usage error that says what was expected.
+ */
+export function location(
+  text: string,
+  flags: { readonly configDir?: string | undefined } = {},
+): Location {
+  if (isLocation(text)) {
+    // "?" is a glob character in a remote path (remote-glob.ts), not the start of a URL query.
+    return parseLocation(text.replaceAll("?", "%3F"));
   }
-  return parseLocation(text);
+  const config = readClientConfig(flags.configDir);
+  const name = remoteNameOf(text, config);
+  // HOST:PORT/PATH (no scheme) and SCHEME://... (another scheme) are locations written
+  // wrongly, not remotes' names, unless such a remote is configured.
+  const locationForm = /^[^:]+:(\d+(\/|$)|\/\/)/u.test(text);
+  if (name !== undefined && (config.remotes.has(name) || !locationForm)) {
+    return remoteLocation(text, name, config);
+  }
+  throw new BftpError(
+    "BFTP_ERR_INVALID_ARGUMENT",
+    `Cannot use ${JSON.stringify(text)} as a server location: expected bftp://HOST[:PORT]/PATH, bftps://HOST[:PORT]/PATH, or NAME:PATH for a remote of ${config.file}`,
+  );
+}
+
+/** True when `text` is a location for {@link location}: a URL, or `NAME:PATH` (no `/` before the `:`). */
+export function isRemoteArgument(
+  text: string,
+  flags: { readonly configDir?: string | undefined } = {},
+): boolean {
+  return isLocation(text) || remoteNameOf(text, readClientConfig(flags.configDir)) !== undefined;
 }
 
 /**
@@ -263,11 +271,6 @@ export function warn(flags: CommonFlags, line: string): void {
   }
 }
 
-/** `HOST:PORT` of a location, IPv6 in brackets. */
-export function hostPort(where: { readonly host: string; readonly port: number }): string {
-  return where.host.includes(":") ? `[${where.host}]:${where.port}` : `${where.host}:${where.port}`;
-}
-
 /** A usage error (exit code 2) that says what was expected. */
 export function usageError(message: string): BftpError {
   return new BftpError("BFTP_ERR_INVALID_ARGUMENT", message);
@@ -355,7 +358,14 @@ Locations are written bftp://[user@]host[:port]/path (port ${DEFAULT_PORT} by de
 names with spaces are quoted for the shell or written %20. bftps://host[:port]/path speaks
 TLS (port ${DEFAULT_TLS_PORT} by default): the first time, bftp shows the server's certificate
 fingerprint and asks (or trusts it with --accept-new), pins it in known_hosts, and from then on
-refuses a server whose certificate changed.`;
+refuses a server whose certificate changed.
+
+NAME:PATH is a named remote of config.toml in the config folder (host, port, tls, user and a
+default folder that PATH is relative to; /PATH is absolute): bftp ls home:, bftp get
+home:a.txt. NAME has no "/" before its ":" (./a:b is a path) and a one-letter NAME must be
+configured (C: stays a drive). Saved logins: "machine HOST login USER password PW" lines in
+the config folder's credentials file or in ~/.netrc ($NETRC), readable by you only (chmod
+600); BFTP_PASSWORD comes first, the prompt last.`;
 
 /** The remote entry at `remote`, or undefined when there is none. */
 export async function statOrNone(client: BftpClient, remote: string): Promise<Entry | undefined> {

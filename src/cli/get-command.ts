@@ -19,6 +19,7 @@ import {
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
 import { getMany } from "./get-many.js";
+import { isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
@@ -30,6 +31,7 @@ export interface GetFlags extends CommonFlags {
   readonly recursive?: boolean;
   readonly continue?: boolean;
   readonly overwrite?: boolean;
+  readonly literal?: boolean;
 }
 
 /** `bftp get REMOTE [LOCAL]`: download a file, or a folder with -r (like `scp`, `cp -r`). */
@@ -43,7 +45,11 @@ export function getCommand(): Command {
       )
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted download (its NAME.bftp-part file)")
-      .option("--overwrite", "replace local files that exist (default: refuse and exit 1)"),
+      .option("--overwrite", "replace local files that exist (default: refuse and exit 1)")
+      .option(
+        "--literal",
+        "take remote paths as written: *, ? and [ are plain, \\ escapes nothing",
+      ),
   )
     .addHelpText(
       "after",
@@ -58,6 +64,19 @@ Examples:
   bftp get bftp://h/a.txt bftp://h/b.txt ~/in             several files into one folder,
                                                            over one connection
   bftp get bftp://files.local/logs/app.log - | grep ERROR   "-" is standard output
+  bftp get 'bftp://h/logs/*.txt' logs/                     a remote glob, quoted for the
+                                                           local shell: every match
+  bftp get 'bftp://h/src/**/*.ts' src/                     ** is any depth; the tree's
+                                                           shape is kept below src/
+  bftp get 'bftp://h/odd\\*name.txt'                        a backslash (or --literal)
+                                                           makes *, ? and [ plain
+  bftp get home:report.pdf                                 a named remote (config.toml)
+
+A REMOTE with *, ?, [...] or ** is matched against the server's listings (a leading dot only
+by a pattern that starts with one): the matched files go into LOCAL (an existing folder, "."
+when omitted) over one connection; a pattern matching nothing fails (BFTP_ERR_NO_MATCH), one
+whose walk lists over 100,000 entries too (BFTP_ERR_TOO_MANY_ENTRIES); matched folders are
+skipped with a warning, or with -r (one pattern) copied whole.
 
 With LOCAL "-" the file goes to standard output and nothing else does (no result line, no
 bars; not with -r, -c or --json). Its checksum is checked at the end: a failure exits non-zero
@@ -77,16 +96,20 @@ ${EXIT_HELP}`,
     )
     .action(async (args: string[], flags: GetFlags) => {
       const [remote = "", local] = args;
-      await runAction(flags, () =>
-        args.length > 2
-          ? getMany(args.slice(0, -1), args.at(-1) ?? "", flags)
-          : get(remote, local, flags),
-      );
+      await runAction(flags, () => {
+        if (args.length > 2) return getMany(args.slice(0, -1), args.at(-1) ?? "", flags);
+        // A glob stands for several files: the batch's rules, into LOCAL or ".".
+        if (flags.literal !== true && isRemoteGlob(location(remote, flags).path)) {
+          return getMany([remote], local ?? ".", flags);
+        }
+        return get(remote, local, flags);
+      });
     });
 }
 
 async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
-  const where = location(remoteArg);
+  const parsed = location(remoteArg, flags);
+  const where = flags.literal === true ? parsed : { ...parsed, path: unescapeGlob(parsed.path) };
   if (local === STDIO) {
     checkPipeFlags(flags, "get");
     // Quiet: standard output carries the data, so no result line and no bars.

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command } from "commander";
-import { isLocation, type Location } from "../client/location.js";
+import type { Location } from "../client/location.js";
 import { escapeControls } from "../client/safe-name.js";
 import {
   EXIT_HELP,
@@ -13,6 +13,7 @@ import {
   statOrNone,
   usageError,
   withClient,
+  isRemoteArgument,
   withHint,
   type CommonFlags,
 } from "./common.js";
@@ -52,8 +53,8 @@ ${EXIT_HELP}`,
 }
 
 async function mv(remote: string, newPath: string, flags: MvFlags): Promise<number> {
-  const from = location(remote);
-  const to = targetPath(from, newPath);
+  const from = location(remote, flags);
+  const to = targetPath(from, newPath, flags);
   const moved = await withClient(from, flags, async (client) => {
     let target = to;
     if (to.endsWith("/") || (await statOrNone(client, to))?.type === "dir") {
@@ -70,10 +71,10 @@ async function mv(remote: string, newPath: string, flags: MvFlags): Promise<numb
   return 0;
 }
 
-/** NEWPATH as a path on REMOTE's server. */
-function targetPath(from: Location, newPath: string): string {
-  if (isLocation(newPath)) {
-    const to = location(newPath);
+/** NEWPATH as a path on REMOTE's server: a location (URL or NAME:PATH), or a path. */
+function targetPath(from: Location, newPath: string, flags: MvFlags): string {
+  if (isRemoteArgument(newPath, flags)) {
+    const to = location(newPath, flags);
     if (to.host !== from.host || to.port !== from.port || to.tls !== from.tls) {
       throw usageError(
         `Cannot move between servers (${hostPort(from)} and ${hostPort(to)}): use bftp get and bftp put`,

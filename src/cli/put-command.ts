@@ -2,9 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import type { BftpClient } from "../client/client.js";
-import { sha256Of } from "../client/download.js";
 import type { Location } from "../client/location.js";
-import { uploadTree } from "../client/tree.js";
 import { BftpError } from "../errors.js";
 import {
   EXIT_HELP,
@@ -20,9 +18,10 @@ import type { ProgressDisplay } from "./progress-display.js";
 import { STDIO, checkPipeFlags, putFromStdin } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { continuesCopy } from "./continued-tree.js";
-import { localKind, planLocalTree } from "./transfer-plan.js";
-import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
-import { treeTransferOptions } from "./tree-transfer-options.js";
+import { putMany } from "./put-many.js";
+import { putTreeInto, sameContent } from "./put-tree.js";
+import { localKind } from "./transfer-plan.js";
+import type { TransferReport } from "./transfer-report.js";
 
 /** Flags of `bftp put`. */
 export interface PutFlags extends CommonFlags {
@@ -36,10 +35,10 @@ export function putCommand(): Command {
   return addCommonOptions(
     new Command("put")
       .description("Upload a file, or a folder with -r")
-      .argument("<local>", "the local file or folder")
+      .usage("[options] <local...> <remote>")
       .argument(
-        "<remote>",
-        "where to put it: bftp://[user@]host[:port]/path; an existing folder receives it",
+        "<paths...>",
+        "LOCAL (a file or folder; several go into one remote folder) then REMOTE, where to put it: bftp://[user@]host[:port]/path; an existing folder receives it",
       )
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted upload the server kept")
@@ -55,6 +54,9 @@ Examples:
   bftp put -r photos bftp://files.local/backup        /backup/photos if /backup exists,
                                                       else /backup becomes the copy
   bftp put --overwrite --json notes.txt bftp://127.0.0.1:9000/notes.txt
+  bftp put *.txt bftp://files.local/notes/            several files into one folder, over
+                                                      one connection (the shell expands *)
+  bftp put -r a.txt photos bftp://files.local/new/    a trailing slash creates a missing folder
   tar c photos | bftp put - bftp://files.local/backup/photos.tar   "-" is standard input
 
 With LOCAL "-" standard input is uploaded with no size in advance: the server checks the
@@ -62,6 +64,12 @@ checksum and commits the file only once the input ended and every byte arrived, 
 connection leaves the old file or none (a producer that dies early looks like the end of its
 output, as for any pipe: use set -o pipefail). REMOTE must name the file (not a folder); -r and -c
 do not apply.
+
+With several LOCALs, REMOTE is a folder: an existing one, or a missing one written with a
+trailing "/" (created, with its parents); anything else is refused (BFTP_ERR_NOT_A_DIRECTORY)
+before a byte is sent. Each file follows the rules of a single put (no-clobber, --overwrite,
+-c); one that fails does not stop the others (exit 5). Folders need -r and arrive under their
+own names; two sources with one name are refused.
 
 The server commits an upload only once every byte and its checksum arrived: the remote name
 shows the old file or the complete new one, never a partial. An interrupted upload is kept
@@ -71,13 +79,25 @@ put -r -c, run again as it was, continues the same target and sends only the fil
 server does not hold complete (same size and time); it never nests a second copy.
 ${EXIT_HELP}`,
     )
-    .action(async (local: string, remote: string, flags: PutFlags) => {
-      await runAction(flags, () => put(local, remote, flags));
+    .action(async (paths: string[], flags: PutFlags, command: Command) => {
+      const locals = paths.slice(0, -1);
+      const remote = paths.at(-1) ?? "";
+      // Commander allows a variadic argument only last: "LOCAL... REMOTE" is checked here,
+      // and reported as commander reports a missing argument (exit 2, with the help hint).
+      if (locals.length === 0) {
+        command.error("error: missing required argument 'remote'", {
+          code: "commander.missingArgument",
+          exitCode: 1,
+        });
+      }
+      await runAction(flags, () =>
+        locals.length > 1 ? putMany(locals, remote, flags) : put(paths[0] ?? "", remote, flags),
+      );
     });
 }
 
 async function put(local: string, remoteArg: string, flags: PutFlags): Promise<number> {
-  const where = location(remoteArg);
+  const where = location(remoteArg, flags);
   if (local === STDIO) {
     checkPipeFlags(flags, "put");
     return runTransfer(where, flags, (client) => putFromStdin(client, where, flags));
@@ -159,7 +179,7 @@ async function putFile(job: PutJob): Promise<Omit<TransferReport, "ms">> {
 }
 
 async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
-  const { client, local, where, flags, display } = job;
+  const { client, local, where } = job;
   // cp -r: an existing remote folder receives the copy under the source's name; a missing
   // one becomes the copy.
   const existing = await statOrNone(client, where.path);
@@ -172,58 +192,8 @@ async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
   // With -c, a folder that is the copy an earlier run began is continued in place, not nested.
   const dest =
     existing === undefined ||
-    (flags.continue === true && (await continuesCopy(client, where.path, local)))
+    (job.flags.continue === true && (await continuesCopy(client, where.path, local)))
       ? where.path
       : path.posix.join(where.path, path.basename(path.resolve(local)));
-  if (display.drawing) {
-    const plan = await planLocalTree(local);
-    display.expect(plan.files, plan.bytes);
-  }
-  note(flags, `copying ${local} into ${dest}`);
-  const { options, warnings } = treeTransferOptions(flags, { display, verb: "sent" });
-  const result = await uploadTree(client, local, dest, options);
-  const localOf = (remote: string): string =>
-    path.join(local, ...path.posix.relative(dest, remote).split("/"));
-  // With -c, a file refused because it exists counts as done if it is the same file.
-  const done = await Promise.all(
-    result.failed.map(
-      async (f) =>
-        flags.continue === true &&
-        isExistsFailure(f.error, "put") &&
-        (await sameContent(client, localOf(f.path), f.path)),
-    ),
-  );
-  return {
-    direction: "put",
-    source: local,
-    destination: dest,
-    tree: true,
-    // With -c, the files the server said it holds were not sent (PROTOCOL.md §8.14).
-    files: result.files
-      .filter((f) => !isAlreadyComplete(f))
-      .map((f) => ({ ...f, local: localOf(f.path) })),
-    failed: result.failed.filter((_, i) => done[i] !== true),
-    kept: [
-      ...result.files.filter(isAlreadyComplete).map((f) => f.path),
-      ...result.failed.filter((_, i) => done[i] === true).map((f) => f.path),
-    ],
-    skipped: result.skipped,
-    warnings,
-  };
-}
-
-/**
- * True when the remote file is the local one, byte for byte: same size, then the server's
- * SHA-256 (HASH) against ours. What -c needs to count an existing file as done.
- */
-async function sameContent(
-  client: BftpClient,
-  local: string,
-  remote: string,
-  remoteSize?: number,
-): Promise<boolean> {
-  const size = (await fs.stat(local)).size;
-  if ((remoteSize ?? (await client.stat(remote)).size) !== size) return false;
-  const [theirs, ours] = await Promise.all([client.hash(remote), sha256Of(local, size)]);
-  return theirs === ours;
+  return putTreeInto({ ...job, plan: true }, local, dest);
 }

@@ -77,7 +77,7 @@ export function remoteCommand<F extends CommonFlags>(spec: RemoteCommandSpec<F>)
     .addHelpText("after", helpAfter(spec))
     .action(async (remote: string, flags: F) => {
       await runAction(flags, async () => {
-        const where = location(remote);
+        const where = location(remote, flags);
         const outcome = await withClient(where, flags, (client) =>
           spec.run(client, where.path, flags),
         );

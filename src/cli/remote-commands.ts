@@ -1,18 +1,43 @@
 import type { Command } from "commander";
 import { escapeControls } from "../client/safe-name.js";
-import { isBftpError } from "../errors.js";
+import type { BftpClient } from "../client/client.js";
+import { BftpError, isBftpError } from "../errors.js";
 import { formatBytes, withHint, type CommonFlags } from "./common.js";
 import { formatDate, formatListing } from "./entry-format.js";
 import { ListingOutput } from "./listing-output.js";
-import { remoteCommand, type RemoteCommandSpec } from "./remote-command.js";
+import { expandRemoteGlob, isRemoteGlob, unescapeGlob, type GlobMatch } from "./remote-glob.js";
+import { remoteCommand, type RemoteCommandSpec, type RemoteOutcome } from "./remote-command.js";
 
 /** Flags of `bftp mkdir`. */
 export interface MkdirFlags extends CommonFlags {
   readonly parents?: boolean;
 }
 
+/** Flags of `bftp ls` and `bftp rm`. */
+export interface GlobFlags extends CommonFlags {
+  /** Remote paths as written: no globs, no backslash escapes. */
+  readonly literal?: boolean;
+}
+
+/** `--literal`, for the commands that expand remote globs. */
+const LITERAL_OPTION = {
+  flags: "--literal",
+  description: "take the path as written: *, ? and [ are plain, \\ escapes nothing",
+} as const;
+
+/** What a path that may hold a glob stands for: the matches, or the one path, unescaped. */
+async function globbed(
+  client: BftpClient,
+  path: string,
+  flags: GlobFlags,
+): Promise<{ readonly matches?: GlobMatch[]; readonly path: string }> {
+  if (flags.literal === true) return { path };
+  if (isRemoteGlob(path)) return { matches: await expandRemoteGlob(client, path), path };
+  return { path: unescapeGlob(path) };
+}
+
 /** `bftp ls REMOTE`: list a remote folder like `ls -l`, sorted by name. */
-const ls: RemoteCommandSpec = {
+const ls: RemoteCommandSpec<GlobFlags> = {
   name: "ls",
   description: "List a remote folder (or describe one file), like ls -l",
   argument: "the folder: bftp://[user@]host[:port]/path",
@@ -20,12 +45,23 @@ const ls: RemoteCommandSpec = {
 bytes; date of last change in local time. Names are sorted; control characters in them are
 shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal. A folder of more than
 10,000 entries is printed as its entries arrive, unsorted, so any size lists in bounded memory.`,
+  options: [LITERAL_OPTION],
   examples: [
     "bftp ls bftp://files.local/",
+    `bftp ls 'bftp://files.local/logs/*.txt'    what a glob matches (quoted: bftp expands it, not the shell)`,
+    `bftp ls 'bftp://files.local/src/**/*.ts'   ** is any depth of folders`,
     "bftp ls bftp://files.local:9000/photos/2024",
+    "bftp ls home:photos                        a named remote (see below)",
     `bftp ls --json bftp://127.0.0.1:9000/ | jq '.entries[] | select(.type == "file") | .name'`,
   ],
-  run: async (client, path, flags) => {
+  run: async (client, pattern, flags) => {
+    const { matches, path } = await globbed(client, pattern, flags);
+    if (matches !== undefined) {
+      // A glob lists what it matched, as `ls *.txt` does: each entry by its path below the
+      // pattern's folder (the walk is bounded, so the matches are too).
+      const entries = matches.map((m) => ({ ...m.entry, name: m.relative }));
+      return { json: { path, entries }, line: formatListing(entries).join("\n") };
+    }
     // Entries are handed over batch by batch as they arrive; a folder too large to sort is
     // printed as it comes (issue 11, item 7), so no listing is ever collected whole.
     const output = new ListingOutput(flags, path);
@@ -118,15 +154,22 @@ const mkdir: RemoteCommandSpec<MkdirFlags> = {
 };
 
 /** `bftp rm REMOTE`: delete a remote file. */
-const rm: RemoteCommandSpec = {
+const rm: RemoteCommandSpec<GlobFlags> = {
   name: "rm",
   description: "Delete a remote file (folders: bftp rmdir)",
   argument: "the file: bftp://[user@]host[:port]/path",
+  options: [LITERAL_OPTION],
+  about: `A path with a glob (*, ?, [...], **) removes every file it matches; one that matches
+nothing is an error (BFTP_ERR_NO_MATCH). Quote it so the local shell leaves it alone.`,
   examples: [
     "bftp rm bftp://files.local/docs/old-report.pdf",
     `bftp rm -q "bftp://files.local/with space.txt"`,
+    `bftp rm 'bftp://files.local/tmp/*.log'`,
+    `bftp rm 'bftp://files.local/odd\\*name.txt'        a backslash makes * plain (or --literal)`,
   ],
-  run: async (client, path) => {
+  run: async (client, pattern, flags) => {
+    const { matches, path } = await globbed(client, pattern, flags);
+    if (matches !== undefined) return removeAll(client, matches);
     try {
       await client.delete(path);
     } catch (err) {
@@ -135,6 +178,32 @@ const rm: RemoteCommandSpec = {
     return { json: { path }, line: `removed ${escapeControls(path)}` };
   },
 };
+
+/**
+ * Removes every file a glob matched, pipelined; the first failure (a folder among them, a
+ * refusal) is thrown once all were tried, naming how many were removed.
+ */
+async function removeAll(
+  client: BftpClient,
+  matches: readonly GlobMatch[],
+): Promise<RemoteOutcome> {
+  const outcomes = await Promise.allSettled(matches.map((m) => client.delete(m.path)));
+  const removed = matches.filter((_, i) => outcomes[i]?.status === "fulfilled").map((m) => m.path);
+  const failure = outcomes.find((o) => o.status === "rejected");
+  if (failure !== undefined) {
+    const err: unknown = failure.reason;
+    if (!isBftpError(err)) throw err;
+    throw new BftpError(
+      err.code,
+      `${err.message} (removed ${removed.length} of the ${matches.length} matches${err.code === "BFTP_ERR_IS_A_DIRECTORY" ? "; folders go with bftp rmdir" : ""})`,
+      { cause: err.cause ?? err, details: { ...err.details, removed: removed.length } },
+    );
+  }
+  return {
+    json: { paths: removed },
+    line: removed.map((p) => `removed ${escapeControls(p)}`).join("\n"),
+  };
+}
 
 /** `bftp rmdir REMOTE`: remove an empty remote folder. */
 const rmdir: RemoteCommandSpec = {

@@ -67,6 +67,31 @@ export async function downloadMany(
 }
 
 /**
+ * Uploads many local files over the one connection, pipelined, up to `window` at a time, one
+ * PUT each (what `bftp put a b c URL/dir/` sends). Each is checked and committed by the server
+ * as a single upload is; one failure does not stop the others.
+ *
+ * @example
+ * await uploadMany(client, names.map((n) => ({ local: `out/${n}`, remote: `/in/${n}` })));
+ */
+export async function uploadMany(
+  client: BftpClient,
+  items: readonly BatchItem[],
+  options: BatchOptions & UploadOptions = {},
+): Promise<BatchResult> {
+  const outcomes = await inWindow(items, options.window ?? 64, async (item) => {
+    const result = await client.upload(item.local, item.remote, options);
+    options.onFile?.(result);
+    return result;
+  });
+  return collect(
+    outcomes,
+    items.map((i) => i.remote),
+    0,
+  );
+}
+
+/**
  * Copies a remote directory tree into `localDir` (created if missing). Every name from the
  * server is checked with `localName` first: `..`, separators, absolute names and control
  * characters are skipped with a warning, so nothing is written outside `localDir`. A server

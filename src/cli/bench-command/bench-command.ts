@@ -124,7 +124,7 @@ function sizes(value: string): number[] {
 }
 
 async function bench(serverArg: string, flags: BenchFlags): Promise<number> {
-  const where = location(serverArg);
+  const where = location(serverArg, flags);
   if (flags.report !== undefined) await checkReportFolder(flags.report);
   if (flags.serverPid !== undefined && rssOf(flags.serverPid) === undefined) {
     throw usageError(

@@ -80,7 +80,7 @@ export function shellCommand(): Command {
 async function shell(where: string, flags: ShellFlags): Promise<number> {
   let session: ShellSession;
   try {
-    const target = location(where);
+    const target = location(where, flags);
     const credentials = await credentialsFor(target, flags);
     try {
       session = await ShellSession.open(target, {
