@@ -201,8 +201,10 @@ export function smallFiles(server: RunningServer, ctx: WorkloadContext): Promise
   return withSession(server, (session) =>
     measured(ctx, `${server.name} ${small.length} small files`, async () => {
       const start = performance.now();
-      await session.getMany(small);
-      return small.length / ((performance.now() - start) / 1000);
+      const check = await session.getMany(small);
+      const rate = small.length / ((performance.now() - start) / 1000);
+      check(); // the bench's own check of every byte, after the clock (sessions.ts)
+      return rate;
     }),
   );
 }
