@@ -39,8 +39,9 @@ export function isBegunCopy(
 
 /**
  * Whether the existing remote folder `remoteDir` is the copy of `localDir` that an earlier
- * `bftp put -r -c` began ({@link isBegunCopy}). One LIST, bounded by the client's listing
- * limits.
+ * `bftp put -r -c` began ({@link isBegunCopy}). One LIST, streamed: of the remote names only
+ * those of the source and the first other one are kept, so a remote folder of any size is
+ * judged in memory bounded by the local folder's.
  *
  * @example
  * const dest = (await continuesCopy(client, "/backup", "photos")) ? "/backup" : "/backup/photos";
@@ -50,18 +51,27 @@ export async function continuesCopy(
   remoteDir: string,
   localDir: string,
 ): Promise<boolean> {
-  const remote = await client.list(remoteDir);
-  if (remote.length === 0) return false;
-  return isBegunCopy(
-    remote.map((entry) => entry.name),
-    await fs.readdir(localDir),
-  );
+  const local = await fs.readdir(localDir);
+  const known = new Set(local);
+  const remote = new Set<string>();
+  let foreign: string | undefined;
+  await client.list(remoteDir, {
+    onEntries: (entries) => {
+      for (const { name } of entries) {
+        if (known.has(name)) remote.add(name);
+        else foreign ??= name;
+      }
+    },
+  });
+  if (foreign !== undefined) remote.add(foreign);
+  return isBegunCopy([...remote], local);
 }
 
 /**
  * Whether the existing local folder `localDir` is the copy of `remoteDir` that an earlier
  * `bftp get -r -c` began ({@link isBegunCopy}), partials counted as their files. One LIST,
- * bounded by the client's listing limits, after the local folder is found to hold something.
+ * streamed, once the local folder is found to hold something: of the remote names only those
+ * found locally (or as a partial) are kept, so memory is bounded by the local folder's size.
  *
  * @example
  * const dest = (await continuesLocalCopy(client, "backup", "/photos")) ? "backup" : "backup/photos";
@@ -73,12 +83,16 @@ export async function continuesLocalCopy(
 ): Promise<boolean> {
   const local = await fs.readdir(localDir);
   if (local.length === 0) return false;
-  const remote = await client.list(remoteDir);
-  return isBegunCopy(
-    local,
-    remote.map((entry) => entry.name),
-    { partials: true },
-  );
+  const held = new Set(local);
+  const remote = new Set<string>();
+  await client.list(remoteDir, {
+    onEntries: (entries) => {
+      for (const { name } of entries) {
+        if (held.has(name) || held.has(partialName(name))) remote.add(name);
+      }
+    },
+  });
+  return isBegunCopy(local, [...remote], { partials: true });
 }
 
 /**
