@@ -24,6 +24,8 @@ import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
 import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
+import { removeLeftPartials } from "./continued-tree.js";
+import { localTreeTarget } from "./tree-target.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp get`. */
@@ -60,6 +62,8 @@ Examples:
   bftp get -c bftp://files.local/iso/big.iso               continues an interrupted download
   bftp get -r bftp://files.local/photos backup             backup/photos if backup exists,
                                                            else backup becomes the copy
+  bftp get -r bftp://files.local/photos/ backup            the files of /photos go straight
+                                                           into backup (made if missing)
   bftp get --json bftp://127.0.0.1:9000/a.txt | jq .files
   bftp get bftp://h/a.txt bftp://h/b.txt ~/in             several files into one folder,
                                                            over one connection
@@ -92,6 +96,15 @@ it is written into, never replaced; a link to a file is written through, as cp d
 remote file (same SHA-256) counts as done; one that differs is left alone and reported.
 Names from the server that could write outside LOCAL ("../x", "/etc/x", control characters)
 are skipped with a warning.
+
+With -r, a trailing slash on REMOTE means its contents, as in rsync (photos/ copies what is
+in the folder, photos the folder itself): the files go straight into LOCAL, whether or not it
+exists, never into LOCAL/photos, so the same command run again lands in the same place
+(with no LOCAL, the copy is ./photos either way). Without the slash, the cp -r rule above
+applies. An interrupted get -r -c, run again as it
+was, continues the same target and fetches only the files not yet complete there; it never
+nests a second copy (a LOCAL that holds only names found at the top of REMOTE, partials
+included, is taken as the copy the first run began), and leaves no NAME.bftp-part behind.
 ${EXIT_HELP}`,
     )
     .action(async (args: string[], flags: GetFlags) => {
@@ -199,7 +212,12 @@ async function getTree(job: GetJob): Promise<Omit<TransferReport, "ms">> {
   } else {
     const kind = await localKind(local);
     if (kind === "other") throw notAFolder(local);
-    dest = kind === "dir" && base !== undefined ? path.join(local, base) : local;
+    // A trailing slash (its contents) or, with -c, the copy a first run began: no nesting.
+    dest = await localTreeTarget(client, where.path, local, {
+      exists: kind === "dir",
+      resume: flags.continue === true,
+      name: base,
+    });
   }
   if ((await localKind(dest)) === "other") throw notAFolder(dest);
   if (display.drawing) {
@@ -220,6 +238,8 @@ async function getTree(job: GetJob): Promise<Omit<TransferReport, "ms">> {
       : path.join(dest, ...path.posix.relative(where.path, remote).split("/"));
   };
   for (const f of result.failed) await removeEmptyPartial(localOf(f.path));
+  const kept = result.files.filter(isAlreadyComplete).map((f) => localOf(f.path));
+  await removeLeftPartials(kept);
   return {
     direction: "get",
     source: where.path,
@@ -229,7 +249,7 @@ async function getTree(job: GetJob): Promise<Omit<TransferReport, "ms">> {
       .filter((f) => !isAlreadyComplete(f))
       .map((f) => ({ ...f, local: localOf(f.path) })),
     failed: result.failed,
-    kept: result.files.filter(isAlreadyComplete).map((f) => localOf(f.path)),
+    kept,
     skipped: result.skipped,
     warnings,
   };

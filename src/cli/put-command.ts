@@ -17,11 +17,11 @@ import {
 import type { ProgressDisplay } from "./progress-display.js";
 import { STDIO, checkPipeFlags, putFromStdin } from "./pipe-transfer.js";
 import { runTransfer } from "./run-transfer.js";
-import { continuesCopy } from "./continued-tree.js";
 import { putMany } from "./put-many.js";
 import { putTreeInto, sameContent } from "./put-tree.js";
 import { localKind } from "./transfer-plan.js";
 import type { TransferReport } from "./transfer-report.js";
+import { remoteTreeTarget } from "./tree-target.js";
 
 /** Flags of `bftp put`. */
 export interface PutFlags extends CommonFlags {
@@ -53,6 +53,8 @@ Examples:
   bftp put -c big.iso bftp://files.local/iso/         continues an interrupted upload
   bftp put -r photos bftp://files.local/backup        /backup/photos if /backup exists,
                                                       else /backup becomes the copy
+  bftp put -r photos/ bftp://files.local/backup       the files of photos go straight
+                                                      into /backup (made if missing)
   bftp put --overwrite --json notes.txt bftp://127.0.0.1:9000/notes.txt
   bftp put *.txt bftp://files.local/notes/            several files into one folder, over
                                                       one connection (the shell expands *)
@@ -77,6 +79,11 @@ by the server for -c. With -c, a remote file that is already the whole local fil
 SHA-256) counts as done; one that differs is left alone and reported. An interrupted
 put -r -c, run again as it was, continues the same target and sends only the files the
 server does not hold complete (same size and time); it never nests a second copy.
+
+With -r, a trailing slash on LOCAL means its contents, as in rsync (photos/ copies what is
+in the folder, photos the folder itself): the files go straight into REMOTE, whether or not
+it exists, never into REMOTE/photos, so the same command run again lands in the same place.
+Without the slash, the cp -r rule above applies.
 ${EXIT_HELP}`,
     )
     .action(async (paths: string[], flags: PutFlags, command: Command) => {
@@ -189,11 +196,10 @@ async function putTree(job: PutJob): Promise<Omit<TransferReport, "ms">> {
       `Cannot copy a folder to ${JSON.stringify(where.path)}: it exists and is not a folder`,
     );
   }
-  // With -c, a folder that is the copy an earlier run began is continued in place, not nested.
-  const dest =
-    existing === undefined ||
-    (job.flags.continue === true && (await continuesCopy(client, where.path, local)))
-      ? where.path
-      : path.posix.join(where.path, path.basename(path.resolve(local)));
+  // A trailing slash (its contents) or, with -c, the copy a first run began: no nesting.
+  const dest = await remoteTreeTarget(client, local, where.path, {
+    exists: existing !== undefined,
+    resume: job.flags.continue === true,
+  });
   return putTreeInto({ ...job, plan: true }, local, dest);
 }
