@@ -6,6 +6,7 @@ import { remoteError } from "../protocol/replies.js";
 import { TreeDecoder, type TreeEvent } from "../protocol/tree-decoder.js";
 import type { HaveEntry } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
+import { jsonArrayFrames } from "../protocol/json-array-frames.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import { writeAll } from "../wire/write-all.js";
 import type { BftpClient } from "./client.js";
@@ -139,26 +140,9 @@ export async function runTreeStream(
  * frames of JSON arrays of at most 64 KiB and 100,000 entries, the terminator, the trailer.
  */
 export function jsonArrayPhase(entries: readonly object[]): Buffer[] {
-  const frames: Buffer[] = [];
+  const frames = jsonArrayFrames(entries, ARRAY_FRAME_BYTES, 100_000);
   let crc = 0;
-  let batch: string[] = [];
-  let bytes = 2;
-  const flush = (): void => {
-    if (batch.length === 0) return;
-    const payload = Buffer.from(`[${batch.join(",")}]`);
-    crc = zlib.crc32(payload, crc);
-    frames.push(HEX_SIZE_HEADER.encode(payload.length), payload);
-    batch = [];
-    bytes = 2;
-  };
-  for (const entry of entries) {
-    const json = JSON.stringify(entry);
-    const size = Buffer.byteLength(json) + 1;
-    if (bytes + size > ARRAY_FRAME_BYTES || batch.length >= 100_000) flush();
-    batch.push(json);
-    bytes += size;
-  }
-  flush();
+  for (let i = 1; i < frames.length; i += 2) crc = zlib.crc32(frames[i] as Buffer, crc);
   const trailer = Buffer.from(
     JSON.stringify({
       ok: true,

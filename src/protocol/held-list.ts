@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { HEX_SIZE_HEADER } from "../wire/size-header.js";
+import { jsonArrayFrames } from "./json-array-frames.js";
 import { recordPath } from "./tree-records.js";
 
 /** Bytes of JSON one held-list frame carries at most (PROTOCOL.md §8.14). */
@@ -25,23 +25,5 @@ export const heldFrame = z.array(recordPath).max(HELD_FRAME_PATHS);
  * Buffer.concat(heldFrames(["a.txt"])).toString(); // '00000009["a.txt"]'
  */
 export function heldFrames(paths: readonly string[]): Buffer[] {
-  const frames: Buffer[] = [];
-  let batch: string[] = [];
-  let bytes = 2;
-  const flush = (): void => {
-    const payload = Buffer.from(`[${batch.join(",")}]`);
-    frames.push(HEX_SIZE_HEADER.encode(payload.length), payload);
-    batch = [];
-    bytes = 2;
-  };
-  for (const path of paths) {
-    const json = JSON.stringify(path);
-    const size = Buffer.byteLength(json) + 1;
-    if (batch.length > 0 && (bytes + size > HELD_FRAME_BYTES || batch.length >= HELD_FRAME_PATHS))
-      flush();
-    batch.push(json);
-    bytes += size;
-  }
-  if (batch.length > 0 || frames.length === 0) flush();
-  return frames;
+  return jsonArrayFrames(paths, HELD_FRAME_BYTES, HELD_FRAME_PATHS, true);
 }
