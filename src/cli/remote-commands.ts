@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { escapeControls } from "../client/safe-name.js";
 import type { BftpClient } from "../client/client.js";
+import { removeTree, type RemovedTree } from "../client/remove-tree.js";
 import { BftpError, isBftpError } from "../errors.js";
 import { formatBytes, withHint, type CommonFlags } from "./common.js";
 import { formatDate, formatListing } from "./entry-format.js";
@@ -17,6 +18,12 @@ export interface MkdirFlags extends CommonFlags {
 export interface GlobFlags extends CommonFlags {
   /** Remote paths as written: no globs, no backslash escapes. */
   readonly literal?: boolean;
+}
+
+/** Flags of `bftp rm`. */
+export interface RmFlags extends GlobFlags {
+  /** Folders too, with everything below them. */
+  readonly recursive?: boolean;
 }
 
 /** `--literal`, for the commands that expand remote globs. */
@@ -154,26 +161,41 @@ const mkdir: RemoteCommandSpec<MkdirFlags> = {
 };
 
 /** `bftp rm REMOTE`: delete a remote file. */
-const rm: RemoteCommandSpec<GlobFlags> = {
+const rm: RemoteCommandSpec<RmFlags> = {
   name: "rm",
-  description: "Delete a remote file (folders: bftp rmdir)",
+  description: "Delete a remote file (-r: a folder and everything in it)",
   argument: "the file: bftp://[user@]host[:port]/path",
-  options: [LITERAL_OPTION],
+  options: [
+    {
+      flags: "-r, --recursive",
+      description: "remove folders too, with everything below them (never the root)",
+    },
+    LITERAL_OPTION,
+  ],
   about: `A path with a glob (*, ?, [...], **) removes every file it matches; one that matches
-nothing is an error (BFTP_ERR_NO_MATCH). Quote it so the local shell leaves it alone.`,
+nothing is an error (BFTP_ERR_NO_MATCH). Quote it so the local shell leaves it alone.
+With -r a folder goes with everything below it, as rm -r does: links inside are removed,
+never followed; the server's root folder is refused (BFTP_ERR_INVALID_ARGUMENT). The first
+failure stops the walk; what was removed before it stays removed.`,
   examples: [
     "bftp rm bftp://files.local/docs/old-report.pdf",
+    "bftp rm -r bftp://files.local/old-backups",
     `bftp rm -q "bftp://files.local/with space.txt"`,
     `bftp rm 'bftp://files.local/tmp/*.log'`,
     `bftp rm 'bftp://files.local/odd\\*name.txt'        a backslash makes * plain (or --literal)`,
   ],
   run: async (client, pattern, flags) => {
     const { matches, path } = await globbed(client, pattern, flags);
+    if (flags.recursive === true) return removeTrees(client, matches?.map((m) => m.path) ?? [path]);
     if (matches !== undefined) return removeAll(client, matches);
     try {
       await client.delete(path);
     } catch (err) {
-      throw withHint(err, "BFTP_ERR_IS_A_DIRECTORY", "folders go with bftp rmdir");
+      throw withHint(
+        err,
+        "BFTP_ERR_IS_A_DIRECTORY",
+        "empty folders go with bftp rmdir, full ones with rm -r",
+      );
     }
     return { json: { path }, line: `removed ${escapeControls(path)}` };
   },
@@ -202,6 +224,21 @@ async function removeAll(
   return {
     json: { paths: removed },
     line: removed.map((p) => `removed ${escapeControls(p)}`).join("\n"),
+  };
+}
+
+/** `rm -r`: each path removed with everything below it (removeTree), one after another. */
+async function removeTrees(client: BftpClient, paths: readonly string[]): Promise<RemoteOutcome> {
+  const removed: RemovedTree[] = [];
+  for (const path of paths) removed.push(await removeTree(client, path));
+  return {
+    json: removed.length === 1 ? { ...removed[0] } : { removed },
+    line: removed
+      .map(
+        (r) =>
+          `removed ${escapeControls(r.path)} (${r.files} ${r.files === 1 ? "file" : "files"}, ${r.folders} ${r.folders === 1 ? "folder" : "folders"})`,
+      )
+      .join("\n"),
   };
 }
 

@@ -35,7 +35,9 @@ test("an unknown flag, or too few or too many operands, is a usage error", () =>
   throwsWithCode(() => parseArgs(spec("get"), ["a", "b", "c"]), "BFTP_ERR_INVALID_ARGUMENT");
   throwsWithCode(() => parseArgs(spec("pwd"), ["x"]), "BFTP_ERR_INVALID_ARGUMENT");
   throwsWithCode(() => parseArgs(spec("mv"), ["a"]), "BFTP_ERR_INVALID_ARGUMENT");
-  throwsWithCode(() => parseArgs(spec("rm"), ["-r", "a"]), "BFTP_ERR_INVALID_ARGUMENT");
+  throwsWithCode(() => parseArgs(spec("rm"), ["-x", "a"]), "BFTP_ERR_INVALID_ARGUMENT");
+  // rm -r is recursive removal now (issue 13, item 7)
+  assert.deepEqual([...parseArgs(spec("rm"), ["-r", "a"]).flags], ["recursive"]);
 });
 
 test("every command has a usage, a one-line summary, and unique names", () => {

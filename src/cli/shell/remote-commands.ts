@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Entry } from "../../client/reply-shapes.js";
+import { removeTree } from "../../client/remove-tree.js";
 import { escapeControls } from "../../client/safe-name.js";
 import { isBftpError } from "../../errors.js";
 import { formatBytes } from "../common.js";
@@ -92,16 +93,28 @@ export const hashSpec: ShellCommandSpec = {
   },
 };
 
-/** `rm REMOTE`: delete a remote file. */
+/** `rm [-r] REMOTE`: delete a remote file (-r: a folder with everything in it). */
 export const rmSpec: ShellCommandSpec = {
   name: "rm",
   aliases: ["delete"],
-  usage: "rm REMOTE",
-  summary: "delete a remote file",
+  usage: "rm [-r] REMOTE",
+  summary: "delete a remote file (-r: a folder and everything in it, never the root)",
+  flags: [
+    { key: "recursive", names: ["-r", "-R", "--recursive"], help: "folders too, with all inside" },
+  ],
   operands: ["remote"],
   minOperands: 1,
-  run: async (ctx, { operands }) => {
-    await ctx.session.client.delete(operands[0] ?? "");
+  run: async (ctx, { flags, operands }) => {
+    const remote = operands[0] ?? "";
+    if (!flags.has("recursive")) {
+      await ctx.session.client.delete(remote);
+      return undefined;
+    }
+    // The same operation as `bftp rm -r` (client/remove-tree.ts).
+    const removed = await removeTree(ctx.session.client, remote);
+    ctx.print(
+      `removed ${escapeControls(removed.path)} (${removed.files} files, ${removed.folders} folders)`,
+    );
     return undefined;
   },
 };
