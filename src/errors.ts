@@ -72,6 +72,9 @@ export const ERROR_CODES = {
     meaning:
       "The server's certificate differs from the one pinned for it: refused, even with --accept-new; the message names the known_hosts line to delete if the change is expected",
   },
+  BFTP_ERR_ADDRESS_IN_USE: {
+    meaning: "The address and port to listen on are taken by another program",
+  },
   BFTP_ERR_NO_MATCH: {
     meaning:
       "A remote glob (`*`, `?`, `[...]`, `**`) matched no file or folder (as sftp says: no match)",

@@ -101,6 +101,14 @@ try {
   if (err instanceof CommanderError) {
     // --help and --version end here with exit code 0; usage errors have printed their message.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
+    if (err.exitCode !== 0 && process.argv.includes("--json")) {
+      // A script that asked for JSON gets the usage error as JSON too (issue 13, item 8).
+      const { jsonLine } = await import("./common.js");
+      const message = err.message.replace(/^error: /u, "");
+      process.stdout.write(
+        `${jsonLine({ ok: false, error: { code: "BFTP_ERR_INVALID_ARGUMENT", message } })}\n`,
+      );
+    }
   } else {
     process.stderr.write(`bftp: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;

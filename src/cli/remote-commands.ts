@@ -191,10 +191,12 @@ failure stops the walk; what was removed before it stays removed.`,
     try {
       await client.delete(path);
     } catch (err) {
-      throw withHint(
-        err,
-        "BFTP_ERR_IS_A_DIRECTORY",
-        "empty folders go with bftp rmdir, full ones with rm -r",
+      if (!isBftpError(err, "BFTP_ERR_IS_A_DIRECTORY")) throw err;
+      // One sentence, not the server's "(use RMDIR)" with a hint after it (issue 13, item 8).
+      throw new BftpError(
+        err.code,
+        `Cannot delete ${JSON.stringify(path)}: it is a folder (empty folders go with bftp rmdir, full ones with bftp rm -r)`,
+        { cause: err },
       );
     }
     return { json: { path }, line: `removed ${escapeControls(path)}` };
@@ -255,7 +257,11 @@ const rmdir: RemoteCommandSpec = {
     try {
       await client.rmdir(path);
     } catch (err) {
-      throw withHint(err, "BFTP_ERR_NOT_EMPTY", "remove what is inside it first");
+      throw withHint(
+        err,
+        "BFTP_ERR_NOT_EMPTY",
+        "remove what is inside it first, or use bftp rm -r",
+      );
     }
     return { json: { path }, line: `removed folder ${escapeControls(path)}` };
   },

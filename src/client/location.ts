@@ -25,6 +25,9 @@ export function parseLocation(text: string): Location {
   try {
     url = new URL(text);
   } catch {
+    // The URL parser refuses a port over 65535 as it refuses garbage: say which it was.
+    const port = /^bftps?:\/\/(?:[^@/]*@)?(?:\[[^\]/]*\]|[^:/[\]]*):(\d+)(?:\/|$)/u.exec(text)?.[1];
+    if (port !== undefined) throw invalid(text, `its port ${port} is out of range (1 to 65535)`);
     throw invalid(text, "not a URL");
   }
   if (url.protocol !== "bftp:" && url.protocol !== "bftps:")

@@ -150,12 +150,11 @@ export class BftpServer {
       backlog: options.backlog ?? 1024,
       exclusive: options.exclusive ?? true,
     });
-    await Promise.race([
-      once(server.#listener, "listening"),
-      once(server.#listener, "error").then(([err]) => {
-        throw err as Error;
-      }),
-    ]);
+    try {
+      await once(server.#listener, "listening"); // rejects with the listener's 'error'
+    } catch (err) {
+      throw listenError(err as NodeJS.ErrnoException, options.host ?? "127.0.0.1", options.port);
+    }
     return server;
   }
 
@@ -280,4 +279,34 @@ export class BftpServer {
 function refuse(socket: net.Socket, err: BftpError): void {
   socket.end(encodeMessage({ ok: false, close: true, error: toWireError(err) }));
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * Why the server could not listen, in words and a stable code instead of Node's raw
+ * `listen EADDRINUSE` (issue 13, item 8).
+ */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number | undefined): Error {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port ?? 0}`;
+  switch (err.code) {
+    case "EADDRINUSE":
+      return new BftpError(
+        "BFTP_ERR_ADDRESS_IN_USE",
+        `Cannot listen on ${where}: another program is using that port; choose another with --port (0 picks a free one)`,
+        { cause: err },
+      );
+    case "EACCES":
+      return new BftpError(
+        "BFTP_ERR_PERMISSION_DENIED",
+        `Cannot listen on ${where}: permission denied (ports under 1024 need privileges); choose another with --port`,
+        { cause: err },
+      );
+    case "EADDRNOTAVAIL":
+      return new BftpError(
+        "BFTP_ERR_INVALID_ARGUMENT",
+        `Cannot listen on ${where}: that address is not one of this machine's; check --host`,
+        { cause: err },
+      );
+    default:
+      return err;
+  }
 }
