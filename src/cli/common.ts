@@ -77,6 +77,14 @@ const LOST_CODES: ReadonlySet<ErrorCode> = new Set([
   "BFTP_ERR_SHUTTING_DOWN",
 ]);
 
+/** Failures of a get or put that the same command with -c finishes (the partial is kept). */
+const RESUMED_BY_C: ReadonlySet<ErrorCode> = new Set([
+  "BFTP_ERR_CONNECTION_LOST",
+  "BFTP_ERR_UNEXPECTED_EOF",
+  "BFTP_ERR_PEER_CLOSED",
+  "BFTP_ERR_TIMEOUT",
+]);
+
 /** The exit code for a failure. */
 export function exitCodeFor(err: unknown): number {
   if (!isBftpError(err)) return EXIT.failed;
@@ -97,12 +105,19 @@ export function exitCodeFor(err: unknown): number {
  * (names come from the server); with --json, as `{"ok":false,"error":{...}}` on stdout.
  * Returns the exit code.
  */
-export function reportError(err: unknown, flags: CommonFlags = {}): number {
+export function reportError(
+  err: unknown,
+  flags: CommonFlags = {},
+  options: { readonly resumable?: boolean } = {},
+): number {
   const code = isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL";
   let message = err instanceof Error ? err.message : String(err);
   if (code === "BFTP_ERR_SHUTTING_DOWN") {
     // Issue 11, item 10d: say why, and how to finish what was cut.
     message = `${message} (the server is stopping; once it is back, run the same get or put with -c to resume)`;
+  } else if (options.resumable === true && RESUMED_BY_C.has(code)) {
+    // Issue 13, item 8: a transfer cut midway says how to finish it.
+    message = `${message} (run the same command with -c to resume)`;
   }
   if (flags.json === true) {
     process.stdout.write(`${jsonLine({ ok: false, error: { code, message } })}\n`);
@@ -295,11 +310,12 @@ export function withHint(err: unknown, code: ErrorCode, hint: string): unknown {
 export async function runAction(
   flags: CommonFlags,
   body: () => Promise<number | undefined>,
+  options: { readonly resumable?: boolean } = {},
 ): Promise<void> {
   try {
     process.exitCode = (await body()) ?? EXIT.ok;
   } catch (err) {
-    process.exitCode = reportError(localFailure(err), flags);
+    process.exitCode = reportError(localFailure(err), flags, options);
   }
 }
 

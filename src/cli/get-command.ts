@@ -109,14 +109,18 @@ ${EXIT_HELP}`,
     )
     .action(async (args: string[], flags: GetFlags) => {
       const [remote = "", local] = args;
-      await runAction(flags, () => {
-        if (args.length > 2) return getMany(args.slice(0, -1), args.at(-1) ?? "", flags);
-        // A glob stands for several files: the batch's rules, into LOCAL or ".".
-        if (flags.literal !== true && isRemoteGlob(location(remote, flags).path)) {
-          return getMany([remote], local ?? ".", flags);
-        }
-        return get(remote, local, flags);
-      });
+      await runAction(
+        flags,
+        () => {
+          if (args.length > 2) return getMany(args.slice(0, -1), args.at(-1) ?? "", flags);
+          // A glob stands for several files: the batch's rules, into LOCAL or ".".
+          if (flags.literal !== true && isRemoteGlob(location(remote, flags).path)) {
+            return getMany([remote], local ?? ".", flags);
+          }
+          return get(remote, local, flags);
+        },
+        { resumable: local !== "-" },
+      ); // a pipe cannot be resumed
     });
 }
 

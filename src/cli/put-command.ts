@@ -97,8 +97,11 @@ ${EXIT_HELP}`,
           exitCode: 1,
         });
       }
-      await runAction(flags, () =>
-        locals.length > 1 ? putMany(locals, remote, flags) : put(paths[0] ?? "", remote, flags),
+      await runAction(
+        flags,
+        () =>
+          locals.length > 1 ? putMany(locals, remote, flags) : put(paths[0] ?? "", remote, flags),
+        { resumable: !locals.includes("-") }, // a pipe cannot be resumed
       );
     });
 }

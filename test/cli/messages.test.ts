@@ -5,7 +5,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { jsonOf, runCli } from "../helpers/run-cli.js";
+import { throttleProxy } from "../fixtures/throttle-proxy.js";
+import { jsonOf, runCli, startCli } from "../helpers/run-cli.js";
 import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
 
 // Issue 13, item 8: messages that name the right thing, each with its stable code. Port 99999
@@ -20,6 +21,7 @@ let url: string;
 before(async () => {
   base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-cli-messages-")));
   await fs.mkdir(path.join(base, "served", "a-folder"), { recursive: true });
+  await fs.writeFile(path.join(base, "served", "slow.bin"), Buffer.alloc(4 * 1024 * 1024, 1));
   serve = await spawnServe(path.join(base, "served"));
   url = `bftp://127.0.0.1:${serve.port}`;
 });
@@ -83,4 +85,53 @@ test("rm on a folder says so once, and points at rmdir and rm -r", async () => {
   assert.match(error.message, /rmdir/u);
   assert.match(error.message, /rm -r/u);
   assert.doesNotMatch(error.message, /RMDIR/u);
+});
+
+test("a download cut midway says that -c resumes it (exit 4), and the partial is kept", async () => {
+  const proxy = await throttleProxy(serve.port, 256 * 1024); // 4 MiB: about 16 s
+  const work = await fs.mkdtemp(path.join(base, "cut-"));
+  let closed = false;
+  try {
+    const running = startCli(["get", `bftp://127.0.0.1:${proxy.port}/slow.bin`, "slow.bin"], {
+      cwd: work,
+    });
+    // Cut the connection once some bytes are in the partial (event-driven, bounded).
+    for (let i = 0; i < 400; i++) {
+      const size = await fs.stat(path.join(work, "slow.bin.bftp-part")).then(
+        (s) => s.size,
+        () => 0,
+      );
+      if (size > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await proxy.close();
+    closed = true;
+    const result = await running.result;
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /\(BFTP_ERR_(CONNECTION_LOST|UNEXPECTED_EOF|PEER_CLOSED)\)/u);
+    assert.match(result.stderr, /with -c to resume/u);
+    assert.ok((await fs.stat(path.join(work, "slow.bin.bftp-part"))).size > 0);
+  } finally {
+    if (!closed) await proxy.close();
+  }
+});
+
+test("a piped download cut midway does not offer -c", async () => {
+  const proxy = await throttleProxy(serve.port, 256 * 1024);
+  let closed = false;
+  try {
+    const running = startCli(["get", `bftp://127.0.0.1:${proxy.port}/slow.bin`, "-"]);
+    await new Promise<void>((resolve) => {
+      running.child.stdout?.once("data", () => {
+        resolve();
+      });
+    });
+    await proxy.close();
+    closed = true;
+    const result = await running.result;
+    assert.equal(result.code, 4, result.stderr);
+    assert.doesNotMatch(result.stderr, /-c to resume/u);
+  } finally {
+    if (!closed) await proxy.close();
+  }
 });
