@@ -392,9 +392,14 @@ async function runPrimary(
     announce(address.address, address.port, root, workers, listen.identity);
   });
   let stopping = false;
+  // Counted here: cluster drops a worker from cluster.workers only once it has both exited
+  // and disconnected, in either order, so the last 'exit' could still see it listed, and the
+  // primary then waited on nothing (exit code 13, an unsettled top-level await).
+  let alive = workers;
   cluster.on("exit", (worker, code, signal) => {
     if (!stopping) log.error("worker-exit", { worker: worker.process.pid ?? null, code, signal });
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
+    alive--;
+    if (alive === 0) process.exit(stopping ? 0 : 1);
   });
   for (let i = 0; i < workers; i++) cluster.fork();
   await stopOnSignal(async () => {
