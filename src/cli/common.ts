@@ -120,7 +120,13 @@ export function reportError(
     message = `${message} (run the same command with -c to resume)`;
   }
   if (flags.json === true) {
-    process.stdout.write(`${jsonLine({ ok: false, error: { code, message } })}\n`);
+    // A local file-system failure also carries the system's code (EACCES, ENOSPC…), so a
+    // script can tell "permission denied" from "no such file" without reading the message.
+    const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+    const errno =
+      code === "BFTP_ERR_LOCAL_FILE" && typeof cause?.code === "string" ? cause.code : undefined;
+    const error = errno === undefined ? { code, message } : { code, message, errno };
+    process.stdout.write(`${jsonLine({ ok: false, error })}\n`);
   } else {
     process.stderr.write(`bftp: ${escapeControls(message)} (${code})\n`);
   }

@@ -2,6 +2,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { BftpClient } from "../client/client.js";
 import { localName } from "../client/safe-name.js";
+import { localReason } from "../client/in-step.js";
+import { BftpError } from "../errors.js";
 
 /** How much a recursive transfer will move: for the total progress line. */
 export interface TransferPlan {
@@ -54,11 +56,23 @@ export async function planLocalTree(localDir: string): Promise<TransferPlan> {
   return { files, bytes };
 }
 
-/** What is at a local path: a folder, something else, or nothing. */
+/**
+ * What is at a local path: a folder, something else, or nothing. Only a path that does not
+ * exist is nothing: one that cannot be looked at (a folder on the way without search
+ * permission, a loop of links) is a `BFTP_ERR_LOCAL_FILE` that says why, never "no such file".
+ */
 export async function localKind(file: string): Promise<"dir" | "other" | "none"> {
   try {
     return (await fs.stat(file)).isDirectory() ? "dir" : "other";
-  } catch {
-    return "none";
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return "none";
+    throw new BftpError(
+      "BFTP_ERR_LOCAL_FILE",
+      `Cannot use ${JSON.stringify(file)}: ${localReason(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -28,7 +28,12 @@ export function downloadToFile(
   conn: ClientConnection,
   remote: string,
   file: string,
-  options: DownloadOptions & { readonly offset: number; readonly onCreate: () => void },
+  options: DownloadOptions & {
+    readonly offset: number;
+    readonly onCreate: () => void;
+    /** The local file as the user named it, for messages (`file` is its partial). */
+    readonly local: string;
+  },
 ): Promise<TransferResult> {
   const alg = options.checksum ?? "crc32";
   const { offset } = options;
@@ -94,7 +99,7 @@ export function downloadToFile(
       }
       writeError ??= opened; // an empty phase never tried to write
       if (writeError !== undefined) {
-        throw inStep(writeError, `Cannot write the download of ${JSON.stringify(remote)}`);
+        throw inStep(writeError, `Cannot write ${JSON.stringify(options.local)}`);
       }
       return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
     },

@@ -68,7 +68,11 @@ export function downloadToStream(
   conn: ClientConnection,
   remote: string,
   destination: Writable | (() => Writable),
-  options: DownloadOptions & { end?: boolean } = {},
+  options: DownloadOptions & {
+    end?: boolean;
+    /** The destination as the user named it, for messages (default: a description). */
+    local?: string;
+  } = {},
 ): Promise<TransferResult> {
   const alg = options.checksum ?? "crc32";
   const request = {
@@ -111,7 +115,12 @@ export function downloadToStream(
       } catch (err) {
         if (state.phaseFailed || isBftpError(err, "BFTP_ERR_CONNECTION_LOST")) throw err;
         await phase.drain(); // the destination failed: keep the stream in step
-        throw inStep(err, `Cannot write the download of ${JSON.stringify(remote)}`);
+        throw inStep(
+          err,
+          options.local === undefined
+            ? `Cannot write the download of ${JSON.stringify(remote)} to its destination`
+            : `Cannot write ${JSON.stringify(options.local)}`,
+        );
       }
       return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
     },
@@ -153,6 +162,7 @@ export async function downloadFile(
     return downloadToFile(conn, remote, part, {
       ...others,
       offset,
+      local,
       ...(ifVersion === undefined ? {} : { ifVersion }),
       onCreate: () => {
         state.written = true;
@@ -216,7 +226,10 @@ async function downloadInto(
       );
     }
     const { offset: _offset, length: _length, resume: _resume, ...rest } = options;
-    return await downloadToStream(conn, remote, () => (stream = handle.createWriteStream()), rest);
+    return await downloadToStream(conn, remote, () => (stream = handle.createWriteStream()), {
+      ...rest,
+      local: device,
+    });
   } finally {
     // The stream closes the handle once it is destroyed (it holds a reference until then).
     if (stream === undefined) await handle.close();

@@ -38,6 +38,19 @@ export function localReason(err: unknown): string {
       return "not a directory";
     case "ENOSPC":
       return "no space left on the local disk";
+    case "EDQUOT":
+      return "over the disk quota";
+    case "EROFS":
+      return "read-only file system";
+    case "ELOOP":
+      return "too many levels of links";
+    case "ENAMETOOLONG":
+      return "name too long";
+    case "EMFILE":
+    case "ENFILE":
+      return "too many open files";
+    case "EIO":
+      return "input/output error on the local disk";
     default:
       return typeof code === "string" ? code : String(err);
   }

@@ -7,6 +7,7 @@ import type { TreeEncoder } from "../protocol/tree-encoder.js";
 import { isRecordPath } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import { escapeControls } from "./safe-name.js";
+import { localReason } from "./in-step.js";
 
 const { O_RDONLY, O_NOFOLLOW } = fs.constants;
 
@@ -94,9 +95,7 @@ export class TreeSource {
           top.entries = fs.readdirSync(top.dir, { withFileTypes: true });
         } catch (err) {
           this.#stack.pop();
-          this.#skip(
-            `skipped ${escapeControls(top.dir)}: ${String((err as { code?: unknown }).code)}`,
-          );
+          this.#skip(`skipped ${escapeControls(top.dir)}: ${localReason(err)}`);
           continue;
         }
         out.folder(top.rel); // before anything inside it (§7.4)
@@ -135,7 +134,7 @@ export class TreeSource {
     try {
       fd = fs.openSync(local, O_RDONLY | O_NOFOLLOW);
     } catch (err) {
-      this.#skip(`skipped ${escapeControls(local)}: ${String((err as { code?: unknown }).code)}`);
+      this.#skip(`skipped ${escapeControls(local)}: ${localReason(err)}`);
       return;
     }
     let keep = false;

@@ -20,6 +20,9 @@ export interface RunCliOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Deadline in ms (default 20 s): past it the child is killed by its PID and the run fails. */
   readonly timeout?: number;
+  /** Run as this user and group (root only): for permission checks that root would bypass. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** A running `bftp` child and the promise of its result. */
@@ -39,6 +42,8 @@ export function startCli(args: readonly string[], options: RunCliOptions = {}): 
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out: Buffer[] = [];
