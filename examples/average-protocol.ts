@@ -1,5 +1,5 @@
 /**
- * The average protocol of the handouts' exercise ("a server that returns the average of a
+ * The average protocol of the classic exercise ("a server that returns the average of a
  * list of numbers"), shared by average-server and average-client.
  *
  * A request is one size-header frame (8 hex digits giving the payload length, then the

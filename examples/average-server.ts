@@ -1,5 +1,5 @@
 /**
- * average-server: the handouts' exercise, "a server that returns the average of a list of
+ * average-server: the classic exercise, "a server that returns the average of a list of
  * numbers", over size-header frames. Run `node dist/examples/average-server.js --help`.
  */
 import net from "node:net";
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${line}\n`);
   };
 
-  // Node's event loop serves every connection in this one process: the handouts' select().
+  // Node's event loop serves every connection in this one process: the classic select().
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     void serveAverageConnection(socket, { maxRequest, maxDiscard, idleTimeout, log });
   });

@@ -1,6 +1,6 @@
 /**
  * Connecting a client example to its server, with a deadline and a message that says what
- * to do when nobody is listening: the handouts' `sock.connect(server)`, made friendly.
+ * to do when nobody is listening: the classic `sock.connect(server)`, made friendly.
  */
 import net, { type Socket } from "node:net";
 import { formatAddress } from "./command-line.js";

@@ -15,7 +15,7 @@ const info: CommandInfo = {
 Connects to echo-server, sends the message (or everything on stdin), half-closes the
 connection to say "that is all", then prints every byte the server sends back until
 the server closes. The reply can arrive in any number of pieces; the client does not
-care, it reads until the end of the connection (the handouts' recv_to_file).
+care, it reads until the end of the connection (the classic recv_to_file).
 
 Options:
   --port N            Server port (default 2525)

@@ -1,8 +1,8 @@
 /**
- * The processes mode of echo-server: the handouts' multiprocessing server in Node terms.
+ * The processes mode of echo-server: the classic multiprocessing server in Node terms.
  * A primary process forks worker processes with `node:cluster`; all of them serve the same
  * port. Each worker is a whole event-loop server, so the workers add what one process
- * cannot give: parallelism, several CPU cores busy at once (the handouts' point that
+ * cannot give: parallelism, several CPU cores busy at once (the point that
  * threads under a global lock give concurrency, and processes give parallelism).
  */
 import cluster, { type Worker } from "node:cluster";

@@ -1,7 +1,7 @@
 /**
  * Serving one echo connection: every byte that arrives goes straight back, through
  * `pipeline()`, so a client that sends faster than it reads is slowed by TCP backpressure
- * instead of growing the server's memory. No per-chunk code: the handouts' recv/send loop
+ * instead of growing the server's memory. No per-chunk code: the classic recv/send loop
  * is exactly what `pipeline(socket, socket)` does, with flow control and cleanup added.
  */
 import type { Socket } from "node:net";

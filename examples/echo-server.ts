@@ -1,5 +1,5 @@
 /**
- * echo-server: the handouts' echo server in three designs, to compare how many clients each
+ * echo-server: the classic echo server in three designs, to compare how many clients each
  * can serve. Run `node dist/examples/echo-server.js --help`.
  */
 import cluster from "node:cluster";
@@ -19,17 +19,17 @@ const info: CommandInfo = {
   help: `Usage: echo-server [--port N] [--host ADDR] [--mode MODE] [--workers N]
 
 Sends every byte each client sends straight back, until the client half-closes; then
-closes its side. The same server in the three designs of the course handouts:
+closes its side. The same server in the three classic designs:
 
-  --mode sequential   One client at a time, like the handouts' first server:
+  --mode sequential   One client at a time, like the classic first server:
                       accept(), serve until the client closes, accept() the next.
                       A second client's connection is accepted by TCP (the kernel
                       backlog) but waits, unanswered, until the first one closes.
   --mode event-loop   Many clients in one process: Node's event loop is the
-                      handouts' select() pattern. Concurrency, on one CPU core.
+                      classic select() pattern. Concurrency, on one CPU core.
                       (default)
   --mode processes    Several worker processes (node:cluster) share the port, like
-                      the handouts' multiprocessing server: parallelism, one core
+                      the classic multiprocessing server: parallelism, one core
                       per worker. Logs "worker PID serving connection from ..."
                       so you can see which process served whom.
 

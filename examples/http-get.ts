@@ -1,5 +1,5 @@
 /**
- * http-get: the handouts' WWW client. Sends an HTTP/1.0 GET over a plain TCP socket and
+ * http-get: the classic WWW client. Sends an HTTP/1.0 GET over a plain TCP socket and
  * saves the body. Run `node dist/examples/http-get.js --help`.
  */
 import path from "node:path";
@@ -14,11 +14,11 @@ const info: CommandInfo = {
   name: "http-get",
   help: `Usage: http-get [--timeout S] URL OUTFILE
 
-Downloads URL into OUTFILE the way the handouts' WWW client does: open a TCP socket
+Downloads URL into OUTFILE the way the classic WWW client does: open a TCP socket
 to the web server, send "GET /path HTTP/1.0", and read the reply. The reply is a
 head (status line and header fields, ending with a blank line) and then the body.
 With HTTP/1.0 the server closes the connection after the body, so the end of the
-connection marks the end of the body (the handouts' recv_to_file); when the server
+connection marks the end of the body (the classic recv_to_file); when the server
 sends Content-Length, exactly that many bytes are expected, and fewer is an error.
 
 The status line is printed on stderr. The body is streamed to a temporary file

@@ -1,5 +1,5 @@
 /**
- * The handouts' sequential server, faithfully: one client is served at a time. Like the
+ * The classic sequential server, faithfully: one client is served at a time. Like the
  * Python `while True: accept(); serve()` loop, a second client's TCP connection completes
  * (the kernel's backlog accepts it) but nothing reads its bytes until the first client has
  * gone. Here Node accepts the connection paused (`pauseOnConnect`) and parks it in a queue,

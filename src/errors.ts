@@ -11,13 +11,13 @@
 
 /** One catalogue entry: what the code means and, for codes that cross the wire, the status. */
 export interface ErrorCodeInfo {
-  /** One line for the README's table and PROTOCOL.md §5.3. */
+  /** One line for docs/errors.md's table and PROTOCOL.md §5.3. */
   readonly meaning: string;
   /** The HTTP-like class sent with the code on the wire (PROTOCOL.md §5.1); local-only codes have none. */
   readonly status?: number;
 }
 
-/** Every code, with its meaning; the README's error table is checked against this list. */
+/** Every code, with its meaning; docs/errors.md's error table is checked against this list. */
 export const ERROR_CODES = {
   // Local: raised by the library on this side of the connection.
   BFTP_ERR_INVALID_ARGUMENT: { meaning: "A function was called with an argument it cannot accept" },

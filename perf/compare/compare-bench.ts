@@ -86,7 +86,7 @@ each, MB/s, errors, server peak RSS; huge: one ${FULL.hugeSize / MiB / 1024} GiB
 ${FULL.soakIterations} round trips of ${FULL.soakSize / MiB} MiB on one connection, server RSS growth.
 `;
 
-/** A mistake in the command line: said with the usage hint, exit code 2 (README). */
+/** A mistake in the command line: said with the usage hint, exit code 2 (docs/cli.md). */
 class UsageError extends Error {}
 
 function listOption<T extends string>(

@@ -1,6 +1,6 @@
 /**
  * What `bftp bench` measured: the document `--json` prints and the HTML report draws
- * (README: `bftp bench`). Rates are in MB/s of 10^6 bytes; times in milliseconds.
+ * (docs/cli.md: `bftp bench`). Rates are in MB/s of 10^6 bytes; times in milliseconds.
  */
 import type { RssSample } from "./rss-sampler.js";
 import type { Summary } from "./stats.js";

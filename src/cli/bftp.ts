@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `bftp` command: argument parsing and dispatch only (DESIGN.md: the CLI is thin).
+ * The `bftp` command: argument parsing and dispatch only (the CLI is thin: the work is in src/client).
  * Exit codes (common.ts EXIT): 0 success, 1 failure, 2 usage error, 3 cannot connect,
  * 4 connection lost, 5 a recursive transfer partly failed.
  */

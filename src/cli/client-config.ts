@@ -42,7 +42,7 @@ const cache = new Map<string, ClientConfig>();
 /**
  * Reads `config.toml` from the config folder (`--config-dir`, else `$XDG_CONFIG_HOME/bftp`,
  * else `~/.config/bftp`); a missing file is an empty configuration. TOML, read with smol-toml
- * (the README's "Named remotes and saved logins" says why). Read synchronously and once per
+ * (docs/cli.md, "Named remotes and saved logins", says why). Read synchronously and once per
  * process: a location is parsed before anything connects, and the file is small (capped at
  * 1 MiB). A file that does not
  * parse, or holds anything but `[remotes.NAME]` tables of known keys, is BFTP_ERR_LOCAL_FILE

@@ -13,7 +13,7 @@ import { credentialsFor, hostPort, type Credentials } from "./login.js";
 export { credentialsFor, hostPort, type Credentials } from "./login.js";
 
 /**
- * Exit codes of every `bftp` command (README: CLI reference).
+ * Exit codes of every `bftp` command (docs/cli.md, exit codes).
  * 0 success; 1 the operation failed (the server refused, a check failed, a local file problem);
  * 2 usage error; 3 could not connect; 4 the connection was lost part-way;
  * 5 a recursive or batch transfer finished with some files failed.

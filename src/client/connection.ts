@@ -10,7 +10,7 @@ import { writeAll } from "../wire/write-all.js";
 import { checkServerCertificate, type TlsOptions } from "./host-trust.js";
 import { expectShape, REPLY_SHAPES } from "./reply-shapes.js";
 
-/** Limits the client applies to the server (DESIGN.md: the client treats the server as hostile). */
+/** Limits the client applies to the server (the client treats the server as hostile). */
 export interface ClientLimits {
   /** Largest reply or trailer frame accepted. */
   readonly maxReplyFrame: number;

@@ -14,7 +14,7 @@ export interface UnknownHost {
 }
 
 /**
- * How a TLS client decides to trust the server (README: security model). bftp pins
+ * How a TLS client decides to trust the server (docs/security.md). bftp pins
  * certificates, like ssh pins host keys, instead of asking certificate authorities: the
  * server's certificate is usually self-signed.
  */

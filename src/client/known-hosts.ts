@@ -11,7 +11,7 @@ export const KNOWN_HOSTS_FILE = "known_hosts";
 const MAX_KNOWN_HOSTS_BYTES = 1 << 20;
 
 const HEADER =
-  "# bftp known_hosts: servers whose TLS certificate this client trusts (README: security model).\n" +
+  "# bftp known_hosts: servers whose TLS certificate this client trusts (docs/security.md).\n" +
   "# One server a line: HOST:PORT, a space, the SHA-256 fingerprint of its certificate.\n";
 
 /** One line of a known_hosts file. */

@@ -78,7 +78,7 @@ export interface ResolveOptions {
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\\ud800-\udfff]/u;
 
 /**
- * The one resolver every path argument of every command goes through (DESIGN.md, security
+ * The one resolver every path argument of every command goes through (docs/security.md, the
  * model): it refuses NUL, control characters and backslashes, normalises against the virtual
  * root refusing any climb above it, refuses reserved temporary names, resolves symbolic links,
  * and compares by path components, never by string prefix.

@@ -5,7 +5,7 @@ import { HEX_SIZE_HEADER, type SizeHeader } from "./size-header.js";
 export interface DecodeFramesOptions {
   /** Largest payload accepted; a larger header is refused before its payload is looked at. */
   readonly maxSize: number;
-  /** The header format; the handouts' 8-hex-digit header by default. */
+  /** The header format; the 8-hex-digit header by default. */
   readonly header?: SizeHeader;
 }
 

@@ -7,7 +7,7 @@ export interface EncodeFixedRecordOptions {
 }
 
 /**
- * A fixed-length record: the payload padded to exactly `size` bytes, the handouts' first
+ * A fixed-length record: the payload padded to exactly `size` bytes, the classic first
  * framing method (both sides agree on the length in advance). Read it back with
  * `reader.readFixedRecord(size)`. Throws `BFTP_ERR_MESSAGE_TOO_LONG` when the payload does
  * not fit.

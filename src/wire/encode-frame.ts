@@ -2,7 +2,7 @@ import { HEX_SIZE_HEADER, type SizeHeader } from "./size-header.js";
 
 /** Options for {@link encodeFrame}. */
 export interface EncodeFrameOptions {
-  /** The header format; the handouts' 8-hex-digit header by default. */
+  /** The header format; the 8-hex-digit header by default. */
   readonly header?: SizeHeader;
 }
 

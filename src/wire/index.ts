@@ -1,6 +1,6 @@
 /**
  * `wire`: framing over any Node byte stream. Knows nothing of files or of the BFTP protocol.
- * See README "Library: wire" for the map from the handouts' socket_utils to these names.
+ * See docs/library.md for the map from the usual socket helpers to these names.
  */
 export { armDeadline, type WaitOptions } from "./deadline.js";
 export { decodeFrames, type DecodeFramesOptions, type DecodedFrames } from "./decode-frames.js";

@@ -1,8 +1,8 @@
 import { BftpError } from "../errors.js";
 
 /**
- * A fixed-width ASCII size header: the handouts' `send_size` (8 hex digits) and the
- * string helpers of handout 004 (8 decimal digits). The header states the payload length;
+ * A fixed-width ASCII size header: the classic `send_size` (8 hex digits) and the
+ * classic string helpers (8 decimal digits). The header states the payload length;
  * the payload follows it directly.
  *
  * @example
@@ -84,8 +84,8 @@ function makeHeader(name: string, radix: 10 | 16): SizeHeader {
   };
 }
 
-/** The handouts' `send_size` header: 8 lowercase hex digits, lengths up to 4 GiB - 1. */
+/** The classic `send_size` header: 8 lowercase hex digits, lengths up to 4 GiB - 1. */
 export const HEX_SIZE_HEADER: SizeHeader = makeHeader("hex size header", 16);
 
-/** Handout 004's string header: 8 decimal digits, lengths up to 99,999,999. */
+/** The classic string header: 8 decimal digits, lengths up to 99,999,999. */
 export const DECIMAL_SIZE_HEADER: SizeHeader = makeHeader("decimal size header", 10);

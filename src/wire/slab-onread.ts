@@ -14,7 +14,7 @@ export interface SlabOnreadOptions {
  * view (usually `StreamReader.feed`). A slab is written once, front to back, and never
  * reused, so a view stays valid for as long as anyone holds it; a slab is garbage once no
  * view of it is left. Fewer, larger reads and one allocation per slab instead of per read:
- * a download costs the receiver about a third less CPU (README "Benchmarks").
+ * a download costs the receiver about a third less CPU (docs/benchmarks.md).
  *
  * Pausing and resuming the socket works as with 'data' events; 'end', 'error' and 'close'
  * are emitted as usual. TLS sockets have no `onread`: they keep their 'data' events.

@@ -22,7 +22,7 @@ export interface StreamReaderOptions {
 export interface ReadFrameOptions extends WaitOptions {
   /** Largest payload accepted; a larger header is refused before any payload is buffered. */
   readonly maxSize: number;
-  /** The header format; the handouts' 8 hex digits by default. */
+  /** The header format; 8 hex digits by default. */
   readonly header?: SizeHeader;
 }
 
@@ -48,7 +48,7 @@ const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
 /**
  * Reads messages from any Node byte stream (a socket, a TLS socket, a file, a PassThrough),
- * whatever way its bytes were split: the handouts' `recv_fixed_size`, `recv_delimited_message`,
+ * whatever way its bytes were split: the classic `recv_fixed_size`, `recv_delimited_message`,
  * `recv_size`, `read_string`, `recv_to_file` and `recv_fixed_size_to_file`, correct on every
  * split, with every length checked against a limit before bytes are buffered.
  *
@@ -114,7 +114,7 @@ export class StreamReader {
   }
 
   /**
-   * Exactly `n` bytes (the handouts' `recv_fixed_size`); buffers `n` bytes, so bound `n`.
+   * Exactly `n` bytes (the classic `recv_fixed_size`); buffers `n` bytes, so bound `n`.
    *
    * @example
    * const magic = await reader.readExactly(4, { timeout: 5000 });
@@ -145,7 +145,7 @@ export class StreamReader {
   }
 
   /**
-   * The bytes before the next `delimiter` (which is consumed, not returned); the handouts'
+   * The bytes before the next `delimiter` (which is consumed, not returned); the classic
    * `recv_delimited_message` without reading one byte per call. Each byte is examined once
    * however the message is split, and a message longer than `max` fails with
    * `BFTP_ERR_MESSAGE_TOO_LONG` as soon as that is certain, having buffered at most `max`
@@ -177,8 +177,8 @@ export class StreamReader {
   }
 
   /**
-   * The payload of one size-header frame (the handouts' `recv_size`; with
-   * `DECIMAL_SIZE_HEADER`, handout 004's `read_string`). The header is checked against
+   * The payload of one size-header frame (the classic `recv_size`; with
+   * `DECIMAL_SIZE_HEADER`, the decimal `read_string`). The header is checked against
    * `maxSize` before any payload byte is buffered: a hostile `ffffffff` costs nothing.
    * On `BFTP_ERR_FRAME_TOO_LARGE` the header has been consumed and `details.size` says how
    * many payload bytes follow, so a caller can `skip()` them and stay in step; after
@@ -278,7 +278,7 @@ export class StreamReader {
   }
 
   /**
-   * Between 1 and `max` bytes: whatever has arrived (the handouts' plain `recv`), as a view.
+   * Between 1 and `max` bytes: whatever has arrived (a plain `recv`), as a view.
    * Fails with `BFTP_ERR_PEER_CLOSED` at the end of the stream.
    */
   readSome(max: number, options: WaitOptions = {}): Promise<Buffer> {
@@ -304,7 +304,7 @@ export class StreamReader {
   }
 
   /**
-   * Streams exactly `n` bytes into `destination` (the handouts' `recv_fixed_size_to_file`)
+   * Streams exactly `n` bytes into `destination` (the classic `recv_fixed_size_to_file`)
    * through `pipeline()`: the destination's backpressure pauses the source, so memory stays
    * bounded by the high-water marks whatever `n` is, and sizes past 4 GiB work. `timeout`
    * is a stall deadline: the longest wait for the next chunk. Bytes after the `n`th stay
@@ -332,7 +332,7 @@ export class StreamReader {
   }
 
   /**
-   * Streams every byte until the peer closes into `destination` (the handouts'
+   * Streams every byte until the peer closes into `destination` (the classic
    * `recv_to_file`), failing with `BFTP_ERR_MESSAGE_TOO_LONG` past `max`. Resolves with the
    * byte count.
    *

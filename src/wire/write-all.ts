@@ -6,7 +6,7 @@ import { armDeadline, type WaitOptions } from "./deadline.js";
 export type WriteAllOptions = WaitOptions;
 
 /**
- * The handouts' `sendall`, done right for Node: writes every byte and resolves once the
+ * The classic `sendall`, done right for Node: writes every byte and resolves once the
  * stream has accepted them all, waiting on `'drain'` when `write()` says its buffer is full,
  * so a fast sender cannot grow memory without bound. Several chunks are written corked, as
  * one `writev`, so a header and a payload leave in one segment without being copied together.

@@ -9,7 +9,7 @@ import { startHostileServer, type HostileServer } from "../helpers/hostile-serve
 
 // Issue 11 ("Also"): a reply the client cannot parse was BFTP_ERR_BAD_REQUEST (the code for a
 // bad *request*), and an error reply without an error object was taken as a remote refusal
-// that left the connection open. README promises BFTP_ERR_PROTOCOL, and the connection
+// that left the connection open. docs/errors.md promises BFTP_ERR_PROTOCOL, and the connection
 // closed: after a reply it cannot read, the client cannot know where the next one begins.
 
 /** Payloads that are not replies (PROTOCOL.md §4.1, §5.1). */

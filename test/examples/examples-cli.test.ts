@@ -36,7 +36,7 @@ for (const program of PROGRAMS) {
   });
 }
 
-describe("the help teaches what the handouts teach", () => {
+describe("the help teaches what each program shows", () => {
   test("echo-server --help explains each mode", { timeout: TEST_TIMEOUT }, async () => {
     const help = (await runExample("echo-server", ["--help"])).stdout.toString();
     for (const mode of ["sequential", "event-loop", "processes"]) {

@@ -11,7 +11,7 @@ export interface HostileEntry {
 }
 
 /**
- * Names a hostile server puts in a listing (DESIGN.md: the client treats names from the
+ * Names a hostile server puts in a listing (the client treats names from the
  * server as hostile): traversal, absolute paths, separators, NUL, terminal escapes, CR/LF,
  * C1 controls and a Windows drive. Only `ok.txt` is safe.
  */

@@ -1,4 +1,4 @@
-// Acceptance (PROTOCOL.md §2, §8.7, DESIGN.md requirement 3): "A 5 GiB sparse file can be
+// Acceptance (PROTOCOL.md §2, §8.7): "A 5 GiB sparse file can be
 // fetched with GET and its checksum verified (files over 4 GiB)."
 //
 // The file is sparse: 5 GiB of zeros with a few non-zero bytes planted around the 4 GiB

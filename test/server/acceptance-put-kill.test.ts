@@ -1,4 +1,4 @@
-// Acceptance (PROTOCOL.md §8.8, DESIGN.md requirement 6): "A client killed at a random point
+// Acceptance (PROTOCOL.md §8.8): "A client killed at a random point
 // of a PUT (50 runs, half overwriting an existing file) leaves the target absent, intact with
 // its old content, or complete with the new one, and no temporary file once the server has
 // noticed the disconnect."

@@ -1,4 +1,4 @@
-// Acceptance (DESIGN.md requirement 9): "A test client in the suite that is written from
+// Acceptance (the protocol is specified well enough): "A test client in the suite that is written from
 // PROTOCOL.md alone against raw sockets (not the project's client library) completes hello,
 // LIST, GET, PUT, RENAME, DELETE." The client is test/fixtures/raw_client.py, Python 3
 // standard library only; it shares no code with the project. This file runs it against a

@@ -25,7 +25,7 @@ test("readFrame decodes the fixture whole, byte by byte and at every split point
   }
 });
 
-test("readFrame with the decimal header (handout 004's read_string) at every split point", async () => {
+test("readFrame with the decimal header (the classic read_string) at every split point", async () => {
   const fixture = Buffer.concat(
     ["average", "", "[1,2,3]"].map((s) => encodeFrame(s, { header: DECIMAL_SIZE_HEADER })),
   );

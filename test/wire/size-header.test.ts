@@ -4,14 +4,14 @@ import fc from "fast-check";
 import { DECIMAL_SIZE_HEADER, HEX_SIZE_HEADER, encodeFrame } from "../../src/wire/index.js";
 import { throwsWithCode } from "../helpers/assert-code.js";
 
-test("hex header matches the handouts' send_size: 20 bytes is 00000014", () => {
+test("hex header matches the classic send_size: 20 bytes is 00000014", () => {
   assert.equal(HEX_SIZE_HEADER.encode(20).toString(), "00000014");
   assert.equal(encodeFrame("Hello Web Wide World").toString(), "00000014Hello Web Wide World");
   assert.equal(HEX_SIZE_HEADER.encode(0).toString(), "00000000");
   assert.equal(HEX_SIZE_HEADER.encode(0xffffffff).toString(), "ffffffff");
 });
 
-test("decimal header matches handout 004's send_string: 8 zero-padded digits", () => {
+test("decimal header matches the classic send_string: 8 zero-padded digits", () => {
   assert.equal(DECIMAL_SIZE_HEADER.encode(20).toString(), "00000020");
   assert.equal(DECIMAL_SIZE_HEADER.encode(99_999_999).toString(), "99999999");
   assert.equal(encodeFrame("é", { header: DECIMAL_SIZE_HEADER }).toString(), "00000002é");
