@@ -17,6 +17,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<Command>])[] = [
   ["serve", async () => (await import("./serve-command.js")).serveCommand()],
   ["get", async () => (await import("./get-command.js")).getCommand()],
   ["put", async () => (await import("./put-command.js")).putCommand()],
+  ["sync", async () => (await import("./sync-command.js")).syncCommand()],
   // ls, stat, hash, mkdir, rm, rmdir: one table (remote-commands.ts), one builder.
   ...["ls", "stat", "hash", "mkdir", "rm", "rmdir"].map(
     (name) =>

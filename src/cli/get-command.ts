@@ -34,6 +34,8 @@ export interface GetFlags extends CommonFlags {
   readonly continue?: boolean;
   readonly overwrite?: boolean;
   readonly literal?: boolean;
+  /** Keep the remote modification time on a file (trees always keep it). */
+  readonly preserve?: boolean;
 }
 
 /** `bftp get REMOTE [LOCAL]`: download a file, or a folder with -r (like `scp`, `cp -r`). */
@@ -48,6 +50,10 @@ export function getCommand(): Command {
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted download (its NAME.bftp-part file)")
       .option("--overwrite", "replace local files that exist (default: refuse and exit 1)")
+      .option(
+        "-p, --preserve",
+        "keep the remote modification time, as scp -p (folders with -r always keep times)",
+      )
       .option(
         "--literal",
         "take remote paths as written: *, ? and [ are plain, \\ escapes nothing",
@@ -105,6 +111,10 @@ applies. An interrupted get -r -c, run again as it
 was, continues the same target and fetches only the files not yet complete there; it never
 nests a second copy (a LOCAL that holds only names found at the top of REMOTE, partials
 included, is taken as the copy the first run began), and leaves no NAME.bftp-part behind.
+
+Modification times: a single file is stamped when it arrives, as with cp and scp; -p keeps
+the remote file's time instead (to the millisecond). Folders copied with -r always keep their files'
+times, as rsync -t does, so a re-run can tell what changed; bftp sync relies on that.
 ${EXIT_HELP}`,
     )
     .action(async (args: string[], flags: GetFlags) => {
@@ -168,6 +178,7 @@ async function getFile(job: GetJob): Promise<Omit<TransferReport, "ms">> {
       resume: flags.continue === true,
       overwrite: flags.overwrite === true,
       onProgress: display.onProgress,
+      preserveTime: flags.preserve === true,
       // The CLI runs this one download: blocking its loop for each local write is safe, and
       // saves a thread-pool hand-off per write (issue 12; docs/performance.md).
       syncWrites: true,

@@ -15,6 +15,7 @@ import { treeTransferOptions } from "./tree-transfer-options.js";
 /** Flags of `bftp get` that a batch reads. */
 interface ManyFlags extends CommonFlags {
   readonly recursive?: boolean;
+  readonly preserve?: boolean;
   readonly continue?: boolean;
   readonly overwrite?: boolean;
   /** Remote paths as written: no globs, no backslash escapes. */
@@ -92,6 +93,7 @@ export async function getMany(
     note(flags, `downloading ${items.length} files into ${local}`);
     const result = await downloadMany(client, items, {
       resume: flags.continue === true,
+      preserveTime: flags.preserve === true,
       overwrite: flags.overwrite === true,
       onProgress: display.onProgress,
       onFile: (f) => {

@@ -28,6 +28,8 @@ export interface PutFlags extends CommonFlags {
   readonly recursive?: boolean;
   readonly continue?: boolean;
   readonly overwrite?: boolean;
+  /** Keep the local modification time on a file (trees always keep it). */
+  readonly preserve?: boolean;
 }
 
 /** `bftp put LOCAL REMOTE`: upload a file, or a folder with -r (like `scp`, `cp -r`). */
@@ -42,7 +44,11 @@ export function putCommand(): Command {
       )
       .option("-r, --recursive", "copy a folder and everything in it, like cp -r")
       .option("-c, --continue", "continue an interrupted upload the server kept")
-      .option("--overwrite", "replace remote files that exist (default: refuse and exit 1)"),
+      .option("--overwrite", "replace remote files that exist (default: refuse and exit 1)")
+      .option(
+        "-p, --preserve",
+        "keep the local modification time, as scp -p (folders with -r always keep times)",
+      ),
   )
     .addHelpText(
       "after",
@@ -84,6 +90,10 @@ With -r, a trailing slash on LOCAL means its contents, as in rsync (photos/ copi
 in the folder, photos the folder itself): the files go straight into REMOTE, whether or not
 it exists, never into REMOTE/photos, so the same command run again lands in the same place.
 Without the slash, the cp -r rule above applies.
+
+Modification times: a single file is stamped when it arrives, as with cp and scp; -p keeps
+the local file's time instead (to the millisecond). Folders copied with -r always keep their files'
+times, as rsync -t does, so a re-run can tell what changed; bftp sync relies on that.
 ${EXIT_HELP}`,
     )
     .action(async (paths: string[], flags: PutFlags, command: Command) => {
@@ -173,6 +183,7 @@ async function putFile(job: PutJob): Promise<Omit<TransferReport, "ms">> {
     resume: flags.continue === true,
     overwrite: flags.overwrite === true,
     onProgress: display.onProgress,
+    preserveTime: flags.preserve === true,
   });
   display.done(result.path, result.size);
   return {

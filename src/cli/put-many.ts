@@ -19,6 +19,7 @@ export interface PutManyFlags extends CommonFlags {
   readonly recursive?: boolean;
   readonly continue?: boolean;
   readonly overwrite?: boolean;
+  readonly preserve?: boolean;
 }
 
 type Failure = TransferReport["failed"][number];
@@ -160,7 +161,10 @@ async function putFiles(
     });
   }
   const { options, warnings } = treeTransferOptions(flags, { display, verb: "sent" });
-  const result = await uploadMany(client, items, options);
+  const result = await uploadMany(client, items, {
+    ...options,
+    preserveTime: flags.preserve === true,
+  });
   const localOf = new Map(items.map((i) => [i.remote, i.local]));
   const local = (remote: string): string => localOf.get(remote) ?? remote;
   // A file that appeared between the listing and its PUT was refused by the server.

@@ -108,7 +108,12 @@ export function downloadToFile(
 
 /** What {@link verifiedDownload} checks: the GET's reply and what its data phase carried. */
 export interface DownloadOutcome {
-  readonly info: { readonly size: number; readonly offset: number; readonly length: number };
+  readonly info: {
+    readonly size: number;
+    readonly offset: number;
+    readonly length: number;
+    readonly mtime: number;
+  };
   readonly result: DataPhaseResult;
   readonly alg: ChecksumAlg;
   readonly tracker: ProgressTracker;
@@ -139,5 +144,6 @@ export function verifiedDownload(remote: string, outcome: DownloadOutcome): Tran
     size: info.size,
     offset: info.offset,
     checksum: { alg, value: checksum },
+    mtime: info.mtime,
   };
 }

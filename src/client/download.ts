@@ -13,6 +13,7 @@ import { inStep } from "./in-step.js";
 import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
 import { expectShape, getReply, hashReply } from "./reply-shapes.js";
+import { exactSeconds } from "../exact-seconds.js";
 
 /** Options for a download. */
 export interface DownloadOptions {
@@ -40,6 +41,12 @@ export interface DownloadOptions {
    * streams, devices and FIFOs are never written this way.
    */
   readonly syncWrites?: boolean;
+  /**
+   * Give a downloaded file the remote file's modification time (`scp -p`, `cp -p`), set on
+   * the partial before it takes its name. Default false: the file is stamped when written,
+   * as cp and scp do. Tree downloads always keep the times.
+   */
+  readonly preserveTime?: boolean;
 }
 
 /** What a finished transfer did. */
@@ -54,6 +61,13 @@ export interface TransferResult {
   readonly offset: number;
   /** The verified checksum of the bytes moved. */
   readonly checksum: { readonly alg: ChecksumAlg; readonly value: string };
+  /** The remote file's modification time (ms since the epoch), where the transfer learnt it. */
+  readonly mtime?: number;
+  /**
+   * True for a file of a tree transfer that was not sent because the receiver already held
+   * it complete (a have list's or an offer's match: PROTOCOL.md §8.13, §8.14).
+   */
+  readonly held?: boolean;
 }
 
 export { PARTIAL_SUFFIX } from "./partial-name.js";
@@ -181,6 +195,10 @@ export async function downloadFile(
     result = await fetch(0, options.ifVersion);
   }
   try {
+    if (options.preserveTime === true && result.mtime !== undefined) {
+      const seconds = exactSeconds(result.mtime);
+      await fsp.utimes(part, seconds, seconds);
+    }
     if (options.overwrite === true) {
       // Never a device or link that appeared at the target meanwhile (issue 11, item 4).
       const now = await fsp.lstat(target).catch(() => undefined);

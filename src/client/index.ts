@@ -17,3 +17,12 @@ export {
   type BatchResult,
 } from "./tree.js";
 export type { UploadOptions } from "./upload.js";
+export { removeTree, type RemovedTree } from "./remove-tree.js";
+export {
+  MAX_SYNC_ENTRIES,
+  syncTree,
+  type SyncChange,
+  type SyncDirection,
+  type SyncOptions,
+  type SyncResult,
+} from "./sync.js";

@@ -49,6 +49,7 @@ export async function downloadListStream(
     onWarning: options.onWarning,
     onFile: options.onFile,
     targets: items,
+    keepTimes: options.preserveTime === true,
   });
   const seen = new Uint8Array(items.length);
   const request = {

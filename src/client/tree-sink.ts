@@ -31,6 +31,11 @@ export interface TreeSinkOptions {
    * lies below `targets[i].local`; `remoteDir` is then unused.
    */
   readonly targets?: readonly { readonly remote: string; readonly local: string }[] | undefined;
+  /**
+   * Give each file the sender's modification time (default true: trees keep times). False
+   * for a list of single files fetched without `-p`, stamped when written as scp does.
+   */
+  readonly keepTimes?: boolean | undefined;
 }
 
 interface Current {
@@ -186,8 +191,10 @@ export class TreeSink {
     if (error !== undefined) current.failure ??= remoteError(error);
     if (current.failure === undefined && checksum !== undefined) {
       try {
-        const seconds = exactSeconds(current.mtime);
-        fs.futimesSync(current.fd, seconds, seconds);
+        if (this.#options.keepTimes !== false) {
+          const seconds = exactSeconds(current.mtime);
+          fs.futimesSync(current.fd, seconds, seconds);
+        }
         fs.closeSync(current.fd);
         current.fd = -1;
         this.#commit(current);
@@ -243,6 +250,7 @@ export class TreeSink {
       size,
       offset: size,
       checksum: { alg: "sha256", value: have?.sha256 ?? "" },
+      held: true,
     };
     this.files.push(result);
     this.#options.onFile?.(result);

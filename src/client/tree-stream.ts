@@ -16,11 +16,22 @@ import { expectShape, pathReply } from "./reply-shapes.js";
 import type { BatchOptions, BatchResult } from "./tree.js";
 import { TreeSink } from "./tree-sink.js";
 import { PARTIAL_SUFFIX } from "./partial-name.js";
+import { localOffer } from "./tree-offer.js";
 
 /** Bytes of JSON per have-list or path-list frame (well under any server's `maxChunk`). */
 const ARRAY_FRAME_BYTES = 64 * 1024;
 /** Most have-list entries sent (PROTOCOL.md §8.13's limit). */
 const MAX_HAVE = 1_000_000;
+
+/** How a sync tells which files the receiver already holds (client/sync.ts). */
+export interface TreeCompareOptions {
+  /**
+   * Name every file the receiver holds, by size and modification time or by SHA-256, so
+   * that the sender skips those that match (`bftp sync`); with `overwrite`, the others are
+   * replaced. Without it, only `resume` names held files (by SHA-256, for `-c`).
+   */
+  readonly compare?: "size-mtime" | "sha256";
+}
 
 /**
  * Copies a remote folder into `localDir` with one GETTREE (PROTOCOL.md §8.13, issue 12): the
@@ -33,12 +44,17 @@ export async function downloadTreeStream(
   client: BftpClient,
   remoteDir: string,
   localDir: string,
-  options: BatchOptions & DownloadOptions = {},
+  options: BatchOptions & DownloadOptions & TreeCompareOptions = {},
 ): Promise<BatchResult> {
   const conn = client.connection;
   const alg = options.checksum ?? "crc32";
   fs.mkdirSync(localDir, { recursive: true });
-  const haveList = options.resume === true && options.overwrite !== true ? localHave(localDir) : [];
+  const haveList =
+    options.compare !== undefined
+      ? localOffer(localDir, { sha256: options.compare === "sha256" })
+      : options.resume === true && options.overwrite !== true
+        ? localHave(localDir)
+        : [];
   const have = new Map(haveList.map((e) => [e.path, e]));
   const sink = new TreeSink(localDir, {
     remoteDir,

@@ -11,7 +11,7 @@ import { expectShape, pathReply } from "./reply-shapes.js";
 import type { BatchOptions, BatchResult } from "./tree.js";
 import { localOffer, readHeld } from "./tree-offer.js";
 import { TreeSource, type SentFile } from "./tree-source.js";
-import { jsonArrayPhase } from "./tree-stream.js";
+import { jsonArrayPhase, type TreeCompareOptions } from "./tree-stream.js";
 import type { UploadOptions } from "./upload.js";
 
 /** Bytes of records built and written at once. */
@@ -37,7 +37,7 @@ export async function uploadTreeStream(
   client: BftpClient,
   localDir: string,
   remoteDir: string,
-  options: BatchOptions & UploadOptions = {},
+  options: BatchOptions & UploadOptions & TreeCompareOptions = {},
 ): Promise<BatchResult> {
   const conn = client.connection;
   const alg = options.checksum ?? "crc32";
@@ -45,10 +45,13 @@ export async function uploadTreeStream(
   const maxChunk = Math.max(2, Math.min(client.server.limits.maxChunk, 1 << 20));
   // With -c, the files here are offered first, and those the server holds are not sent
   // (§8.14, "puttree-offer"): a re-run sends only what is missing.
-  const offer =
-    options.resume === true && client.offers("puttree-offer")
-      ? localOffer(localDir, { sha256: alg === "sha256" })
-      : undefined;
+  const offer = !client.offers("puttree-offer")
+    ? undefined
+    : options.compare !== undefined
+      ? localOffer(localDir, { sha256: options.compare === "sha256" })
+      : options.resume === true
+        ? localOffer(localDir, { sha256: alg === "sha256" })
+        : undefined;
   const held = new Set<string>();
   const source = new TreeSource(localDir, {
     alg,
@@ -185,6 +188,7 @@ export async function uploadTreeStream(
         size,
         offset: size,
         checksum: { alg: "sha256", value: entry?.sha256 ?? "" },
+        held: true,
       };
       files.push(result);
       options.onFile?.(result);

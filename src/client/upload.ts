@@ -25,6 +25,11 @@ export interface UploadOptions {
   readonly checksum?: ChecksumAlg;
   /** Set the remote modification time (ms since the epoch). */
   readonly mtime?: number;
+  /**
+   * For a file: give the remote file the local one's modification time (default true, unless
+   * `mtime` is given). False leaves the server to stamp it when committed, as scp without -p.
+   */
+  readonly preserveTime?: boolean;
   /** Size of a stream's data, when known (checked by the server). */
   readonly size?: number;
   readonly onProgress?: ProgressHandler;
@@ -135,7 +140,9 @@ export async function uploadFile(
         resumable: options.resumable ?? true,
         size: stats.size,
         offset,
-        mtime: options.mtime ?? Math.trunc(stats.mtimeMs),
+        ...(options.mtime === undefined && options.preserveTime === false
+          ? {}
+          : { mtime: options.mtime ?? Math.trunc(stats.mtimeMs) }),
       },
       (tracker) =>
         new FileSender(conn.socket, {
