@@ -36,6 +36,8 @@ export interface CommonFlags {
   readonly configDir?: string;
   /** Log in as this user (else the location's `user@`). */
   readonly user?: string;
+  /** Draw progress bars or not, whatever the terminal (the shell's `progress` command). */
+  readonly progress?: boolean;
 }
 
 /** `--user`, the same on every client command and the shell. */

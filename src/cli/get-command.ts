@@ -18,10 +18,10 @@ import {
   type CommonFlags,
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
-import { getMany } from "./get-many.js";
+import { getMany, sameServer } from "./get-many.js";
 import { isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
-import { runTransfer } from "./run-transfer.js";
+import { commandEndpoint, runTransfer, type Endpoint } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
 import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
 import { removeLeftPartials } from "./continued-tree.js";
@@ -118,33 +118,75 @@ times, as rsync -t does, so a re-run can tell what changed; bftp sync relies on 
 ${EXIT_HELP}`,
     )
     .action(async (args: string[], flags: GetFlags) => {
-      const [remote = "", local] = args;
+      const local = args.length > 1 ? args.at(-1) : undefined;
       await runAction(
         flags,
         () => {
-          if (args.length > 2) return getMany(args.slice(0, -1), args.at(-1) ?? "", flags);
-          // A glob stands for several files: the batch's rules, into LOCAL or ".".
-          if (flags.literal !== true && isRemoteGlob(location(remote, flags).path)) {
-            return getMany([remote], local ?? ".", flags);
+          const wheres = (args.length > 1 ? args.slice(0, -1) : args).map((a) =>
+            location(a, flags),
+          );
+          const first = wheres[0];
+          if (first === undefined) throw usageError("Give at least one file to download");
+          for (const w of wheres) {
+            if (!sameServer(w, first)) {
+              throw usageError(
+                "Cannot download from several servers in one command: the sources share one connection",
+              );
+            }
           }
-          return get(remote, local, flags);
+          return getOperation(
+            commandEndpoint(first, flags),
+            wheres.map((w) => w.path),
+            local,
+            flags,
+          );
         },
         { resumable: local !== "-" },
       ); // a pipe cannot be resumed
     });
 }
 
-async function get(remoteArg: string, local: string | undefined, flags: GetFlags): Promise<number> {
-  const parsed = location(remoteArg, flags);
-  const where = flags.literal === true ? parsed : { ...parsed, path: unescapeGlob(parsed.path) };
+/**
+ * `get` on `endpoint`, the one implementation behind `bftp get` and the shell's `get` and
+ * `mget` (issue 13, item 9): remote paths as the user wrote them (globs expanded unless
+ * --literal), into `local` (a file, a folder, `-`, or the copy's own name when undefined).
+ * Several sources, or a glob, take the batch's rules (get-many.ts); one folder with -r the
+ * tree's; one file the single file's.
+ */
+export function getOperation(
+  endpoint: Endpoint,
+  remotes: readonly string[],
+  local: string | undefined,
+  flags: GetFlags,
+): Promise<number> {
+  const [remote = ""] = remotes;
+  if (remotes.length > 1) {
+    if (local === undefined) throw usageError("Give the local folder the files go into");
+    return getMany(endpoint, remotes, local, flags);
+  }
+  // A glob stands for several files: the batch's rules, into LOCAL or ".".
+  if (flags.literal !== true && isRemoteGlob(remote)) {
+    return getMany(endpoint, [remote], local ?? ".", flags);
+  }
+  return get(endpoint, remote, local, flags);
+}
+
+async function get(
+  endpoint: Endpoint,
+  remoteArg: string,
+  local: string | undefined,
+  flags: GetFlags,
+): Promise<number> {
+  const remote = flags.literal === true ? remoteArg : unescapeGlob(remoteArg);
+  const where = { ...endpoint.where, path: remote };
   if (local === STDIO) {
     checkPipeFlags(flags, "get");
     // Quiet: standard output carries the data, so no result line and no bars.
-    return runTransfer(where, { ...flags, quiet: true }, (client) =>
+    return runTransfer(endpoint, { ...flags, quiet: true }, (client) =>
       getToStdout(client, where, flags),
     );
   }
-  return runTransfer(where, flags, async (client, display) => {
+  return runTransfer(endpoint, flags, async (client, display) => {
     const job: GetJob = { client, where, local, flags, display };
     if (flags.recursive === true && (await client.stat(where.path)).type === "dir") {
       return getTree(job);

@@ -5,9 +5,9 @@ import type { Location } from "../client/location.js";
 import { escapeControls, localName } from "../client/safe-name.js";
 import { downloadMany, downloadTree, type BatchItem } from "../client/tree.js";
 import { BftpError } from "../errors.js";
-import { location, note, usageError, warn, type CommonFlags } from "./common.js";
+import { note, usageError, warn, type CommonFlags } from "./common.js";
 import { expandRemoteGlob, isRemoteGlob, unescapeGlob } from "./remote-glob.js";
-import { runTransfer } from "./run-transfer.js";
+import { runTransfer, type Endpoint } from "./run-transfer.js";
 import { localKind } from "./transfer-plan.js";
 import { isAlreadyComplete } from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
@@ -32,18 +32,18 @@ interface ManyFlags extends CommonFlags {
  * not share a local name.
  */
 export async function getMany(
+  endpoint: Endpoint,
   sources: readonly string[],
   local: string,
   flags: ManyFlags,
 ): Promise<number> {
-  const wheres = sources.map((s) => location(s, flags));
-  const first = wheres[0];
+  const first = sources[0];
   if (first === undefined) throw usageError("Give at least one file to download");
   const literal = flags.literal === true;
   // -r takes one source: a folder (get-command.ts), or one pattern whose matched folders are
   // copied whole.
   const recursive = flags.recursive === true;
-  if (recursive && (wheres.length > 1 || literal || !isRemoteGlob(first.path))) {
+  if (recursive && (sources.length > 1 || literal || !isRemoteGlob(first))) {
     throw usageError(
       "Cannot copy several folders at once with -r: give one folder, or one pattern, per command",
     );
@@ -51,26 +51,19 @@ export async function getMany(
   if (local === "-") {
     throw usageError(`Cannot write several files to standard output: give a folder, not "-"`);
   }
-  for (const w of wheres) {
-    if (!sameServer(w, first)) {
-      throw usageError(
-        "Cannot download from several servers in one command: the sources share one connection",
-      );
-    }
-  }
   if ((await localKind(local)) !== "dir") {
     throw new BftpError(
       "BFTP_ERR_NOT_A_DIRECTORY",
       `Cannot save ${sources.length === 1 ? "the files matched" : `${sources.length} files`} into ${JSON.stringify(local)}: with several sources the last argument must be an existing folder (create it first)`,
     );
   }
-  return runTransfer(first, flags, async (client, display) => {
+  return runTransfer(endpoint, flags, async (client, display) => {
     const warnings: string[] = [];
     const items: BatchItem[] = [];
     const trees: BatchItem[] = [];
     const seen = new Set<string>();
-    for (const w of wheres) {
-      for (const source of await sourcesOf(client, w.path, { literal, recursive, warnings })) {
+    for (const remote of sources) {
+      for (const source of await sourcesOf(client, remote, { literal, recursive, warnings })) {
         const name = safeLocalPath(source.relative);
         if (name === undefined) {
           // A matched name that could write outside LOCAL, as downloadTree skips it.
@@ -191,6 +184,7 @@ function safeLocalPath(relative: string): string | undefined {
   }
 }
 
-function sameServer(a: Location, b: Location): boolean {
+/** Whether two locations name the same server and login (they can share one connection). */
+export function sameServer(a: Location, b: Location): boolean {
   return a.host === b.host && a.port === b.port && a.tls === b.tls && a.user === b.user;
 }

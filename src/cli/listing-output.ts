@@ -1,6 +1,6 @@
 import type { Entry } from "../client/reply-shapes.js";
 import { jsonLine, type CommonFlags } from "./common.js";
-import { formatListing, sizeWidth } from "./entry-format.js";
+import { formatEntries, sizeWidth, type ListingStyle } from "./entry-format.js";
 
 /**
  * Entries `bftp ls` holds to print them sorted by name. A folder with more is printed as its
@@ -30,9 +30,16 @@ export class ListingOutput {
   #width = 1;
   #written = 0;
 
-  constructor(flags: CommonFlags, path: string) {
+  readonly #style: ListingStyle;
+
+  constructor(
+    flags: CommonFlags,
+    path: string,
+    style: ListingStyle = { long: true, human: false },
+  ) {
     this.#flags = flags;
     this.#path = path;
+    this.#style = style;
   }
 
   /** Entries seen so far. */
@@ -93,7 +100,7 @@ export class ListingOutput {
       const items = entries.map((e) => jsonLine(e)).join(",");
       this.#write(this.#written === 0 ? items : `,${items}`);
     } else if (this.#flags.quiet !== true) {
-      this.#write(`${formatListing(entries, this.#width).join("\n")}\n`);
+      this.#write(`${formatEntries(entries, this.#style, this.#width).join("\n")}\n`);
     }
     this.#written += entries.length;
   }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { commandEndpoint, type Endpoint } from "./run-transfer.js";
 import { Command } from "commander";
 import type { Location } from "../client/location.js";
 import { escapeControls } from "../client/safe-name.js";
@@ -12,7 +13,6 @@ import {
   sayJson,
   statOrNone,
   usageError,
-  withClient,
   isRemoteArgument,
   withHint,
   type CommonFlags,
@@ -55,19 +55,32 @@ ${EXIT_HELP}`,
 async function mv(remote: string, newPath: string, flags: MvFlags): Promise<number> {
   const from = location(remote, flags);
   const to = targetPath(from, newPath, flags);
-  const moved = await withClient(from, flags, async (client) => {
+  return mvOperation(commandEndpoint(from, flags), from.path, to, flags);
+}
+
+/**
+ * `mv` on `endpoint`, behind `bftp mv` and the shell's `mv` (issue 13, item 9): `from` to
+ * `to`, or into `to` when it is a folder (or ends with `/`), as mv does.
+ */
+export async function mvOperation(
+  endpoint: Endpoint,
+  from: string,
+  to: string,
+  flags: MvFlags,
+): Promise<number> {
+  const moved = await endpoint.use(async (client) => {
     let target = to;
     if (to.endsWith("/") || (await statOrNone(client, to))?.type === "dir") {
-      target = path.posix.join(to, path.posix.basename(from.path));
+      target = path.posix.join(to, path.posix.basename(from));
     }
     try {
-      return await client.rename(from.path, target, { overwrite: flags.overwrite === true });
+      return await client.rename(from, target, { overwrite: flags.overwrite === true });
     } catch (err) {
       throw withHint(err, "BFTP_ERR_EXISTS", "use --overwrite to replace it");
     }
   });
-  sayJson(flags, { ok: true, from: from.path, to: moved });
-  say(flags, `moved ${escapeControls(from.path)} to ${escapeControls(moved)}`);
+  sayJson(flags, { ok: true, from, to: moved });
+  say(flags, `moved ${escapeControls(from)} to ${escapeControls(moved)}`);
   return 0;
 }
 

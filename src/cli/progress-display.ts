@@ -27,6 +27,7 @@ export function shouldDraw(
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
   if (flags.quiet === true || flags.json === true) return false;
+  if (flags.progress !== undefined) return flags.progress;
   if (env["BFTP_PROGRESS"] === "1") return true;
   if (env["BFTP_PROGRESS"] === "0") return false;
   return stream.isTTY === true;
@@ -73,6 +74,7 @@ export class ProgressDisplay {
    */
   static async create(drawing: boolean, stream?: ProgressStream): Promise<ProgressDisplay> {
     const library = drawing ? (await import("cli-progress")).default : undefined;
+    if (drawing) await loadColumnWidths();
     return new ProgressDisplay(library, stream);
   }
 
@@ -230,12 +232,23 @@ export function renderRow(row: ProgressRow, width: number): string {
   return `${label}${bar} ${right}`;
 }
 
-/** `text` cut or padded to exactly `width` columns, keeping its end. */
+/**
+ * `text` cut or padded to exactly `width` terminal columns, keeping its end. Columns, not
+ * characters: a CJK character or an emoji takes two (string-width, the library cli-progress
+ * itself measures with), so the bars of `報告書.pdf` and `report.pdf` line up.
+ */
 function fit(text: string, width: number): string {
   graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  const measure = columnsOf ?? ((): number => 1);
   const chars = Array.from(graphemes.segment(text), (s) => s.segment);
-  if (chars.length <= width) return text + " ".repeat(width - chars.length);
-  return `…${chars.slice(chars.length - width + 1).join("")}`;
+  const widths = chars.map((c) => measure(c));
+  const total = widths.reduce((sum, w) => sum + w, 0);
+  if (total <= width) return text + " ".repeat(width - total);
+  // Keep as much of the end as fits after the "…", then pad if a wide character did not fit.
+  let used = 1;
+  let from = chars.length;
+  while (from > 0 && used + (widths[from - 1] ?? 1) <= width) used += widths[--from] ?? 1;
+  return `…${chars.slice(from).join("")}${" ".repeat(width - used)}`;
 }
 
 /**
@@ -243,6 +256,14 @@ function fit(text: string, width: number): string {
  * `get` and `put` paid at start-up whether or not it drew a bar (issue 12, item 4).
  */
 let graphemes: Intl.Segmenter | undefined;
+
+/** Terminal columns of a string (string-width), loaded with cli-progress: only to draw. */
+let columnsOf: ((text: string) => number) | undefined;
+
+/** Loads what measuring names in columns needs (done by {@link ProgressDisplay.create}). */
+export async function loadColumnWidths(): Promise<void> {
+  columnsOf ??= (await import("string-width")).default;
+}
 
 /** Seconds as m:ss or h:mm:ss. */
 function clock(seconds: number): string {

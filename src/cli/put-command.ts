@@ -16,7 +16,7 @@ import {
 } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
 import { STDIO, checkPipeFlags, putFromStdin } from "./pipe-transfer.js";
-import { runTransfer } from "./run-transfer.js";
+import { commandEndpoint, runTransfer, type Endpoint } from "./run-transfer.js";
 import { putMany } from "./put-many.js";
 import { putTreeInto, sameContent } from "./put-tree.js";
 import { localKind } from "./transfer-plan.js";
@@ -109,18 +109,40 @@ ${EXIT_HELP}`,
       }
       await runAction(
         flags,
-        () =>
-          locals.length > 1 ? putMany(locals, remote, flags) : put(paths[0] ?? "", remote, flags),
+        () => {
+          const where = location(remote, flags);
+          return putOperation(commandEndpoint(where, flags), locals, where.path, flags);
+        },
         { resumable: !locals.includes("-") }, // a pipe cannot be resumed
       );
     });
 }
 
-async function put(local: string, remoteArg: string, flags: PutFlags): Promise<number> {
-  const where = location(remoteArg, flags);
+/**
+ * `put` on `endpoint`, the one implementation behind `bftp put` and the shell's `put` and
+ * `mput` (issue 13, item 9): local files or folders (several go into one remote folder,
+ * put-many.ts), `-` for standard input, to `remote` as the user wrote it.
+ */
+export function putOperation(
+  endpoint: Endpoint,
+  locals: readonly string[],
+  remote: string,
+  flags: PutFlags,
+): Promise<number> {
+  if (locals.length > 1) return putMany(endpoint, locals, remote, flags);
+  return put(endpoint, locals[0] ?? "", remote, flags);
+}
+
+async function put(
+  endpoint: Endpoint,
+  local: string,
+  remote: string,
+  flags: PutFlags,
+): Promise<number> {
+  const where = { ...endpoint.where, path: remote };
   if (local === STDIO) {
     checkPipeFlags(flags, "put");
-    return runTransfer(where, flags, (client) => putFromStdin(client, where, flags));
+    return runTransfer(endpoint, flags, (client) => putFromStdin(client, where, flags));
   }
   const kind = await localKind(local);
   if (kind === "none") {
@@ -132,7 +154,7 @@ async function put(local: string, remoteArg: string, flags: PutFlags): Promise<n
   if (kind === "dir" && flags.recursive !== true) {
     throw usageError(`Cannot upload ${JSON.stringify(local)}: it is a folder; use -r to copy it`);
   }
-  return runTransfer(where, flags, (client, display) => {
+  return runTransfer(endpoint, flags, (client, display) => {
     const job: PutJob = { client, local, where, flags, display };
     return kind === "dir" ? putTree(job) : putFile(job);
   });

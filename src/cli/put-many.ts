@@ -5,11 +5,11 @@ import type { Location } from "../client/location.js";
 import { uploadMany, type BatchItem } from "../client/tree.js";
 import { inWindow } from "../client/window.js";
 import { BftpError } from "../errors.js";
-import { location, note, statOrNone, usageError, type CommonFlags } from "./common.js";
+import { note, statOrNone, usageError, type CommonFlags } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
 import { STDIO } from "./pipe-transfer.js";
 import { keptWithContinue, putTreeInto, sameContent } from "./put-tree.js";
-import { runTransfer } from "./run-transfer.js";
+import { runTransfer, type Endpoint } from "./run-transfer.js";
 import { localKind, planLocalTree } from "./transfer-plan.js";
 import type { TransferReport } from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
@@ -36,11 +36,12 @@ const STAT_WINDOW = 64;
  * A missing source fails alone (exit 5); the shell's own glob expansion supplies the names.
  */
 export async function putMany(
+  endpoint: Endpoint,
   sources: readonly string[],
-  remoteArg: string,
+  remote: string,
   flags: PutManyFlags,
 ): Promise<number> {
-  const where = location(remoteArg, flags);
+  const where = { ...endpoint.where, path: remote };
   if (sources.includes(STDIO)) {
     throw usageError(`Cannot upload standard input ("-") with other sources: give it alone`);
   }
@@ -73,7 +74,7 @@ export async function putMany(
     seen.add(name);
     (kind === "dir" ? dirs : files).push(source);
   });
-  return runTransfer(where, flags, async (client, display) => {
+  return runTransfer(endpoint, flags, async (client, display) => {
     const dir = await targetFolder(client, where, sources.length);
     if (display.drawing) await expectAll(display, files, dirs);
     note(flags, `uploading ${files.length + dirs.length} sources into ${dir}`);

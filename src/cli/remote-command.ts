@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { BftpClient } from "../client/client.js";
+import { commandEndpoint, type Endpoint } from "./run-transfer.js";
 import {
   EXIT_HELP,
   addCommonOptions,
@@ -7,7 +8,6 @@ import {
   runAction,
   say,
   sayJson,
-  withClient,
   type CommonFlags,
 } from "./common.js";
 
@@ -76,17 +76,29 @@ export function remoteCommand<F extends CommonFlags>(spec: RemoteCommandSpec<F>)
   return addCommonOptions(command)
     .addHelpText("after", helpAfter(spec))
     .action(async (remote: string, flags: F) => {
-      await runAction(flags, async () => {
+      await runAction(flags, () => {
         const where = location(remote, flags);
-        const outcome = await withClient(where, flags, (client) =>
-          spec.run(client, where.path, flags),
-        );
-        if (outcome.printed === true) return 0;
-        sayJson(flags, { ok: true, ...outcome.json });
-        if (outcome.line !== undefined) say(flags, outcome.line);
-        return 0;
+        return remoteOperation(commandEndpoint(where, flags), spec, where.path, flags);
       });
     });
+}
+
+/**
+ * One of the table's commands on `endpoint`, behind `bftp NAME` and the shell's command of the
+ * same name (issue 13, item 9): runs it on `path`, then prints `{"ok":true,...}` with --json
+ * or its line otherwise (the connection closed first, for the command line). Resolves with 0.
+ */
+export async function remoteOperation<F extends CommonFlags>(
+  endpoint: Endpoint,
+  spec: RemoteCommandSpec<F>,
+  path: string,
+  flags: F,
+): Promise<number> {
+  const outcome = await endpoint.use((client) => spec.run(client, path, flags));
+  if (outcome.printed === true) return 0;
+  sayJson(flags, { ok: true, ...outcome.json });
+  if (outcome.line !== undefined) say(flags, outcome.line);
+  return 0;
 }
 
 /** The text after the options: the paragraph, the examples, the exit codes. */

@@ -1,10 +1,11 @@
 import type { Command } from "commander";
+import type { Entry } from "../client/reply-shapes.js";
 import { escapeControls } from "../client/safe-name.js";
 import type { BftpClient } from "../client/client.js";
 import { removeTree, type RemovedTree } from "../client/remove-tree.js";
 import { BftpError, isBftpError } from "../errors.js";
 import { formatBytes, withHint, type CommonFlags } from "./common.js";
-import { formatDate, formatListing } from "./entry-format.js";
+import { formatDate, formatEntries, type ListingStyle } from "./entry-format.js";
 import { ListingOutput } from "./listing-output.js";
 import { expandRemoteGlob, isRemoteGlob, unescapeGlob, type GlobMatch } from "./remote-glob.js";
 import { remoteCommand, type RemoteCommandSpec, type RemoteOutcome } from "./remote-command.js";
@@ -18,6 +19,16 @@ export interface MkdirFlags extends CommonFlags {
 export interface GlobFlags extends CommonFlags {
   /** Remote paths as written: no globs, no backslash escapes. */
   readonly literal?: boolean;
+}
+
+/** Flags of `bftp ls` and the shell's `ls`. */
+export interface LsFlags extends GlobFlags {
+  /** `-a`: names that begin with "." too (hidden without it, as ls hides them). */
+  readonly all?: boolean;
+  /** `-h`: sizes as 4.0K, 1.2M (long lines only). */
+  readonly humanReadable?: boolean;
+  /** False for the shell's `ls` without `-l`: names only. The command line is always long. */
+  readonly long?: boolean;
 }
 
 /** Flags of `bftp rm`. */
@@ -44,7 +55,7 @@ async function globbed(
 }
 
 /** `bftp ls REMOTE`: list a remote folder like `ls -l`, sorted by name. */
-const ls: RemoteCommandSpec<GlobFlags> = {
+const ls: RemoteCommandSpec<LsFlags> = {
   name: "ls",
   description: "List a remote folder (or describe one file), like ls -l",
   argument: "the folder: bftp://[user@]host[:port]/path",
@@ -52,9 +63,18 @@ const ls: RemoteCommandSpec<GlobFlags> = {
 bytes; date of last change in local time. Names are sorted; control characters in them are
 shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal. A folder of more than
 10,000 entries is printed as its entries arrive, unsorted, so any size lists in bounded memory.`,
-  options: [LITERAL_OPTION],
+  options: [
+    {
+      flags: "-a, --all",
+      description: 'also names that begin with "." (hidden otherwise, as ls does)',
+    },
+    { flags: "--human-readable", description: "sizes as 4.0K, 1.2M, as ls -h (-h is help here)" },
+    { flags: "-l", description: "long lines (always: accepted for ls habits)" },
+    LITERAL_OPTION,
+  ],
   examples: [
     "bftp ls bftp://files.local/",
+    "bftp ls -a --human-readable bftp://files.local/   dotfiles too, sizes for people",
     `bftp ls 'bftp://files.local/logs/*.txt'    what a glob matches (quoted: bftp expands it, not the shell)`,
     `bftp ls 'bftp://files.local/src/**/*.ts'   ** is any depth of folders`,
     "bftp ls bftp://files.local:9000/photos/2024",
@@ -62,20 +82,23 @@ shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal. A fold
     `bftp ls --json bftp://127.0.0.1:9000/ | jq '.entries[] | select(.type == "file") | .name'`,
   ],
   run: async (client, pattern, flags) => {
+    const style = listingStyle(flags);
+    const shown = (entries: readonly Entry[]): Entry[] =>
+      flags.all === true ? [...entries] : entries.filter((e) => !e.name.startsWith("."));
     const { matches, path } = await globbed(client, pattern, flags);
     if (matches !== undefined) {
       // A glob lists what it matched, as `ls *.txt` does: each entry by its path below the
       // pattern's folder (the walk is bounded, so the matches are too).
       const entries = matches.map((m) => ({ ...m.entry, name: m.relative }));
-      return { json: { path, entries }, line: formatListing(entries).join("\n") };
+      return { json: { path, entries }, line: formatEntries(entries, style).join("\n") };
     }
     // Entries are handed over batch by batch as they arrive; a folder too large to sort is
     // printed as it comes (issue 11, item 7), so no listing is ever collected whole.
-    const output = new ListingOutput(flags, path);
+    const output = new ListingOutput(flags, path, style);
     try {
       await client.list(path, {
         onEntries: (batch) => {
-          output.add(batch);
+          output.add(shown(batch));
         },
       });
     } catch (err) {
@@ -88,10 +111,15 @@ shown escaped (\\n, \\x1b), so a hostile name cannot redraw the terminal. A fold
     const entries = output.sorted();
     return {
       json: { path, entries },
-      line: entries.length > 0 ? formatListing(entries).join("\n") : undefined,
+      line: entries.length > 0 ? formatEntries(entries, style).join("\n") : undefined,
     };
   },
 };
+
+/** How `ls` prints for its flags: long lines unless the shell's plain `ls`. */
+function listingStyle(flags: LsFlags): ListingStyle {
+  return { long: flags.long !== false, human: flags.humanReadable === true };
+}
 
 /** `bftp stat REMOTE`: describe one remote file or folder. */
 const stat: RemoteCommandSpec = {
@@ -274,6 +302,9 @@ const rmdir: RemoteCommandSpec = {
  * @example
  * for (const command of remoteCommands()) program.addCommand(command);
  */
+/** The table's commands by name: the operations the command line and the shell share. */
+export const REMOTE_SPECS = { ls, stat, hash, mkdir, rm, rmdir } as const;
+
 export function remoteCommands(): Command[] {
   return [
     remoteCommand(ls),

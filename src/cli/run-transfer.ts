@@ -11,16 +11,34 @@ export type TransferBody = (
 ) => Promise<Omit<TransferReport, "ms">>;
 
 /**
- * Runs a `bftp get` or `bftp put` on a connection to `where`: a progress display for the
- * flags, always stopped (so a failure never leaves bars on the terminal), then the result
- * printed by {@link finishTransfer}, timed from before connecting. Resolves with the exit
- * code; a failure rejects, for runAction (common.ts) to report.
+ * The server an operation works on, and how it gets a connection there: the command line
+ * opens one per command ({@link commandEndpoint}); the shell lends its own, already logged in
+ * and in its working folder (shell/shell-endpoint.ts). The operations themselves (get, put,
+ * ls, rm, …) are the same code for both (issue 13, item 9).
+ */
+export interface Endpoint {
+  /** The server (its `path` is unused: each operation names its own paths). */
+  readonly where: Location;
+  /** Runs `body` on a connection to the server. */
+  readonly use: <T>(body: (client: BftpClient) => Promise<T>) => Promise<T>;
+}
+
+/** A new connection per command, closed after it: what every `bftp` client command uses. */
+export function commandEndpoint(where: Location, flags: CommonFlags): Endpoint {
+  return { where, use: (body) => withClient(where, flags, body) };
+}
+
+/**
+ * Runs a `get` or `put` on a connection to `endpoint`: a progress display for the flags,
+ * always stopped (so a failure never leaves bars on the terminal), then the result printed by
+ * {@link finishTransfer}, timed from before connecting. Resolves with the exit code; a
+ * failure rejects, for runAction (common.ts) or the shell to report.
  *
  * @example
- * return runTransfer(where, flags, (client, display) => getFile(client, display));
+ * return runTransfer(commandEndpoint(where, flags), flags, (client, display) => getFile(client, display));
  */
 export async function runTransfer(
-  where: Location,
+  endpoint: Endpoint,
   flags: CommonFlags,
   body: TransferBody,
 ): Promise<number> {
@@ -28,7 +46,7 @@ export async function runTransfer(
   const started = performance.now();
   let report: Omit<TransferReport, "ms">;
   try {
-    report = await withClient(where, flags, (client) => body(client, display));
+    report = await endpoint.use((client) => body(client, display));
   } finally {
     display.stop();
   }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { escapeControls } from "../client/safe-name.js";
-import { syncTree, type SyncChange, type SyncResult } from "../client/sync.js";
+import { syncTree, type SyncChange, type SyncDirection, type SyncResult } from "../client/sync.js";
 import {
   addCommonOptions,
   EXIT,
@@ -13,10 +13,10 @@ import {
   sayJson,
   usageError,
   warn,
-  withClient,
   type CommonFlags,
 } from "./common.js";
 import { ProgressDisplay } from "./progress-display.js";
+import { commandEndpoint, type Endpoint } from "./run-transfer.js";
 
 /** Flags of `bftp sync`. */
 export interface SyncFlags extends CommonFlags {
@@ -90,6 +90,26 @@ async function sync(source: string, destination: string, flags: SyncFlags): Prom
   const direction = sourceRemote ? "down" : "up";
   const where = location(sourceRemote ? source : destination, flags);
   const localDir = sourceRemote ? destination : source;
+  return syncOperation(commandEndpoint(where, flags), direction, where.path, localDir, flags, {
+    source,
+    destination,
+  });
+}
+
+/**
+ * `sync` on `endpoint`, behind `bftp sync` and the shell's `mirror` (issue 13, item 9): the
+ * library's syncTree with the progress display, the changes shown (-n, -v), the summary or
+ * the JSON document, and the exit code. `names` are the two sides as the user wrote them.
+ */
+export async function syncOperation(
+  endpoint: Endpoint,
+  direction: SyncDirection,
+  remotePath: string,
+  localDir: string,
+  flags: SyncFlags,
+  names: { readonly source: string; readonly destination: string },
+): Promise<number> {
+  const { source, destination } = names;
   const display = await ProgressDisplay.for(
     flags.dryRun === true ? { ...flags, quiet: true } : flags,
   );
@@ -97,8 +117,8 @@ async function sync(source: string, destination: string, flags: SyncFlags): Prom
   const started = performance.now();
   let result: SyncResult;
   try {
-    result = await withClient(where, flags, (client) =>
-      syncTree(client, direction, where.path, localDir, {
+    result = await endpoint.use((client) =>
+      syncTree(client, direction, remotePath, localDir, {
         checksum: flags.checksum === true,
         delete: flags.delete === true,
         dryRun: flags.dryRun === true,

@@ -112,7 +112,8 @@ test("get -r into an existing folder puts nothing beside it", async () => {
 });
 
 test("ls shows every hostile name escaped, one per line, and no raw controls", async () => {
-  const result = await runCli(["ls", `bftp://127.0.0.1:${hostile.port}/`]);
+  // -a: names that begin with a dot (../evil, ..) are hidden without it, as ls hides them.
+  const result = await runCli(["ls", "-a", `bftp://127.0.0.1:${hostile.port}/`]);
   assert.equal(result.code, 0, result.stderr);
   assertNoControls(result);
   const lines = result.stdout.trimEnd().split("\n");
@@ -125,7 +126,7 @@ test("ls shows every hostile name escaped, one per line, and no raw controls", a
 });
 
 test("ls --json keeps the names exact but escapes every control character", async () => {
-  const result = await runCli(["ls", "--json", `bftp://127.0.0.1:${hostile.port}/`]);
+  const result = await runCli(["ls", "-a", "--json", `bftp://127.0.0.1:${hostile.port}/`]);
   assert.equal(result.code, 0);
   assertNoControls(result);
   const entries = jsonOf(result)["entries"] as { name: string }[];

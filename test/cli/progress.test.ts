@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, test } from "node:test";
+import stringWidth from "string-width";
 import {
+  loadColumnWidths,
   ProgressDisplay,
   renderRow,
   shouldDraw,
@@ -60,6 +62,22 @@ test("renderRow fits the width and shows name, bar, percentage, bytes, rate and 
   assert.match(long, /^….*\/file\.bin /, "a long name keeps its end");
   const unknown = renderRow({ label: "stream", bytes: 5, total: undefined, rate: 0 }, 60);
   assert.match(unknown, /\? 5 B 0 B\/s ETA --:--$/);
+});
+
+test("names of wide characters (CJK, emoji) take their columns: the bars line up", async () => {
+  await loadColumnWidths(); // what a drawing display loads (string-width)
+  const row = { bytes: 1, total: 2, rate: 1 };
+  const lines = ["/report.pdf", "/報告書.pdf", "/📷 photo.jpg", `/${"写真".repeat(30)}.jpg`].map(
+    (label) => renderRow({ ...row, label }, 90),
+  );
+  // Every bar starts at the same column: the label is measured in columns, not characters.
+  const columns = lines.map((l) => stringWidth(l.slice(0, l.indexOf(" ["))));
+  assert.deepEqual(new Set(columns).size, 1, lines.join("\n"));
+  assert.ok(
+    lines.every((l) => stringWidth(l) <= 90),
+    lines.join("\n"),
+  );
+  assert.match(lines[3] ?? "", /^…写/u, "a long wide name keeps its end");
 });
 
 test("shouldDraw: a terminal or BFTP_PROGRESS=1, never with -q or --json", () => {

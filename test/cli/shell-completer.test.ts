@@ -104,7 +104,7 @@ test("names with control characters or backslashes are never offered; dot files 
 test("flags complete, and do not count as operands", async () => {
   const s = sources(TREE);
   assert.deepEqual(await complete("get -", s), [
-    ["--continue", "--overwrite", "--recursive", "-c", "-r"],
+    ["--continue", "--literal", "--overwrite", "--preserve", "--recursive", "-c", "-p", "-r"],
     "-",
   ]);
   assert.deepEqual(await complete("get --ov", s), [["--overwrite "], "--ov"]);

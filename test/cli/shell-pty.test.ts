@@ -66,12 +66,12 @@ test("Tab completes remote names (quoted when needed) and folders with /", async
     { send: "get rep\t" }, // only report-2026.txt matches: the line completes
     { expect: esc("ort-2026.txt ") },
     { send: "\r" },
-    { expect: esc("get report-2026.txt -> report-2026.txt (11 B)") },
+    { expect: esc("saved report-2026.txt (11 B") },
     prompt("/"),
     { send: `get "my f\t` }, // the name has a space: the quote is closed for us
     { expect: esc(`ile.txt" `) },
     { send: "\r" },
-    { expect: esc("get my file.txt -> my file.txt (7 B)") },
+    { expect: esc("saved my file.txt (7 B") },
     prompt("/"),
     { send: "cd arc\t" }, // a folder completes with a slash
     { expect: esc("hive-2025/") },
@@ -82,7 +82,7 @@ test("Tab completes remote names (quoted when needed) and folders with /", async
     { send: "o\t" }, // completion is asynchronous: wait for it before Enter
     { expect: esc("ld.txt ") },
     { send: "\r" },
-    { expect: esc("get old.txt -> old.txt (4 B)") },
+    { expect: esc("saved old.txt (4 B") },
     prompt("/archive-2025"),
     { send: "\u0004" }, // Ctrl-D ends the session
     { wait_exit: 5 },
@@ -99,7 +99,7 @@ test("a progress bar is drawn during get, on the terminal", async () => {
     prompt("/"),
     { send: "get big.bin\r" },
     { expect: String.raw`\[=*>? *\] +\d{1,2}% `, timeout: 15 }, // a bar part-way
-    { expect: esc("get big.bin -> big.bin (8.0 MiB)"), timeout: 15 },
+    { expect: esc("saved big.bin (8.0 MiB"), timeout: 15 },
     prompt("/"),
     { send: "quit\r" },
     { wait_exit: 5 },
@@ -122,7 +122,7 @@ test("Ctrl-C interrupts a transfer and the shell goes on; get -c resumes it", as
     prompt("/"), // on a new connection, in the same folder
     { send: "get -c big.bin\r" },
     {
-      expect: String.raw`get big\.bin -> big\.bin \(8\.0 MiB, resumed at [\d.]+ [KM]iB\)`,
+      expect: String.raw`saved big\.bin \([\d.]+ [KM]iB in .*, resumed at [\d.]+ [KM]iB\)`,
       timeout: 20,
     },
     prompt("/"),

@@ -1,6 +1,6 @@
 import { BftpError } from "../../errors.js";
 import type { ShellCommandSpec } from "./command-spec.js";
-import { lcdSpec, llsSpec, lpwdSpec } from "./local-commands.js";
+import { lcdSpec, llsSpec, lpwdSpec, progressSpec } from "./local-commands.js";
 import {
   cdSpec,
   hashSpec,
@@ -12,7 +12,7 @@ import {
   rmdirSpec,
   statSpec,
 } from "./remote-commands.js";
-import { getSpec, putSpec } from "./transfer-commands.js";
+import { getSpec, mgetSpec, mirrorSpec, mputSpec, putSpec } from "./transfer-commands.js";
 
 /** `help [COMMAND]`: the command list, or one command's usage. */
 const helpSpec: ShellCommandSpec = {
@@ -63,7 +63,9 @@ const quitSpec: ShellCommandSpec = {
   },
 };
 
-const KEYS_HELP = `Tab completes commands and remote (or, for lcd, lls and put, local) paths; press it
+const KEYS_HELP = `!COMMAND runs COMMAND in your local shell, in the local folder; a lone ! starts the shell
+itself (exit returns here).
+Tab completes commands and remote (or, for lcd, lls and put, local) paths; press it
 twice to see the choices. Up and Down walk the history. Quote names with spaces: "a b",
 'a b' or a\\ b. Ctrl-C clears the line, or interrupts a transfer (-c resumes it later).
 Ctrl-D or quit ends the session.`;
@@ -72,6 +74,9 @@ Ctrl-D or quit ends the session.`;
 export const SHELL_COMMANDS: readonly ShellCommandSpec[] = [
   getSpec,
   putSpec,
+  mgetSpec,
+  mputSpec,
+  mirrorSpec,
   lsSpec,
   cdSpec,
   pwdSpec,
@@ -84,6 +89,7 @@ export const SHELL_COMMANDS: readonly ShellCommandSpec[] = [
   lcdSpec,
   llsSpec,
   lpwdSpec,
+  progressSpec,
   helpSpec,
   quitSpec,
 ];

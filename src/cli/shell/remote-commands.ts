@@ -1,10 +1,20 @@
 import path from "node:path";
-import type { Entry } from "../../client/reply-shapes.js";
-import { removeTree } from "../../client/remove-tree.js";
 import { escapeControls } from "../../client/safe-name.js";
-import { isBftpError } from "../../errors.js";
-import { formatBytes } from "../common.js";
-import type { ShellCommandSpec } from "./command-spec.js";
+import { mvOperation } from "../mv-command.js";
+import { remoteOperation } from "../remote-command.js";
+import { REMOTE_SPECS } from "../remote-commands.js";
+import type { FlagSpec, ShellCommandSpec } from "./command-spec.js";
+import { operationFlags } from "./shell-context.js";
+
+// The shell's remote commands are adapters (issue 13, item 9): each resolves its operands
+// against the shell's folders and runs the command line's own operation on the session's
+// connection, so `ls -l` lines, globs, rm -r and the messages are the same in both.
+
+const LITERAL: FlagSpec = {
+  key: "literal",
+  names: ["--literal"],
+  help: "take the path as written: *, ? and [ are plain",
+};
 
 /** `pwd`: the remote working folder. */
 export const pwdSpec: ShellCommandSpec = {
@@ -32,34 +42,31 @@ export const cdSpec: ShellCommandSpec = {
   },
 };
 
-/** `ls [-l] [REMOTE]`: list a remote folder. */
+/** `ls [-l] [-a] [-h] [REMOTE]`: list a remote folder. */
 export const lsSpec: ShellCommandSpec = {
   name: "ls",
   aliases: ["dir"],
-  usage: "ls [-l] [REMOTE]",
-  summary: "list a remote folder (names; -l adds type, size, time)",
-  details: `Folders end with /, links with @. With -l each line reads
-TYPE SIZE DATE TIME NAME, TYPE being d (folder), - (file), l (link) or ? (other).`,
-  flags: [{ key: "long", names: ["-l"], help: "type, size and modification time" }],
+  usage: "ls [-lah] [--literal] [REMOTE]",
+  summary: "list a remote folder (-l long lines, -a dotfiles too, -h sizes)",
+  details: `Folders end with /, links with @. With -l each line reads TYPE SIZE DATE TIME NAME,
+TYPE being d (folder), - (file), l (link) or ? (other): the lines of bftp ls. Names that
+begin with "." are shown with -a only, as ls does. A glob (*, ?, **) lists what it matches.`,
+  flags: [
+    { key: "long", names: ["-l"], help: "type, size and modification time" },
+    { key: "all", names: ["-a", "--all"], help: 'names that begin with "." too' },
+    { key: "human", names: ["-h", "--human-readable"], help: "sizes as 4.0K, 1.2M" },
+    LITERAL,
+  ],
   operands: ["remote"],
   minOperands: 0,
-  run: async (ctx, { flags, operands }) => {
-    const { client } = ctx.session;
-    const target = operands[0];
-    let entries: Entry[];
-    try {
-      entries = await client.list(target);
-    } catch (err) {
-      // `ls FILE` describes the file, as ls does.
-      if (target === undefined || !isBftpError(err, "BFTP_ERR_NOT_A_DIRECTORY")) throw err;
-      entries = [await client.stat(target)];
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      ctx.print(flags.has("long") ? longLine(entry) : decorated(entry));
-    }
-    return undefined;
-  },
+  operation: REMOTE_SPECS.ls,
+  run: (ctx, { flags, operands }) =>
+    remoteOperation(ctx.endpoint, REMOTE_SPECS.ls, operands[0] ?? ".", {
+      long: flags.has("long"),
+      all: flags.has("all"),
+      humanReadable: flags.has("human"),
+      literal: flags.has("literal"),
+    }),
 };
 
 /** `stat REMOTE`: describe one remote file or folder. */
@@ -69,14 +76,9 @@ export const statSpec: ShellCommandSpec = {
   summary: "show a remote file's type, size and modification time",
   operands: ["remote"],
   minOperands: 1,
-  run: async (ctx, { operands }) => {
-    const entry = await ctx.session.client.stat(operands[0] ?? "");
-    ctx.print(`name:  ${escapeControls(entry.name)}`);
-    ctx.print(`type:  ${entry.type}`);
-    ctx.print(`size:  ${entry.size} (${formatBytes(entry.size)})`);
-    ctx.print(`mtime: ${new Date(entry.mtime).toISOString()}`);
-    return undefined;
-  },
+  operation: REMOTE_SPECS.stat,
+  run: (ctx, { operands }) =>
+    remoteOperation(ctx.endpoint, REMOTE_SPECS.stat, operands[0] ?? "", {}),
 };
 
 /** `hash REMOTE`: the SHA-256 the server computes, printed as sha256sum does. */
@@ -86,35 +88,33 @@ export const hashSpec: ShellCommandSpec = {
   summary: "print the SHA-256 of a remote file (as sha256sum does)",
   operands: ["remote"],
   minOperands: 1,
-  run: async (ctx, { operands }) => {
-    const remote = operands[0] ?? "";
-    ctx.print(`${await ctx.session.client.hash(remote)}  ${escapeControls(remote)}`);
-    return undefined;
-  },
+  operation: REMOTE_SPECS.hash,
+  run: (ctx, { operands }) =>
+    remoteOperation(ctx.endpoint, REMOTE_SPECS.hash, operands[0] ?? "", {}),
 };
 
-/** `rm [-r] REMOTE`: delete a remote file (-r: a folder with everything in it). */
+/** `rm [-r] REMOTE...`: delete remote files (-r: folders with everything in them). */
 export const rmSpec: ShellCommandSpec = {
   name: "rm",
   aliases: ["delete"],
-  usage: "rm [-r] REMOTE",
-  summary: "delete a remote file (-r: a folder and everything in it, never the root)",
+  usage: "rm [-r] [--literal] REMOTE...",
+  summary: "delete remote files or globs (-r: folders, all inside; never the root)",
   flags: [
     { key: "recursive", names: ["-r", "-R", "--recursive"], help: "folders too, with all inside" },
+    LITERAL,
   ],
   operands: ["remote"],
   minOperands: 1,
+  manyOperands: true,
+  operation: REMOTE_SPECS.rm,
   run: async (ctx, { flags, operands }) => {
-    const remote = operands[0] ?? "";
-    if (!flags.has("recursive")) {
-      await ctx.session.client.delete(remote);
-      return undefined;
+    for (const remote of operands) {
+      await remoteOperation(ctx.endpoint, REMOTE_SPECS.rm, remote, {
+        ...operationFlags(ctx),
+        recursive: flags.has("recursive"),
+        literal: flags.has("literal"),
+      });
     }
-    // The same operation as `bftp rm -r` (client/remove-tree.ts).
-    const removed = await removeTree(ctx.session.client, remote);
-    ctx.print(
-      `removed ${escapeControls(removed.path)} (${removed.files} files, ${removed.folders} folders)`,
-    );
     return undefined;
   },
 };
@@ -127,10 +127,12 @@ export const mkdirSpec: ShellCommandSpec = {
   flags: [{ key: "parents", names: ["-p", "--parents"], help: "create parents as needed" }],
   operands: ["remote"],
   minOperands: 1,
-  run: async (ctx, { flags, operands }) => {
-    await ctx.session.client.mkdir(operands[0] ?? "", { parents: flags.has("parents") });
-    return undefined;
-  },
+  operation: REMOTE_SPECS.mkdir,
+  run: (ctx, { flags, operands }) =>
+    remoteOperation(ctx.endpoint, REMOTE_SPECS.mkdir, operands[0] ?? "", {
+      ...operationFlags(ctx),
+      parents: flags.has("parents"),
+    }),
 };
 
 /** `rmdir REMOTE`: remove an empty remote folder. */
@@ -140,10 +142,9 @@ export const rmdirSpec: ShellCommandSpec = {
   summary: "remove an empty remote folder",
   operands: ["remote"],
   minOperands: 1,
-  run: async (ctx, { operands }) => {
-    await ctx.session.client.rmdir(operands[0] ?? "");
-    return undefined;
-  },
+  operation: REMOTE_SPECS.rmdir,
+  run: (ctx, { operands }) =>
+    remoteOperation(ctx.endpoint, REMOTE_SPECS.rmdir, operands[0] ?? "", operationFlags(ctx)),
 };
 
 /** `mv [--overwrite] FROM TO`: rename or move on the server. */
@@ -152,46 +153,19 @@ export const mvSpec: ShellCommandSpec = {
   aliases: ["rename"],
   usage: "mv [--overwrite] FROM TO",
   summary: "rename or move a remote file or folder",
-  details: `If TO is an existing folder, FROM moves inside it, as mv does. An existing file
-is not replaced without --overwrite.`,
+  details: `TO is relative to the remote folder (see cd). If TO is an existing folder, or ends
+with /, FROM moves inside it, as mv does. An existing file is not replaced without --overwrite.`,
   flags: [{ key: "overwrite", names: ["--overwrite"], help: "replace an existing TO" }],
   operands: ["remote", "remote"],
   minOperands: 2,
-  run: async (ctx, { flags, operands }) => {
-    const { client } = ctx.session;
+  operation: mvOperation,
+  run: (ctx, { flags, operands }) => {
     const [from = "", to = ""] = operands;
-    let target = to;
-    try {
-      if ((await client.stat(to)).type === "dir") {
-        target = path.posix.join(
-          to,
-          path.posix.basename(path.posix.resolve(ctx.session.cwd, from)),
-        );
-      }
-    } catch (err) {
-      if (!isBftpError(err, "BFTP_ERR_NOT_FOUND")) throw err;
-    }
-    await client.rename(from, target, { overwrite: flags.has("overwrite") });
-    return undefined;
+    // `mv .` or `mv ../x` name what moves by its resolved name, as the command line does.
+    const source = path.posix.resolve(ctx.session.cwd, from);
+    return mvOperation(ctx.endpoint, source, to, {
+      ...operationFlags(ctx),
+      overwrite: flags.has("overwrite"),
+    });
   },
 };
-
-/** A name with `/` after a folder and `@` after a link, escaped for the terminal. */
-function decorated(entry: Entry): string {
-  const mark = entry.type === "dir" ? "/" : entry.type === "symlink" ? "@" : "";
-  return `${escapeControls(entry.name)}${mark}`;
-}
-
-function longLine(entry: Entry): string {
-  const type =
-    entry.type === "dir" ? "d" : entry.type === "file" ? "-" : entry.type === "symlink" ? "l" : "?";
-  const size = entry.type === "dir" ? "-" : String(entry.size);
-  return `${type} ${size.padStart(12)} ${localTime(entry.mtime)} ${decorated(entry)}`;
-}
-
-/** `YYYY-MM-DD HH:MM` in local time. */
-function localTime(ms: number): string {
-  const d = new Date(ms);
-  const two = (n: number): string => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
-}

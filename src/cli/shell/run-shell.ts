@@ -8,7 +8,8 @@ import { findCommand, SHELL_COMMANDS, unknownCommand } from "./command-table.js"
 import { complete, ListingCache, type Candidate, type CompletionSources } from "./completer.js";
 import { HISTORY_SIZE, HistoryWriter, loadHistory } from "./history.js";
 import { expandHome } from "./local-path.js";
-import type { ShellContext } from "./shell-context.js";
+import { sessionEndpoint, type ShellContext } from "./shell-context.js";
+import { runLocal, userShell } from "./local-commands.js";
 import type { ShellSession } from "./shell-session.js";
 import { tokenize } from "./tokenize.js";
 
@@ -23,6 +24,11 @@ export interface RunShellOptions {
   readonly quiet: boolean;
   /** Scripted: stop at the first failing command instead of going on. */
   readonly stopOnError: boolean;
+  /**
+   * Scripted: the script's name for messages (`stdin`, or the file of `-b FILE`). Each failed
+   * line is named `NAME:LINE: COMMAND`, as sftp -b names it; default `stdin`.
+   */
+  readonly scriptName?: string;
   /** Where history is kept (interactive only); undefined keeps it in memory only. */
   readonly historyFile: string | undefined;
   /** Draw progress bars for transfers. */
@@ -50,10 +56,13 @@ export async function runShell(session: ShellSession, options: RunShellOptions):
   const state = { quitting: false, lost: false, inputClosed: false };
   const ctx: ShellContext = {
     session,
+    endpoint: sessionEndpoint(session),
     print: (line) => output.write(`${line}\n`),
     warn: (line) => errorOutput.write(`${line}\n`),
     quiet: options.quiet,
     drawProgress: options.drawProgress,
+    settings: { progress: options.drawProgress },
+    interactive,
     commands: SHELL_COMMANDS,
     quit: () => {
       state.quitting = true;
@@ -98,6 +107,16 @@ export async function runShell(session: ShellSession, options: RunShellOptions):
   const execute = async (line: string): Promise<number> => {
     let run: () => Promise<number | undefined>;
     try {
+      const bang = /^\s*!(.*)$/su.exec(line);
+      if (bang !== null) {
+        // `!cmd` runs cmd through the user's shell; a lone `!` starts it (sftp's escape).
+        const command = (bang[1] ?? "").trim();
+        run = () =>
+          Promise.resolve(
+            runLocal(userShell(), command === "" ? [] : ["-c", command], { interactive }),
+          );
+        return await runCommand(run);
+      }
       const words = tokenize(line);
       const name = words[0];
       if (name === undefined) return EXIT.ok;
@@ -109,6 +128,10 @@ export async function runShell(session: ShellSession, options: RunShellOptions):
       printError(ctx, err);
       return exitCodeFor(err);
     }
+    return runCommand(run);
+  };
+
+  const runCommand = async (run: () => Promise<number | undefined>): Promise<number> => {
     try {
       // A person who left the prompt alone past the server's idle timeout gets a new
       // connection, in the same folder; a script gets the lost connection reported.
@@ -149,11 +172,24 @@ export async function runShell(session: ShellSession, options: RunShellOptions):
     state.inputClosed = true;
   });
   let firstFailure: number = EXIT.ok;
+  let lineNumber = 0;
   if (interactive) rl.prompt();
   for await (const line of rl) {
-    const code = await execute(line);
-    if (firstFailure === EXIT.ok) firstFailure = code;
-    if (state.lost || state.quitting || (!interactive && options.stopOnError && code !== EXIT.ok))
+    lineNumber++;
+    // sftp -b: a command written "-cmd" may fail without failing the script.
+    const tolerated = !interactive && /^\s*-/u.test(line);
+    const code = await execute(tolerated ? line.replace(/^\s*-/u, "") : line);
+    if (code !== EXIT.ok && !interactive) {
+      ctx.warn(
+        `bftp: ${options.scriptName ?? "stdin"}:${lineNumber}: ${escapeControls(line.trim())}: failed (exit ${code})${tolerated ? ", ignored (-)" : ""}`,
+      );
+    }
+    if (firstFailure === EXIT.ok && !tolerated) firstFailure = code;
+    if (
+      state.lost ||
+      state.quitting ||
+      (!interactive && options.stopOnError && code !== EXIT.ok && !tolerated)
+    )
       break;
     cache.clear();
     // After Ctrl-D typed ahead the reader is closed; prompting would resume the input.

@@ -1,3 +1,4 @@
+import fs from "node:fs/promises";
 import { Command } from "commander";
 import { escapeControls } from "../../client/safe-name.js";
 import {
@@ -14,6 +15,7 @@ import { addHostTrustOptions, hostTrustOptions } from "../host-trust-options.js"
 import { seconds } from "../options.js";
 import { shouldDraw } from "../progress-display.js";
 import { historyPath } from "./history.js";
+import { localError } from "./local-path.js";
 import { runShell } from "./run-shell.js";
 import { ShellSession } from "./shell-session.js";
 
@@ -21,6 +23,7 @@ interface ShellFlags {
   history: boolean;
   quiet: boolean | undefined;
   stopOnError: boolean | undefined;
+  batch: string | undefined;
   timeout: number | undefined;
   user: string | undefined;
   acceptNew: boolean | undefined;
@@ -31,12 +34,16 @@ const HELP_AFTER = `
 At a terminal the shell prompts with the remote folder (bftp:/docs>), completes commands
 and paths with Tab, keeps a history (Up/Down; saved in $XDG_STATE_HOME/bftp/history or
 ~/.local/state/bftp/history, 1000 lines, mode 0600), and draws progress bars. Type help
-inside it for the commands: get, put, ls, cd, pwd, stat, hash, mkdir, rmdir, rm, mv, lcd,
-lls, lpwd, help, quit.
+inside it for the commands: get, put, mget, mput, mirror, ls, cd, pwd, stat, hash, mkdir,
+rmdir, rm, mv, lcd, lls, lpwd, progress, !, help, quit. Each remote command runs the same
+operation as the bftp command of the same name (mirror: bftp sync).
 
 When standard input is not a terminal it runs one command per line, with no prompt: a
 script. It goes on after a failing command, and exits with the code of the first failure
-(--stop-on-error stops there instead); # starts a comment.
+(--stop-on-error stops there instead); # starts a comment. Each failed line is named on
+stderr as "bftp: stdin:LINE: COMMAND: failed (exit N)". -b FILE runs FILE as sftp -b does:
+it stops at the first failing command, naming FILE:LINE, unless the command is written
+with a leading "-" (-rm old.txt may fail).
 
 Examples:
   bftp shell bftp://127.0.0.1:9921
@@ -44,6 +51,7 @@ Examples:
   bftp shell bftp://alice@files.local                log in as alice (asks the password)
   printf 'mkdir -p out\\nput report.pdf out/\\n' | bftp shell bftp://127.0.0.1:9921
   bftp shell --stop-on-error bftp://127.0.0.1:9921 < nightly.bftp
+  bftp shell -b nightly.bftp bftp://127.0.0.1:9921   the same, as sftp -b
   bftp shell bftps://files.local                     TLS (port 9922); asks to trust it once
 
 Exit codes:
@@ -64,6 +72,10 @@ export function shellCommand(): Command {
       .option("--no-history", "do not read or save the history file")
       .option("-q, --quiet", "no result lines for transfers, no progress bars")
       .option("--stop-on-error", "scripted: stop at the first failing command")
+      .option(
+        "-b, --batch <file>",
+        "run the commands of FILE, stopping at the first failure (sftp -b)",
+      )
       .option(USER_OPTION.flags, USER_OPTION.description)
       .option(
         "--timeout <seconds>",
@@ -95,7 +107,22 @@ async function shell(where: string, flags: ShellFlags): Promise<number> {
     return reportError(withHint(err, "BFTP_ERR_NOT_AUTHENTICATED", LOGIN_HINT));
   }
   const stdin: { isTTY?: boolean } = process.stdin; // undefined on a pipe, whatever the types say
-  const interactive = stdin.isTTY === true;
+  const batch = flags.batch;
+  const interactive = batch === undefined && stdin.isTTY === true;
+  let input: NodeJS.ReadableStream = process.stdin;
+  if (batch !== undefined) {
+    const handle = await fs
+      .open(batch)
+      .catch((err: unknown) => {
+        throw localError(err, `Cannot read the batch file ${JSON.stringify(batch)}`);
+      })
+      .catch((err: unknown) => err as Error);
+    if (handle instanceof Error) {
+      await session.close();
+      return reportError(handle);
+    }
+    input = handle.createReadStream();
+  }
   const quiet = flags.quiet === true;
   if (interactive && !quiet) {
     process.stdout.write(
@@ -104,12 +131,13 @@ async function shell(where: string, flags: ShellFlags): Promise<number> {
   }
   try {
     return await runShell(session, {
-      input: process.stdin,
+      input,
       output: process.stdout,
       errorOutput: process.stderr,
       interactive,
       quiet,
-      stopOnError: flags.stopOnError === true,
+      stopOnError: flags.stopOnError === true || batch !== undefined,
+      scriptName: batch ?? "stdin",
       historyFile: flags.history ? historyPath() : undefined,
       drawProgress: shouldDraw({ quiet }),
     });

@@ -25,16 +25,14 @@ export class ShellSession {
   #interrupted = false;
   readonly #target: { host: string; port: number };
   readonly #options: ClientOptions;
+  /** The location the shell was opened on. */
+  readonly location: Location;
 
-  private constructor(
-    client: BftpClient,
-    cwd: string,
-    target: { host: string; port: number },
-    options: ClientOptions,
-  ) {
+  private constructor(client: BftpClient, cwd: string, location: Location, options: ClientOptions) {
     this.#client = client;
     this.#cwd = cwd;
-    this.#target = target;
+    this.#target = { host: location.host, port: location.port };
+    this.location = location;
     this.#options = options;
   }
 
@@ -52,7 +50,7 @@ export class ShellSession {
     const client = await BftpClient.connect(target, clientOptions);
     try {
       const cwd = where.path === "/" ? await client.pwd() : await client.cd(where.path);
-      return new ShellSession(client, cwd, target, clientOptions);
+      return new ShellSession(client, cwd, where, clientOptions);
     } catch (err) {
       await client.close();
       throw err;

@@ -1,19 +1,16 @@
 import path from "node:path";
-import type { TransferResult } from "../../client/download.js";
-import type { ProgressHandler } from "../../client/progress.js";
-import { escapeControls, localName } from "../../client/safe-name.js";
-import {
-  downloadTree,
-  uploadTree,
-  type BatchOptions,
-  type BatchResult,
-} from "../../client/tree.js";
-import { BftpError, isBftpError } from "../../errors.js";
-import { EXIT, formatBytes } from "../common.js";
-import { ProgressDisplay } from "../progress-display.js";
+import { getOperation } from "../get-command.js";
+import { putOperation } from "../put-command.js";
+import { syncOperation } from "../sync-command.js";
 import type { FlagSpec, ParsedArgs, ShellCommandSpec } from "./command-spec.js";
-import { expandHome, localStat, usage } from "./local-path.js";
-import type { ShellContext } from "./shell-context.js";
+import { expandLocalGlob } from "./local-glob.js";
+import { expandHome, usage } from "./local-path.js";
+import { operationFlags, type ShellContext } from "./shell-context.js";
+
+// The shell's transfers are adapters (issue 13, item 9): operands resolved against the
+// shell's folders, then the command line's own get, put and sync, on the session's
+// connection, so the rules (no-clobber, -c, trailing slashes, re-runs that continue, globs,
+// many sources) and the result lines cannot drift apart.
 
 const TRANSFER_FLAGS: readonly FlagSpec[] = [
   { key: "recursive", names: ["-r", "--recursive"], help: "copy a folder and everything in it" },
@@ -22,223 +19,156 @@ const TRANSFER_FLAGS: readonly FlagSpec[] = [
     names: ["-c", "--continue"],
     help: "continue an interrupted transfer (checked by SHA-256)",
   },
+  { key: "preserve", names: ["-p", "--preserve"], help: "keep a file's modification time" },
   { key: "overwrite", names: ["--overwrite"], help: "replace an existing file (default: refuse)" },
 ];
 
-/** `get [-r] [-c] [--overwrite] REMOTE [LOCAL]`. */
+const GET_FLAGS: readonly FlagSpec[] = [
+  ...TRANSFER_FLAGS,
+  { key: "literal", names: ["--literal"], help: "take remote paths as written: no globs" },
+];
+
+/** A remote operand as an absolute path: relative ones are below the remote folder (cd). */
+export function remotePath(ctx: ShellContext, operand: string): string {
+  return operand.startsWith("/") ? operand : path.posix.join(ctx.session.cwd, operand);
+}
+
+function transferFlags(ctx: ShellContext, flags: ReadonlySet<string>) {
+  return {
+    ...operationFlags(ctx),
+    recursive: flags.has("recursive"),
+    continue: flags.has("resume"),
+    overwrite: flags.has("overwrite"),
+    preserve: flags.has("preserve"),
+    literal: flags.has("literal"),
+  };
+}
+
+/** Local operands with their globs expanded and `~` as home. */
+function localOperands(words: readonly string[]): string[] {
+  return words.flatMap((w) => (w === "-" ? [w] : expandLocalGlob(expandHome(w))));
+}
+
+/** `get [-r] [-c] [-p] [--overwrite] REMOTE... [LOCAL]`. */
 export const getSpec: ShellCommandSpec = {
   name: "get",
-  usage: "get [-r] [-c] [--overwrite] REMOTE [LOCAL]",
-  summary: "download a file, or with -r a folder",
-  details: `LOCAL defaults to the remote name in the local folder (see lcd). If LOCAL is a
-folder, the copy goes inside it. With -r, like cp -r: a LOCAL that does not exist becomes
-the copy of REMOTE; an existing folder receives REMOTE inside it. Existing files are never
-replaced without --overwrite; an interrupted download leaves NAME.bftp-part, which -c
-continues.`,
-  flags: TRANSFER_FLAGS,
+  usage: "get [-rcp] [--overwrite] [--literal] REMOTE [LOCAL]  |  get REMOTE... LOCALDIR",
+  summary: "download files or globs, or with -r a folder",
+  details: `The rules of bftp get. LOCAL defaults to the remote name in the local folder (see lcd);
+an existing folder receives the copy. With several REMOTEs, or a glob (*, ?, **), the last
+operand is an existing local folder (mget puts them in the local folder). With -r, like cp -r:
+a LOCAL that does not exist becomes the copy; an existing folder receives it, unless REMOTE
+ends with / (its contents) or -c finds the copy a first run began. Existing files are never
+replaced without --overwrite; an interrupted download leaves NAME.bftp-part, which -c continues.`,
+  flags: GET_FLAGS,
   operands: ["remote", "local"],
   minOperands: 1,
-  run: get,
+  manyOperands: true,
+  operation: getOperation,
+  run: (ctx, args) => get(ctx, args, false),
 };
 
-/** `put [-r] [-c] [--overwrite] LOCAL [REMOTE]`. */
+/** `mget REMOTE...`: many files (globs) into the local folder. */
+export const mgetSpec: ShellCommandSpec = {
+  name: "mget",
+  usage: "mget [-rcp] [--overwrite] REMOTE...",
+  summary: "download files and globs (*, ?, **) into the local folder",
+  flags: GET_FLAGS,
+  operands: ["remote"],
+  minOperands: 1,
+  manyOperands: true,
+  operation: getOperation,
+  run: (ctx, args) => get(ctx, args, true),
+};
+
+function get(ctx: ShellContext, { flags, operands }: ParsedArgs, all: boolean): Promise<number> {
+  const split = !all && operands.length > 1;
+  const remotes = (split ? operands.slice(0, -1) : operands).map((o) => remotePath(ctx, o));
+  const local = split ? expandHome(operands.at(-1) ?? ".") : all ? "." : undefined;
+  return getOperation(ctx.endpoint, remotes, local, transferFlags(ctx, flags));
+}
+
+/** `put [-r] [-c] [-p] [--overwrite] LOCAL... [REMOTE]`. */
 export const putSpec: ShellCommandSpec = {
   name: "put",
-  usage: "put [-r] [-c] [--overwrite] LOCAL [REMOTE]",
-  summary: "upload a file, or with -r a folder",
-  details: `REMOTE defaults to the local name in the remote folder (see cd). If REMOTE is a
-folder, the copy goes inside it. With -r, like cp -r: a REMOTE that does not exist becomes
-the copy of LOCAL; an existing folder receives LOCAL inside it. The server commits a file
-only once all of it arrived and its checksum matched; -c continues an interrupted upload.`,
+  usage: "put [-rcp] [--overwrite] LOCAL [REMOTE]  |  put LOCAL... REMOTEDIR",
+  summary: "upload files or globs, or with -r a folder",
+  details: `The rules of bftp put. REMOTE defaults to the remote folder (see cd); an existing
+folder receives the copy. Local globs (*, ?, **) are expanded here. With several LOCALs the
+last operand is a remote folder (mput puts them in the remote folder). The server commits a
+file only once all of it arrived and its checksum matched; -c continues an interrupted upload.`,
   flags: TRANSFER_FLAGS,
   operands: ["local", "remote"],
   minOperands: 1,
-  run: put,
+  manyOperands: true,
+  operation: putOperation,
+  run: (ctx, args) => put(ctx, args, false),
 };
 
-async function get(
-  ctx: ShellContext,
-  { flags, operands }: ParsedArgs,
-): Promise<number | undefined> {
-  const [remote = "", localArg] = operands;
-  const { client } = ctx.session;
-  const entry = await client.stat(remote);
-  const recursive = flags.has("recursive");
-  if (entry.type === "dir" && !recursive) {
-    throw usage(`Cannot get ${show(remote)}: it is a folder (use get -r)`);
-  }
-  if (entry.type !== "dir" && entry.type !== "file") {
-    throw usage(`Cannot get ${show(remote)}: it is a ${entry.type}, not a file`);
-  }
-  // The copy is named after the last component of the remote path, resolved against the
-  // remote folder (so `get .` or `get ../x` name the copy sensibly); localName refuses a
-  // name that could point elsewhere.
-  const base = path.posix.basename(path.posix.resolve(ctx.session.cwd, remote));
-  const target = await copyTarget(
-    localArg === undefined ? undefined : expandHome(localArg),
-    base === "" ? "" : localName(base),
-    "local",
-  );
-  return transfer(ctx, {
-    verb: "get",
-    flags,
-    source: remote,
-    target,
-    folder: entry.type === "dir",
-    file: (options) => client.download(remote, target, options),
-    tree: (options) => downloadTree(client, remote, target, options),
-  });
+/** `mput LOCAL...`: many files (globs) into the remote folder. */
+export const mputSpec: ShellCommandSpec = {
+  name: "mput",
+  usage: "mput [-rcp] [--overwrite] LOCAL...",
+  summary: "upload files and globs (*, ?, **) into the remote folder",
+  flags: TRANSFER_FLAGS,
+  operands: ["local"],
+  minOperands: 1,
+  manyOperands: true,
+  operation: putOperation,
+  run: (ctx, args) => put(ctx, args, true),
+};
+
+function put(ctx: ShellContext, { flags, operands }: ParsedArgs, all: boolean): Promise<number> {
+  const split = !all && operands.length > 1;
+  const locals = localOperands(split ? operands.slice(0, -1) : operands);
+  const remote = split ? remotePath(ctx, operands.at(-1) ?? ".") : ctx.session.cwd;
+  // Several files go into a folder: the remote folder itself when none was named.
+  const target = locals.length > 1 && !split ? `${remote.replace(/\/+$/u, "")}/` : remote;
+  return putOperation(ctx.endpoint, locals, target, transferFlags(ctx, flags));
 }
 
-async function put(
-  ctx: ShellContext,
-  { flags, operands }: ParsedArgs,
-): Promise<number | undefined> {
-  const [localArg = "", remoteArg] = operands;
-  const { client } = ctx.session;
-  const local = expandHome(localArg);
-  const stats = await localStat(local);
-  if (stats === undefined) {
-    throw new BftpError(
-      "BFTP_ERR_LOCAL_FILE",
-      `Cannot put ${show(local)}: no such file or directory`,
+/** `mirror [-R] [--delete] [-n] [--checksum] SOURCE [TARGET]`: lftp's mirror, as bftp sync. */
+export const mirrorSpec: ShellCommandSpec = {
+  name: "mirror",
+  usage: "mirror [-R] [--delete] [-n] [--checksum] SOURCE [TARGET]",
+  summary: "bring a local folder up to date (-R: a remote one), as bftp sync",
+  details: `The rules of bftp sync. mirror REMOTE [LOCAL] brings LOCAL (default: the remote
+folder's name in the local folder) up to date with REMOTE; mirror -R LOCAL [REMOTE] the other
+way (default: the local folder's name in the remote folder). Files of the same size and time
+(or SHA-256 with --checksum) are skipped; --delete removes what only TARGET holds; -n shows
+what would change and changes nothing.`,
+  flags: [
+    { key: "reverse", names: ["-R", "--reverse"], help: "upload: local SOURCE to remote TARGET" },
+    { key: "delete", names: ["--delete"], help: "remove what only TARGET holds" },
+    { key: "dryRun", names: ["-n", "--dry-run"], help: "show the changes, make none" },
+    { key: "checksum", names: ["--checksum"], help: "compare by SHA-256, not by time" },
+  ],
+  operands: ["remote", "local"],
+  minOperands: 1,
+  operation: syncOperation,
+  run: (ctx, { flags, operands }) => {
+    const [source = "", target] = operands;
+    const up = flags.has("reverse");
+    const name = path.posix.basename(
+      up ? path.resolve(expandHome(source)) : remotePath(ctx, source),
     );
-  }
-  const recursive = flags.has("recursive");
-  if (stats.isDirectory() && !recursive) {
-    throw usage(`Cannot put ${show(local)}: it is a folder (use put -r)`);
-  }
-  if (!stats.isDirectory() && !stats.isFile()) {
-    throw usage(`Cannot put ${show(local)}: it is not a regular file or folder`);
-  }
-  const base = path.basename(path.resolve(local));
-  const target = await copyTarget(remoteArg, base, "remote", ctx);
-  return transfer(ctx, {
-    verb: "put",
-    flags,
-    source: local,
-    target,
-    folder: stats.isDirectory(),
-    file: (options) => client.upload(local, target, options),
-    tree: (options) => uploadTree(client, local, target, options),
-  });
-}
-
-/** Options of one file's transfer: the shell's flags and the progress handler. */
-interface FileOptions {
-  readonly resume: boolean;
-  readonly overwrite: boolean;
-  readonly onProgress: ProgressHandler;
-}
-
-/** One `get` or `put`, once its source was checked and its target chosen. */
-interface Transfer {
-  readonly verb: "get" | "put";
-  readonly flags: ReadonlySet<string>;
-  /** As the user named it, for the result line. */
-  readonly source: string;
-  readonly target: string;
-  /** A folder (-r): copied by `tree` and reported as a batch; otherwise `file` copies it. */
-  readonly folder: boolean;
-  readonly file: (options: FileOptions) => Promise<TransferResult>;
-  readonly tree: (options: FileOptions & BatchOptions) => Promise<BatchResult>;
-}
-
-/**
- * Runs a file or a tree transfer with a progress display, stopped whatever happens, then
- * prints its result line (a file unless quiet; a tree as {@link reportBatch} does).
- */
-async function transfer(ctx: ShellContext, job: Transfer): Promise<number | undefined> {
-  const display = await ProgressDisplay.create(ctx.drawProgress);
-  const options: FileOptions = {
-    resume: job.flags.has("resume"),
-    overwrite: job.flags.has("overwrite"),
-    onProgress: display.onProgress,
-  };
-  const what = `${show(job.source)} -> ${show(job.target)}`;
-  if (!job.folder) {
-    let result: TransferResult;
-    try {
-      result = await job.file(options);
-      display.done(result.path, result.size);
-    } finally {
-      display.stop();
+    if (target === undefined && name === "") {
+      throw usage("Cannot name the copy of the root folder: give TARGET");
     }
-    if (!ctx.quiet) ctx.print(`${job.verb} ${what} (${sized(result)})`);
-    return undefined;
-  }
-  let batch: BatchResult;
-  try {
-    batch = await job.tree({
-      ...options,
-      onFile: (r) => {
-        display.done(r.path, r.size);
+    const local = up ? expandHome(source) : expandHome(target ?? name);
+    const remote = up ? remotePath(ctx, target ?? name) : remotePath(ctx, source);
+    return syncOperation(
+      ctx.endpoint,
+      up ? "up" : "down",
+      remote,
+      local,
+      {
+        ...operationFlags(ctx),
+        delete: flags.has("delete"),
+        dryRun: flags.has("dryRun"),
+        checksum: flags.has("checksum"),
       },
-      onWarning: (m) => {
-        display.log(`warning: ${m}`);
-      },
-    });
-  } finally {
-    display.stop();
-  }
-  return reportBatch(ctx, `${job.verb} -r ${what}`, batch);
-}
-
-/**
- * Where a copy named `base` goes, as cp does it: the destination itself, or inside it when it
- * is an existing folder; the current folder when no destination is given.
- */
-async function copyTarget(
-  dest: string | undefined,
-  base: string,
-  side: "local" | "remote",
-  ctx?: ShellContext,
-): Promise<string> {
-  if (dest === undefined) {
-    if (base === "") throw usage("Cannot name the copy of the root folder: give a destination");
-    return base;
-  }
-  const isDir =
-    side === "local"
-      ? (await localStat(dest))?.isDirectory() === true
-      : await remoteIsDir(dest, ctx);
-  if (!isDir || base === "") return dest;
-  return side === "local" ? path.join(dest, base) : path.posix.join(dest, base);
-}
-
-async function remoteIsDir(remote: string, ctx: ShellContext | undefined): Promise<boolean> {
-  if (ctx === undefined) return false;
-  try {
-    return (await ctx.session.client.stat(remote)).type === "dir";
-  } catch (err) {
-    if (isBftpError(err, "BFTP_ERR_NOT_FOUND")) return false;
-    throw err;
-  }
-}
-
-function reportBatch(ctx: ShellContext, what: string, batch: BatchResult): number | undefined {
-  for (const failure of batch.failed) {
-    ctx.warn(
-      `error: ${show(failure.path)}: ${escapeControls(failure.error.message)} (${failure.error.code})`,
+      up ? { source: local, destination: remote } : { source: remote, destination: local },
     );
-  }
-  const bytes = batch.files.reduce((sum, f) => sum + f.bytes, 0);
-  const extra = [
-    batch.failed.length > 0 ? `, ${batch.failed.length} failed` : "",
-    batch.skipped > 0 ? `, ${batch.skipped} skipped` : "",
-  ].join("");
-  if (!ctx.quiet || batch.failed.length > 0) {
-    ctx.print(`${what} (${batch.files.length} files, ${formatBytes(bytes)}${extra})`);
-  }
-  return batch.failed.length > 0 || batch.skipped > 0 ? EXIT.partial : undefined;
-}
-
-function sized(result: TransferResult): string {
-  const resumed = result.offset > 0 ? `, resumed at ${formatBytes(result.offset)}` : "";
-  return `${formatBytes(result.size)}${resumed}`;
-}
-
-/** A name for the terminal: control characters escaped (names may come from the server). */
-function show(name: string): string {
-  return escapeControls(name);
-}
+  },
+};
