@@ -31,7 +31,7 @@ export interface GlobOptions {
  * next character. Braces, extglobs and `!` negation are off, so `{`, `(` and `!` are plain.
  * `[1]` is a class, as in shells: picomatch would otherwise also match a literal `[1]`.
  */
-const MATCH_OPTIONS = {
+export const MATCH_OPTIONS = {
   dot: false,
   literalBrackets: false,
   nobrace: true,

@@ -32,6 +32,16 @@ export function localName(name: string): string {
   return name;
 }
 
+/** A name {@link localName} accepts, tested without building an error for the ones it refuses. */
+export function isLocalName(name: string): boolean {
+  try {
+    localName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The text with every control character (C0, DEL, C1) shown as an escape, so a name can be
  * printed to a terminal without moving the cursor, changing colours or retitling the window.

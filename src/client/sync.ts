@@ -7,7 +7,7 @@ import type { TransferResult } from "./download.js";
 import { localReason } from "./in-step.js";
 import type { ProgressHandler } from "./progress.js";
 import { removeTree } from "./remove-tree.js";
-import { escapeControls, localName } from "./safe-name.js";
+import { escapeControls, isLocalName } from "./safe-name.js";
 import { downloadTreeStream, sha256OfFile } from "./tree-stream.js";
 import { uploadTreeStream } from "./tree-upload.js";
 
@@ -278,7 +278,7 @@ async function listRemote(client: BftpClient, root: string, isSource: boolean): 
   const tree: Tree = new Map();
   const walk = async (dir: string, rel: string): Promise<void> => {
     for (const entry of await client.list(dir)) {
-      if (!safe(entry.name)) continue; // never a name that could leave the folder
+      if (!isLocalName(entry.name)) continue; // never a name that could leave the folder
       const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
       if (!isRecordPath(childRel)) continue;
       if (tree.size >= MAX_SYNC_ENTRIES) throw tooMany(root);
@@ -333,15 +333,6 @@ function listLocal(root: string, isSource: boolean): Tree {
   };
   walk(root, "");
   return tree;
-}
-
-function safe(name: string): boolean {
-  try {
-    localName(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function localSha256(file: string): Promise<string> {

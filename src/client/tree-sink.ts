@@ -8,7 +8,7 @@ import type { ChecksumAlg } from "../protocol/version.js";
 import type { TransferResult } from "./download.js";
 import { inStep } from "./in-step.js";
 import { partialName, partialPath } from "./partial-name.js";
-import { escapeControls, localName } from "./safe-name.js";
+import { escapeControls, isLocalName, localName } from "./safe-name.js";
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
 
@@ -280,7 +280,7 @@ export class TreeSink {
     const slash = rel.lastIndexOf("/");
     const folder = slash < 0 ? "" : rel.slice(0, slash);
     const name = rel.slice(slash + 1);
-    if (folder === this.#lastFolder && this.#lastLocal !== undefined && isPlainName(name)) {
+    if (folder === this.#lastFolder && this.#lastLocal !== undefined && isLocalName(name)) {
       return `${this.#lastLocal}${path.sep}${name}`;
     }
     const local = this.#checkedLocal(rel);
@@ -331,16 +331,6 @@ export class TreeSink {
 /** The item a list-form record path's first name stands for: a canonical index, else -1. */
 function indexOf(name: string): number {
   return /^(0|[1-9][0-9]{0,8})$/u.test(name) ? Number(name) : -1;
-}
-
-/** A name `localName` accepts, tested without building an error for the ones it refuses. */
-function isPlainName(name: string): boolean {
-  try {
-    localName(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function lstatOrUndefined(file: string): fs.Stats | undefined {

@@ -2,18 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import picomatch from "picomatch/posix.js";
 import { BftpError } from "../../errors.js";
-import { GLOB_MAX_ENTRIES, isRemoteGlob, unescapeGlob } from "../remote-glob.js";
-
-/** The same rules as remote globs (remote-glob.ts): `*`, `?`, `[...]`, `**`, no dotfiles. */
-const MATCH_OPTIONS = {
-  dot: false,
-  literalBrackets: false,
-  nobrace: true,
-  noextglob: true,
-  nonegate: true,
-  posix: true,
-  strictSlashes: true,
-} as const;
+// The same rules as remote globs: `*`, `?`, `[...]`, `**`, no dotfiles unless asked.
+import { GLOB_MAX_ENTRIES, isRemoteGlob, MATCH_OPTIONS, unescapeGlob } from "../remote-glob.js";
 
 /**
  * The local paths a glob matches, sorted, for the shell's `put` and `mput` (the command line
