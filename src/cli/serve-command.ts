@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { configDir } from "../config-dir.js";
-import { DEFAULT_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
+import { DEFAULT_PORT, DEFAULT_SFTP_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 import type { AccountsOptions } from "../server/accounts/accounts.js";
 import { parsePermissions } from "../server/accounts/permissions.js";
 import { loadUsers, usersFilePath } from "../server/accounts/users-file.js";
@@ -45,6 +45,8 @@ interface ServeFlags {
   shutdownGrace: number;
   logFormat: "json" | "text" | undefined;
   quiet: boolean | undefined;
+  sftp: boolean | undefined;
+  sftpPort: number | undefined;
 }
 
 /** `bftp serve [DIR]`: the server, on loopback by default, one or several processes. */
@@ -66,6 +68,15 @@ export function serveCommand(): Command {
     .option(
       "--tls",
       "speak TLS 1.2+ (bftps://) with a self-signed certificate, made on the first run in the configuration folder and reused",
+    )
+    .option(
+      "--sftp",
+      `also serve SFTP (OpenSSH sftp/scp, FileZilla, WinSCP, rclone) on port ${DEFAULT_SFTP_PORT}: the same folder, accounts and permissions`,
+    )
+    .option(
+      "--sftp-port <port>",
+      `the SFTP port (implies --sftp); 0 picks a free one (default ${DEFAULT_SFTP_PORT})`,
+      integer(0, 65535),
     )
     .option("--cert <file>", "TLS with your own certificate (PEM, chain allowed); needs --key")
     .option("--key <file>", "the private key of --cert (PEM, no passphrase)")
@@ -185,6 +196,15 @@ Examples:
 The first line on stdout is always "listening on HOST:PORT". SIGINT or SIGTERM stops
 accepting, lets transfers finish for --shutdown-grace seconds, then exits.
 
+SFTP: --sftp also listens for SFTP clients (version 3, as OpenSSH speaks it) and prints
+"sftp listening on HOST:PORT" and the host key's fingerprint (SHA256:..., as ssh prints it).
+The host key (Ed25519) is made on the first run as ssh_host_ed25519_key (mode 0600, with its
+.pub) in the configuration folder and reused. SFTP clients log in with the same accounts
+(password, or a key added with bftp user add-key), see the same root and permissions, and an
+upload appears only once the client closes it complete. SSH encrypts, so beyond loopback SFTP
+needs accounts only; without accounts (loopback), any name and password are let in.
+  bftp serve ~/shared --sftp           then: sftp -P ${DEFAULT_SFTP_PORT} NAME@127.0.0.1
+
 TLS: the first run with --tls writes tls-key.pem (mode 0600) and tls-cert.pem to the
 configuration folder; later runs reuse them, so the fingerprint clients pinned stays valid.
 Give clients the printed SHA256:... fingerprint: they compare it on first contact.`,
@@ -223,6 +243,10 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     throw usageError("Cannot use --cert without --key, or --key without --cert: give both");
   }
   const accounts = await accountsOf(flags);
+  const sftp = flags.sftp === true || flags.sftpPort !== undefined;
+  if (sftp && flags.workers > 1) {
+    throw usageError("Cannot use --sftp with --workers: the SFTP front end runs in one process");
+  }
   // Made (or read) before any worker starts, so workers share one certificate.
   const identity = await tlsIdentity(flags);
   const listen: Listen = {
@@ -242,16 +266,42 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     anonymous: users === 0 ? "all" : (accounts.anonymous?.join(",") ?? "off"),
   });
   checkExposure(flags, users > 0, identity !== undefined, log);
+  // SFTP beyond loopback needs accounts (SSH encrypts): BFTP's rule, which needs both, covers it.
   if (flags.workers > 1) {
     await runPrimary(root, flags.workers, listen, { limits, log, accounts });
     return;
   }
-  const server = await BftpServer.start(serverOptions(root, listen, { limits, log, accounts }));
+  const hostKey = sftp
+    ? await (
+        await import("../server/sftp/host-key.js")
+      ).loadOrCreateHostKey(configDir(flags.configDir))
+    : undefined;
+  const server = await BftpServer.start({
+    ...serverOptions(root, listen, { limits, log, accounts }),
+    ...(hostKey === undefined
+      ? {}
+      : { sftp: { port: flags.sftpPort ?? DEFAULT_SFTP_PORT, hostKey } }),
+  });
   // Handlers first: a signal sent as soon as the listening line is read must not find the
   // process without them (it would die of the signal's default action, exit code null).
   const stopped = stopOnSignal(() => server.close(), log);
   const { address, port } = server.address();
   announce(address, port, root, 1, identity);
+  const sftpAddress = server.sftpAddress();
+  if (sftpAddress !== undefined && hostKey !== undefined) {
+    const origin = hostKey.created ? `created ${hostKey.file}` : hostKey.file;
+    const host =
+      sftpAddress.address === "0.0.0.0" || sftpAddress.address === "::"
+        ? "127.0.0.1"
+        : sftpAddress.address;
+    process.stdout.write(
+      [
+        `sftp listening on ${hostPort(sftpAddress.address, sftpAddress.port)}`,
+        `sftp host key ${hostKey.fingerprint} (${origin})`,
+        `connect with: sftp -P ${sftpAddress.port} NAME@${host.includes(":") ? `[${host}]` : host}`,
+      ].join("\n") + "\n",
+    );
+  }
   await stopped;
 }
 

@@ -7,6 +7,12 @@ export const DEFAULT_PORT = 9921;
 /** The default port of BFTP over TLS, `bftps://` and `bftp serve --tls` (PROTOCOL.md §1.1). */
 export const DEFAULT_TLS_PORT = 9922;
 
+/**
+ * The default port of `bftp serve --sftp` (issue 14): next to BFTP's two, unprivileged, and
+ * not 22 (the machine's own sshd) nor 2022 (SFTPGo's, which may run beside bftp).
+ */
+export const DEFAULT_SFTP_PORT = 9923;
+
 /** Checksum algorithms a data phase may use (PROTOCOL.md §9). */
 export const CHECKSUM_ALGORITHMS = ["crc32", "sha256"] as const;
 

@@ -6,6 +6,7 @@ import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
+import type { Storage } from "./storage/storage.js";
 import type { UploadStaging } from "./upload-staging.js";
 
 /**
@@ -16,6 +17,11 @@ import type { UploadStaging } from "./upload-staging.js";
 export interface CommandContext {
   /** The logged-in account's sandbox (its root); the server's root before login. */
   readonly sandbox: Sandbox;
+  /**
+   * The logged-in account's files (the served root's before login), through the storage
+   * interface both front ends share (storage/storage.ts).
+   */
+  readonly storage: Storage;
   /** The server's accounts: LOGIN checks passwords through them. */
   readonly accounts: Accounts;
   readonly limits: ServerLimits;

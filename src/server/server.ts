@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
 import { Session } from "./session.js";
+import type { SftpFrontEnd, SftpOptions } from "./sftp/sftp-server.js";
 import { TlsListener, type ServerTls } from "./tls-listener.js";
 import { UploadStaging, defaultTempDir } from "./upload-staging.js";
 
@@ -55,6 +56,11 @@ export interface ServerOptions {
    * §1.1); see tls-identity.ts for the self-signed one `bftp serve --tls` makes.
    */
   readonly tls?: ServerTls;
+  /**
+   * Also listen for SFTP (issue 14; `bftp serve --sftp`): the same root, accounts,
+   * permissions, staging and limits, through the SFTP front end (sftp/sftp-server.ts).
+   */
+  readonly sftp?: Omit<SftpOptions, "host"> & { readonly host?: string };
 }
 
 /**
@@ -80,6 +86,7 @@ export class BftpServer {
   readonly #checksums: ChecksumCache;
   readonly #staging: UploadStaging;
   readonly #ownsStaging: boolean;
+  #sftp: SftpFrontEnd | undefined;
 
   private constructor(
     staging: { readonly staging: UploadStaging; readonly owned: boolean },
@@ -155,6 +162,15 @@ export class BftpServer {
     } catch (err) {
       throw listenError(err as NodeJS.ErrnoException, options.host ?? "127.0.0.1", options.port);
     }
+    if (options.sftp !== undefined) {
+      const host = options.sftp.host ?? options.host ?? "127.0.0.1";
+      try {
+        await server.#startSftp({ ...options.sftp, host });
+      } catch (err) {
+        server.#listener.close();
+        throw listenError(err as NodeJS.ErrnoException, host, options.sftp.port);
+      }
+    }
     return server;
   }
 
@@ -162,6 +178,64 @@ export class BftpServer {
   address(): net.AddressInfo {
     return this.#listener.address() as net.AddressInfo;
   }
+
+  /** The address and port of the SFTP front end, or undefined without `sftp`. */
+  sftpAddress(): net.AddressInfo | undefined {
+    return this.#sftp?.address();
+  }
+
+  /** Loaded only when asked for: ssh2 is not part of a plain BFTP server's start-up. */
+  async #startSftp(options: SftpOptions): Promise<void> {
+    const { SftpFrontEnd } = await import("./sftp/sftp-server.js");
+    this.#sftp = await SftpFrontEnd.start(
+      {
+        accounts: this.#accounts,
+        staging: this.#staging,
+        limits: this.limits,
+        log: this.#log,
+        admit: (socket) => this.#admit(socket),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Counts a connection of another front end against the limits BFTP sessions use (overall
+   * and per address); returns its release, or undefined when the server is full.
+   */
+  #admit(socket: net.Socket): (() => void) | undefined {
+    const address = socket.remoteAddress ?? "?";
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (
+      this.#shutdown.signal.aborted ||
+      this.#open() >= this.limits.maxConnections ||
+      fromAddress >= this.limits.maxPerIp
+    )
+      return undefined;
+    this.#perAddress.set(address, fromAddress + 1);
+    this.#others++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#others--;
+      this.#leave(address);
+    };
+  }
+
+  /** Connections of every front end. */
+  #open(): number {
+    return this.#sessions.size + this.#others;
+  }
+
+  #leave(address: string): void {
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left === 0) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, left);
+  }
+
+  /** Connections of front ends other than BFTP (SFTP) open now. */
+  #others = 0;
 
   /** The real path of the served root. */
   get root(): string {
@@ -219,7 +293,7 @@ export class BftpServer {
     }, graceMs);
     try {
       // A handshake that completes now is answered BFTP_ERR_SHUTTING_DOWN (#accept).
-      await Promise.all([...this.#finished, this.#tls?.whenIdle()]);
+      await Promise.all([...this.#finished, this.#tls?.whenIdle(), this.#sftp?.close(graceMs)]);
     } finally {
       clearTimeout(windDown);
       clearTimeout(grace);
@@ -237,7 +311,7 @@ export class BftpServer {
       refuse(socket, new BftpError("BFTP_ERR_SHUTTING_DOWN", "The server is shutting down"));
       return;
     }
-    if (this.#sessions.size >= this.limits.maxConnections || fromAddress >= this.limits.maxPerIp) {
+    if (this.#open() >= this.limits.maxConnections || fromAddress >= this.limits.maxPerIp) {
       const scope = fromAddress >= this.limits.maxPerIp ? `from ${address}` : "in all";
       this.#log.warn("busy", {
         peer: `${address}:${socket.remotePort ?? "?"}`,
@@ -266,9 +340,7 @@ export class BftpServer {
     this.#log.info("connect", { peer: session.peer, connections: this.#sessions.size });
     const finished = session.run().finally(() => {
       this.#sessions.delete(session);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(address);
-      else this.#perAddress.set(address, left);
+      this.#leave(address);
       this.#finished.delete(finished);
     });
     this.#finished.add(finished);

@@ -17,6 +17,7 @@ import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
+import { DiskStorage } from "./storage/disk-storage.js";
 import type { UploadStaging } from "./upload-staging.js";
 
 /** Commands a session accepts before HELLO and before authentication (PROTOCOL.md §3). */
@@ -103,6 +104,22 @@ export class Session implements CommandContext {
     this.staging = host.staging;
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     this.reader = new StreamReader(socket, { highWaterMark: host.limits.readAheadBytes });
+  }
+
+  #storage: { readonly sandbox: Sandbox; readonly storage: DiskStorage } | undefined;
+
+  /** The logged-in account's storage; the served root's before login. */
+  get storage(): DiskStorage {
+    const sandbox = this.sandbox;
+    if (this.#storage?.sandbox !== sandbox) {
+      const storage = new DiskStorage({
+        sandbox,
+        staging: this.staging,
+        trackTemp: (file) => this.trackTemp(file),
+      });
+      this.#storage = { sandbox, storage };
+    }
+    return this.#storage.storage;
   }
 
   /** The logged-in account's sandbox; the served root's before login. */

@@ -1,7 +1,5 @@
-import fs from "node:fs/promises";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
-import { fsError } from "../fs-error.js";
 
 /**
  * MKDIR (PROTOCOL.md §8.9). Without `parents`, the name is created through its checked, open
@@ -11,17 +9,6 @@ import { fsError } from "../fs-error.js";
  * file in the way is `BFTP_ERR_EXISTS` when it is the last name.
  */
 export async function mkdir(ctx: CommandContext, req: RequestOf<"MKDIR">): Promise<void> {
-  if (req.parents === true) {
-    await ctx.reply({ path: await ctx.sandbox.makeDirectories(ctx.cwd, req.path) });
-    return;
-  }
-  const target = await ctx.anchor(req.path);
-  try {
-    await fs.mkdir(target.path, { mode: 0o755 });
-  } catch (err) {
-    throw fsError(err, "create directory", target.virtual);
-  } finally {
-    await target.close();
-  }
-  await ctx.reply({ path: target.virtual });
+  const path = await ctx.storage.makeFolder(ctx.cwd, req.path, { parents: req.parents === true });
+  await ctx.reply({ path });
 }

@@ -7,6 +7,7 @@ import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
+import { commitFile, refuseTarget } from "../storage/disk-storage.js";
 import { claimBuffers } from "../transfer-budget.js";
 import type { Anchor } from "../sandbox.js";
 import { partName, partialKey, resumeName, uploadName } from "../temp-files.js";
@@ -45,7 +46,7 @@ async function upload(
   target: Anchor,
   started: number,
 ): Promise<void> {
-  await refuseEarly(target, req.overwrite === true);
+  await refuseTarget(target, req.overwrite === true);
   const offset = req.offset ?? 0;
   const resumable = req.resumable === true;
   if (offset > 0 && !resumable) {
@@ -123,7 +124,7 @@ async function upload(
         `Cannot commit ${JSON.stringify(target.virtual)}: the server is shutting down`,
       );
     }
-    await commit(file, target.path, target.virtual, req.overwrite === true);
+    await commitFile(file, target.path, target.virtual, req.overwrite === true);
     committed = true;
     await target.dir.sync(); // the rename itself must survive a crash
     // A committed upload supersedes the partial this user kept for the path (§8.8).
@@ -201,23 +202,6 @@ async function writeData(
       : new Error("the write failed", { cause: writeError });
 }
 
-/** Refuses what is certain to fail before any data is written (the commit re-checks). */
-async function refuseEarly(target: Anchor, overwrite: boolean): Promise<void> {
-  const { virtual } = target;
-  if (virtual === "/")
-    throw new BftpError("BFTP_ERR_IS_A_DIRECTORY", 'Cannot upload to "/": it is a directory');
-  const existing = await fs.lstat(target.path).catch(() => undefined);
-  if (existing?.isDirectory() === true) {
-    throw new BftpError(
-      "BFTP_ERR_IS_A_DIRECTORY",
-      `Cannot upload to ${JSON.stringify(virtual)}: it is a directory`,
-    );
-  }
-  if (existing !== undefined && !overwrite) {
-    throw new BftpError("BFTP_ERR_EXISTS", `Cannot create ${JSON.stringify(virtual)}: it exists`);
-  }
-}
-
 /**
  * Opens the file the data goes to: a new one, or for a resumed upload (`offset` > 0) the kept
  * partial, claimed by renaming it to `file`. Only one upload can claim a partial (the rename
@@ -267,23 +251,4 @@ async function putBack(file: string, partial: string): Promise<void> {
     // dropped below
   }
   await fs.rm(file, { force: true });
-}
-
-/** Puts the finished file under its name in one atomic step. */
-async function commit(
-  temp: string,
-  real: string,
-  virtual: string,
-  overwrite: boolean,
-): Promise<void> {
-  try {
-    if (overwrite) {
-      await fs.rename(temp, real);
-    } else {
-      await fs.link(temp, real); // fails with EEXIST if the name appeared meanwhile
-      await fs.unlink(temp);
-    }
-  } catch (err) {
-    throw fsError(err, "create", virtual);
-  }
 }
