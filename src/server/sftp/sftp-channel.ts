@@ -254,10 +254,15 @@ export class SftpChannel {
    */
   #submit(reply: Reply, alone: boolean, job: Job): void {
     if (this.#closed) return;
-    const wrapped: Job = () =>
-      job().catch((err: unknown) => {
+    // A job that throws before its first await is caught the same way: every request gets
+    // exactly one answer, or the answers after it would wait for it forever.
+    const wrapped: Job = async () => {
+      try {
+        await job();
+      } catch (err) {
         this.#fail(reply, err);
-      });
+      }
+    };
     if (this.#queue.length === 0 && this.#mayStart(alone)) {
       this.#start(wrapped, alone);
       return;
@@ -296,6 +301,17 @@ export class SftpChannel {
       this.#start(next.job, next.alone);
     }
     this.#reopenWindow();
+    // Answers leave only as the client's window opens, which no event of ours marks: while
+    // requests wait on them, or the window is held, look again every 20 ms.
+    const waiting = this.#queue.length > 0 && this.#outputFull();
+    if (!this.#closed && (waiting || this.#held)) {
+      this.#poll ??= setInterval(() => {
+        this.#pump();
+      }, 20).unref();
+    } else if (this.#poll !== undefined) {
+      clearInterval(this.#poll);
+      this.#poll = undefined;
+    }
   }
 
   /** Answer bytes the client's window has not taken yet (ssh2 keeps them in `_buffer`). */
@@ -329,10 +345,7 @@ export class SftpChannel {
       push(data);
       if (data === null || this.#closed || !this.#pressured()) return true;
       this.#held = true;
-      // Answers waiting for the client's window only leave when the client reads: check.
-      this.#poll ??= setInterval(() => {
-        this.#pump();
-      }, 20).unref();
+      this.#pump(); // starts the poll that reopens the window once the pressure is gone
       return false;
     };
     this.#windowOwner = sftp;
@@ -350,10 +363,6 @@ export class SftpChannel {
   #reopenWindow(): void {
     if (!this.#held || this.#pressured() || this.#closed) return;
     this.#held = false;
-    if (this.#poll !== undefined) {
-      clearInterval(this.#poll);
-      this.#poll = undefined;
-    }
     const channel = this.#windowOwner;
     if (channel === undefined || channel.outgoing.state !== "open") return;
     channel._waitChanDrain = false;

@@ -52,6 +52,8 @@ export class SftpFrontEnd {
   readonly #connections = new Set<Connection>();
   readonly #channels = new Set<SftpChannel>();
   readonly #sockets = new Set<net.Socket>();
+  /** Handshake deadlines of connections whose identification line has not come, by peer. */
+  readonly #greetings = new Map<string, NodeJS.Timeout>();
   #closing = false;
 
   private constructor(core: SftpCore, options: SftpOptions) {
@@ -124,7 +126,16 @@ export class SftpFrontEnd {
       return;
     }
     this.#sockets.add(socket);
+    // Until the client's SSH identification line arrives: the handshake deadline (a client
+    // that sends anything else, or nothing, holds no connection for long).
+    const greeting = setTimeout(() => {
+      this.#core.log.info("sftp-handshake-timeout", { peer });
+      socket.destroy();
+    }, this.#core.limits.handshakeTimeoutMs);
+    this.#greetings.set(peer, greeting);
     socket.once("close", () => {
+      clearTimeout(greeting);
+      this.#greetings.delete(peer);
       this.#sockets.delete(socket);
       release();
     });
@@ -138,6 +149,8 @@ export class SftpFrontEnd {
 
   #connection(client: Connection, peer: string): void {
     const { log, limits } = this.#core;
+    clearTimeout(this.#greetings.get(peer));
+    this.#greetings.delete(peer);
     this.#connections.add(client);
     let account: Account | undefined;
     let failures = 0;
