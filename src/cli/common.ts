@@ -38,12 +38,21 @@ export interface CommonFlags {
   readonly user?: string;
   /** Draw progress bars or not, whatever the terminal (the shell's `progress` command). */
   readonly progress?: boolean;
+  /** Log in with this private key file instead of a password (`-i`). */
+  readonly identity?: string;
 }
 
 /** `--user`, the same on every client command and the shell. */
 export const USER_OPTION = {
   flags: "--user <name>",
   description: "log in as NAME (or bftp://NAME@host); password typed, or $BFTP_PASSWORD",
+} as const;
+
+/** `-i/--identity`, the same on every client command and the shell. */
+export const IDENTITY_OPTION = {
+  flags: "-i, --identity <keyfile>",
+  description:
+    "log in with this private key (as ssh -i) instead of a password; keys in ssh-agent are tried by themselves",
 } as const;
 
 /** What to do about `BFTP_ERR_NOT_AUTHENTICATED`. */
@@ -359,6 +368,7 @@ export function addCommonOptions(command: Command): Command {
       .option("-v, --verbose", "print more: the connection, each file, timings (on stderr)")
       .option("--json", "print one JSON document on stdout, for programs")
       .option(USER_OPTION.flags, USER_OPTION.description)
+      .option(IDENTITY_OPTION.flags, IDENTITY_OPTION.description)
       .option(
         "--timeout <seconds>",
         "give up connecting (default 10), or on a transfer stalled this long (default 60)",

@@ -5,11 +5,19 @@ import { configDir } from "../config-dir.js";
 import { ANONYMOUS } from "../protocol/version.js";
 import { savedLogin, type NetrcEntry } from "./netrc.js";
 import { PASSWORD_ENV, readPassword } from "./password-input.js";
+import type { KeySigner } from "../protocol/key-login.js";
+import { BftpError } from "../errors.js";
 
-/** Who to log in as, and the password (typed without echo, or `BFTP_PASSWORD`). */
+/**
+ * Who to log in as, and how: the password (`BFTP_PASSWORD` or saved), a key (`-i`), keys in
+ * ssh-agent, or a prompt without echo asked only when the password is needed.
+ */
 export interface Credentials {
   readonly user?: string;
   readonly password?: string;
+  readonly identity?: KeySigner;
+  readonly agentKeys?: () => Promise<readonly KeySigner[]>;
+  readonly askPassword?: () => Promise<string>;
 }
 
 /**
@@ -21,7 +29,11 @@ export interface Credentials {
  */
 export async function credentialsFor(
   where: Location,
-  flags: { readonly user?: string | undefined; readonly configDir?: string | undefined },
+  flags: {
+    readonly user?: string | undefined;
+    readonly configDir?: string | undefined;
+    readonly identity?: string | undefined;
+  },
 ): Promise<Credentials> {
   let user = flags.user ?? where.user;
   if (user === ANONYMOUS) return { user };
@@ -29,13 +41,46 @@ export async function credentialsFor(
   const saved =
     user !== undefined && typed ? undefined : await savedLoginFor(where, user, flags.configDir);
   if (user === undefined) {
+    if (saved?.login === undefined && flags.identity !== undefined) {
+      throw new BftpError(
+        "BFTP_ERR_INVALID_ARGUMENT",
+        "Cannot log in with -i without a user: give --user NAME or bftp://NAME@host",
+      );
+    }
     if (saved?.login === undefined) return {};
     user = saved.login;
     if (user === ANONYMOUS) return { user };
   }
-  if (!typed && saved?.password !== undefined) return { user, password: saved.password };
-  const password = await readPassword({ prompt: `Password for ${user}@${hostPort(where)}: ` });
-  return { user, password };
+  if (flags.identity !== undefined) return { user, identity: await identityOf(flags.identity) };
+  if (typed) return { user, password: await readPassword({ prompt: "" }) };
+  if (saved?.password !== undefined) return { user, password: saved.password };
+  const prompt = `Password for ${user}@${hostPort(where)}: `;
+  const agent = process.env["SSH_AUTH_SOCK"];
+  return {
+    user,
+    askPassword: () => readPassword({ prompt }),
+    ...(agent === undefined || agent === ""
+      ? {}
+      : {
+          agentKeys: async () => (await import("../client/key-signer.js")).agentSigners(agent),
+        }),
+  };
+}
+
+/** The signer of the key file `-i` names; an encrypted key's passphrase is asked at a terminal. */
+async function identityOf(file: string): Promise<KeySigner> {
+  const { isEncryptedKey, keyFileSigner } = await import("../client/key-signer.js");
+  if (!(await isEncryptedKey(file))) return keyFileSigner(file);
+  const stdin: { isTTY?: boolean } = process.stdin;
+  if (stdin.isTTY !== true) {
+    throw new BftpError(
+      "BFTP_ERR_LOCAL_FILE",
+      `Cannot use the key ${JSON.stringify(file)}: it is encrypted and there is no terminal to ask its passphrase; load it into ssh-agent (ssh-add ${file}) instead`,
+    );
+  }
+  // Its own prompt: BFTP_PASSWORD is the account's password, never a key's passphrase.
+  const passphrase = await readPassword({ prompt: `Passphrase for ${file}: `, env: {} });
+  return keyFileSigner(file, passphrase);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { BftpError } from "../errors.js";
 import { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import { loginSignedData, type KeySigner } from "../protocol/key-login.js";
 import { PROTOCOL_VERSION, type Capability } from "../protocol/version.js";
 import { ClientConnection, type ClientLimits } from "./connection.js";
 import type { TlsOptions } from "./host-trust.js";
@@ -35,6 +36,15 @@ export interface ClientOptions {
   readonly user?: string;
   /** The password for `user` (PROTOCOL.md §8.2); never put it in a location. */
   readonly password?: string;
+  /** Log in with this key instead of a password (PROTOCOL.md §8.2.1; key-signer.ts). */
+  readonly identity?: KeySigner;
+  /**
+   * Keys to try when no password or identity is given and the server offers key logins
+   * (ssh-agent's, key-signer.ts): at most two are tried, so a password still has its turn.
+   */
+  readonly agentKeys?: () => Promise<readonly KeySigner[]>;
+  /** Asked for the password only when it is needed (no key logged in): a prompt. */
+  readonly askPassword?: () => Promise<string>;
   /**
    * TLS (PROTOCOL.md §1.1): `true` or options to speak it, and how to trust the server
    * (pinned fingerprint, known_hosts, first-contact callback). A `bftps://` target speaks TLS
@@ -126,7 +136,7 @@ export class BftpClient {
         client: "bftp",
       });
       const client = new BftpClient(conn, expectShape(helloShape, hello, "HELLO"));
-      if (user !== undefined) await client.login(user, options.password);
+      if (user !== undefined) await client.#authenticate(user, options);
       return client;
     } catch (err) {
       throw conn.closeWithError(
@@ -150,8 +160,71 @@ export class BftpClient {
    * `BFTP_ERR_LOGIN_FAILED` (the server closes the connection after the third).
    */
   async login(user: string, password?: string): Promise<string> {
-    const reply = await this.#conn.request({ op: "LOGIN", user, password });
-    return expectShape(loginReply, reply, "LOGIN").user;
+    const reply = expectShape(
+      loginReply,
+      await this.#conn.request({ op: "LOGIN", user, password }),
+      "LOGIN",
+    );
+    if (!("user" in reply) || typeof reply.user !== "string") throw unexpectedLoginReply();
+    return reply.user;
+  }
+
+  /**
+   * Logs in with a public key (PROTOCOL.md §8.2.1): asks for a challenge, signs it with
+   * `signer` (a key file's key or one in ssh-agent, see key-signer.ts) and sends the
+   * signature; resolves with the user the server accepted. A key that is not the account's,
+   * or a bad signature, is `BFTP_ERR_LOGIN_FAILED`, as a wrong password is.
+   */
+  async loginWithKey(user: string, signer: KeySigner): Promise<string> {
+    const key = signer.publicKey.toString("base64");
+    const first = expectShape(
+      loginReply,
+      await this.#conn.request({ op: "LOGIN", user, method: "publickey", key }),
+      "LOGIN",
+    );
+    if (!("challenge" in first) || typeof first.challenge !== "string")
+      throw unexpectedLoginReply();
+    const challenge = Buffer.from(first.challenge, "base64");
+    const signature = await signer.sign(loginSignedData(challenge, user, signer.publicKey));
+    const second = expectShape(
+      loginReply,
+      await this.#conn.request({
+        op: "LOGIN",
+        user,
+        method: "publickey",
+        key,
+        signature: signature.toString("base64"),
+      }),
+      "LOGIN",
+    );
+    if (!("user" in second) || typeof second.user !== "string") throw unexpectedLoginReply();
+    return second.user;
+  }
+
+  /**
+   * Logs in as `user` the way `options` allow: the identity; else the password; else, where
+   * the server offers "publickey", up to two of `agentKeys` (a key that is not the account's
+   * costs one failed login, and the third closes the connection); else `askPassword`.
+   */
+  async #authenticate(user: string, options: ClientOptions): Promise<void> {
+    if (options.identity !== undefined) {
+      await this.loginWithKey(user, options.identity);
+      return;
+    }
+    if (options.password === undefined && options.agentKeys !== undefined) {
+      const offered = this.server.auth?.methods.includes("publickey") === true;
+      const keys = offered ? (await options.agentKeys()).slice(0, 2) : [];
+      for (const key of keys) {
+        try {
+          await this.loginWithKey(user, key);
+          return;
+        } catch (err) {
+          if (!(err instanceof BftpError) || err.code !== "BFTP_ERR_LOGIN_FAILED") throw err;
+        }
+      }
+    }
+    const password = options.password ?? (await options.askPassword?.());
+    await this.login(user, password);
   }
 
   /** The server's working directory. */
@@ -295,5 +368,12 @@ function tooMany(max: number): BftpError {
       details: { max },
       connectionUsable: true,
     },
+  );
+}
+
+function unexpectedLoginReply(): BftpError {
+  return new BftpError(
+    "BFTP_ERR_PROTOCOL",
+    "Cannot log in: the server answered LOGIN with an unexpected reply",
   );
 }

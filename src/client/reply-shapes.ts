@@ -57,7 +57,11 @@ export const resumeReply = z.looseObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-export const loginReply = z.looseObject({ user: z.string().max(256) });
+export const loginReply = z.union([
+  z.looseObject({ user: z.string().max(256) }),
+  // The first step of a key login (PROTOCOL.md §8.2.1).
+  z.looseObject({ challenge: z.string().max(64) }),
+]);
 
 /**
  * The reply shape of each command answered by a reply alone. `ClientConnection.request()`

@@ -8,6 +8,12 @@ const path = z.string();
 const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const tag = z.union([z.string().max(64), z.number().int()]);
 const checksum = z.enum(CHECKSUM_ALGORITHMS);
+/** Base64 of at most `chars` characters. */
+const base64 = (chars: number) =>
+  z
+    .string()
+    .max(chars)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/u);
 
 /** A strict request schema: unknown fields are refused (PROTOCOL.md §4.1). */
 function request<Op extends string, Shape extends z.ZodRawShape>(op: Op, shape: Shape) {
@@ -23,7 +29,14 @@ export const REQUESTS = {
     versions: z.array(z.number().int()).min(1).max(16),
     client: z.string().max(128).optional(),
   }),
-  LOGIN: request("LOGIN", { user: z.string().max(256), password: z.string().max(1024).optional() }),
+  LOGIN: request("LOGIN", {
+    user: z.string().max(256),
+    password: z.string().max(1024).optional(),
+    // Key login (PROTOCOL.md §8.2.1): the public key, then the signature of the challenge.
+    method: z.enum(["password", "publickey"]).optional(),
+    key: base64(4096).optional(),
+    signature: base64(2048).optional(),
+  }),
   NOOP: request("NOOP", {}),
   HELP: request("HELP", {}),
   QUIT: request("QUIT", {}),
@@ -89,7 +102,7 @@ export type Request = { [O in Op]: RequestOf<O> }[Op];
 /** The one-line summaries HELP returns, in the order PROTOCOL.md lists the commands. */
 export const SUMMARIES: Readonly<Record<Op, string>> = {
   HELLO: "Agree on the protocol version; learn the server's limits and capabilities",
-  LOGIN: "Authenticate: an account and its password, or anonymous",
+  LOGIN: "Authenticate: an account and its password or key, or anonymous",
   NOOP: "Do nothing; keeps an idle connection alive",
   HELP: "List the commands",
   QUIT: "Close the connection after this reply",

@@ -42,6 +42,12 @@ export interface CommandContext {
   readonly account: Account | undefined;
   /** Failed LOGINs on this connection so far. */
   loginFailures: number;
+  /**
+   * The challenge a key LOGIN's first step sent (PROTOCOL.md §8.2.1), for the user and key it
+   * names; used once, by the next LOGIN.
+   */
+  loginChallenge:
+    { readonly user: string; readonly key: string; readonly challenge: Buffer } | undefined;
   /** Makes `account` the session's identity: its root becomes `/` and the working directory. */
   logIn(account: Account): void;
   /** Whether HELLO has been answered. */

@@ -80,6 +80,8 @@ export class Session implements CommandContext {
   cwd = "/";
   account: Account | undefined;
   loginFailures = 0;
+  loginChallenge:
+    { readonly user: string; readonly key: string; readonly challenge: Buffer } | undefined;
   helloDone = false;
   transferAborted = false;
   windingDown = false;

@@ -5,6 +5,7 @@ import {
   EXIT,
   LOGIN_HINT,
   USER_OPTION,
+  IDENTITY_OPTION,
   connectFailure,
   credentialsFor,
   location,
@@ -26,6 +27,7 @@ interface ShellFlags {
   batch: string | undefined;
   timeout: number | undefined;
   user: string | undefined;
+  identity: string | undefined;
   acceptNew: boolean | undefined;
   configDir: string | undefined;
 }
@@ -77,6 +79,7 @@ export function shellCommand(): Command {
         "run the commands of FILE, stopping at the first failure (sftp -b)",
       )
       .option(USER_OPTION.flags, USER_OPTION.description)
+      .option(IDENTITY_OPTION.flags, IDENTITY_OPTION.description)
       .option(
         "--timeout <seconds>",
         "give up connecting, or on a stalled transfer, after this long",

@@ -1,3 +1,4 @@
+import type { KeySigner } from "../../protocol/key-login.js";
 import { BftpClient, type ClientOptions } from "../../client/client.js";
 import type { TlsOptions } from "../../client/host-trust.js";
 import type { Location } from "../../client/location.js";
@@ -10,6 +11,10 @@ export interface SessionOptions {
   /** Log in as this user, on every connection (a reconnect logs in again). */
   readonly user?: string;
   readonly password?: string;
+  /** A key to log in with, ssh-agent's keys, and the prompt for a password (login.ts). */
+  readonly identity?: KeySigner;
+  readonly agentKeys?: () => Promise<readonly KeySigner[]>;
+  readonly askPassword?: () => Promise<string>;
   /** How to trust a `bftps://` server (unused for `bftp://`). */
   readonly tls?: TlsOptions;
 }
@@ -42,6 +47,9 @@ export class ShellSession {
     const clientOptions: ClientOptions = {
       ...(options.user === undefined ? {} : { user: options.user }),
       ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.identity === undefined ? {} : { identity: options.identity }),
+      ...(options.agentKeys === undefined ? {} : { agentKeys: options.agentKeys }),
+      ...(options.askPassword === undefined ? {} : { askPassword: options.askPassword }),
       ...(options.timeoutMs === undefined
         ? {}
         : { timeout: options.timeoutMs, limits: { stallTimeoutMs: options.timeoutMs } }),

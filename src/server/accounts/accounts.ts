@@ -9,6 +9,7 @@ import {
   type ScryptParams,
 } from "./password-hash.js";
 import { PERMISSIONS, type Permission } from "./permissions.js";
+import { holdsKey, parseAuthorizedKey } from "./public-keys.js";
 import { ANONYMOUS, NO_USERS, type UsersFile } from "./users-file.js";
 
 /** A logged-in identity: its name, its own sandbox (its root) and what it may do. */
@@ -38,6 +39,8 @@ export interface AccountsOptions {
 interface Entry {
   readonly account: Account;
   readonly password: PasswordHash;
+  /** The account's public keys, as SSH blobs. */
+  readonly keys: readonly Buffer[];
 }
 
 /**
@@ -96,6 +99,7 @@ export class Accounts {
       users.set(user.name, {
         account: { name: user.name, sandbox, permissions: new Set(user.permissions) },
         password: user.password,
+        keys: (user.keys ?? []).map((line) => parseAuthorizedKey(line).blob),
       });
     }
     const anonymous: Account | undefined =
@@ -128,9 +132,16 @@ export class Accounts {
     return this.#anonymous === undefined;
   }
 
+  /** True when some account has a public key: HELLO then announces "publickey". */
+  get hasKeys(): boolean {
+    for (const entry of this.#users.values()) if (entry.keys.length > 0) return true;
+    return false;
+  }
+
   /** The LOGIN methods HELLO announces (PROTOCOL.md §8.1). */
   get methods(): string[] {
     const methods = this.hasUsers ? ["password"] : [];
+    if (this.hasKeys) methods.push("publickey");
     if (this.#anonymous !== undefined) methods.push("anonymous");
     return methods;
   }
@@ -151,6 +162,16 @@ export class Accounts {
     if (stored === undefined) return undefined; // no accounts at all
     const match = await this.#gate.run(() => verifyPassword(password, stored));
     return match && entry !== undefined ? entry.account : undefined;
+  }
+
+  /**
+   * The account `name` when `publicKey` (an SSH public key blob) is one of its keys, else
+   * undefined. The caller checks the signature that proves the key is held.
+   */
+  keyAccount(name: string, publicKey: Buffer): Account | undefined {
+    const entry = this.#users.get(name);
+    if (entry === undefined) return undefined;
+    return holdsKey(entry.keys, publicKey) ? entry.account : undefined;
   }
 }
 

@@ -5,6 +5,7 @@ import { configDir, writePrivateFile } from "../../config-dir.js";
 import { BftpError } from "../../errors.js";
 import { passwordHashSchema, type PasswordHash } from "./password-hash.js";
 import { PERMISSIONS, type Permission } from "./permissions.js";
+import { MAX_KEYS_PER_USER, MAX_KEY_LINE, parseAuthorizedKey } from "./public-keys.js";
 import { ANONYMOUS } from "../../protocol/version.js";
 
 /** The users file's name inside the configuration folder. */
@@ -23,6 +24,8 @@ export interface UserRecord {
   readonly root: string;
   readonly permissions: readonly Permission[];
   readonly password: PasswordHash;
+  /** Public keys that log in as this account: OpenSSH `authorized_keys` lines (issue 14). */
+  readonly keys?: readonly string[] | undefined;
 }
 
 /** The users file: `{"version": 1, "users": [UserRecord, ...]}`. */
@@ -47,6 +50,19 @@ const userSchema = z.strictObject({
   root: z.string().startsWith("/").max(4096),
   permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
   password: passwordHashSchema,
+  keys: z
+    .array(z.string().max(MAX_KEY_LINE))
+    .max(MAX_KEYS_PER_USER)
+    .superRefine((lines, ctx) => {
+      for (const [i, line] of lines.entries()) {
+        try {
+          parseAuthorizedKey(line);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", path: [i], message: (err as Error).message });
+        }
+      }
+    })
+    .optional(),
 });
 
 const fileSchema = z.strictObject({

@@ -1,6 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
+import { loginSignedData } from "../../protocol/key-login.js";
+import { verifySignature } from "../accounts/public-keys.js";
 import { ANONYMOUS } from "../accounts/users-file.js";
 import type { CommandContext } from "../command-context.js";
 
@@ -18,6 +21,13 @@ export async function login(ctx: CommandContext, req: RequestOf<"LOGIN">): Promi
       `Cannot log in again: this connection is logged in as ${JSON.stringify(ctx.user)}`,
     );
   }
+  // A challenge is good for the one LOGIN that follows it, whatever that LOGIN is.
+  const issued = ctx.loginChallenge;
+  ctx.loginChallenge = undefined;
+  if (req.method === "publickey" && req.user !== ANONYMOUS) {
+    await keyLogin(ctx, req, issued);
+    return;
+  }
   const account =
     req.user === ANONYMOUS
       ? ctx.accounts.anonymous
@@ -28,16 +38,54 @@ export async function login(ctx: CommandContext, req: RequestOf<"LOGIN">): Promi
   await ctx.reply({ user: account.name, permissions: [...account.permissions] });
 }
 
-async function refuse(ctx: CommandContext, user: string): Promise<never> {
+/**
+ * Key login (PROTOCOL.md §8.2.1). First step, `key` alone: the server answers a fresh random
+ * challenge for this connection, whether or not the key or the user exists (nothing is
+ * revealed before a signature). Second step, `key` and `signature`: the signature must verify
+ * over {@link loginSignedData} with that key, and the key must be one of the account's; any
+ * other outcome is the same refusal, after the same delay, as a wrong password.
+ */
+async function keyLogin(
+  ctx: CommandContext,
+  req: RequestOf<"LOGIN">,
+  issued: CommandContext["loginChallenge"],
+): Promise<void> {
+  if (req.key === undefined) {
+    throw new BftpError("BFTP_ERR_BAD_REQUEST", 'Cannot log in with "publickey" without a key');
+  }
+  if (req.signature === undefined) {
+    const challenge = randomBytes(32);
+    ctx.loginChallenge = { user: req.user, key: req.key, challenge };
+    await ctx.reply({ challenge: challenge.toString("base64") });
+    return;
+  }
+  const blob = Buffer.from(req.key, "base64");
+  const signature = Buffer.from(req.signature, "base64");
+  const account =
+    issued !== undefined && issued.user === req.user && issued.key === req.key
+      ? ctx.accounts.keyAccount(req.user, blob)
+      : undefined;
+  const proven =
+    account !== undefined &&
+    issued !== undefined &&
+    verifySignature(blob, loginSignedData(issued.challenge, req.user, blob), signature);
+  if (!proven) return refuse(ctx, req.user, "unknown user, or a key that is not theirs");
+  ctx.logIn(account);
+  ctx.log.info("login", { peer: ctx.peer, user: account.name, method: "publickey" });
+  await ctx.reply({ user: account.name, permissions: [...account.permissions] });
+}
+
+async function refuse(ctx: CommandContext, user: string, reason?: string): Promise<never> {
   ctx.loginFailures++;
   const { loginDelayMs, maxLoginFailures } = ctx.limits;
   const last = ctx.loginFailures >= maxLoginFailures;
   ctx.log.warn("login-failed", { peer: ctx.peer, user, failures: ctx.loginFailures });
   await sleep(loginDelayMs);
   const why =
-    user === ANONYMOUS
+    reason ??
+    (user === ANONYMOUS
       ? "anonymous access is off on this server"
-      : "unknown user or wrong password";
+      : "unknown user or wrong password");
   throw new BftpError(
     "BFTP_ERR_LOGIN_FAILED",
     last

@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import ssh2 from "ssh2";
 import { writePrivateFile } from "../../config-dir.js";
 import { BftpError } from "../../errors.js";
+import { sshFingerprint } from "../accounts/public-keys.js";
 
 /** The SFTP host key's file in the configuration folder (mode 0600), as OpenSSH names its own. */
 export const HOST_KEY_FILE = "ssh_host_ed25519_key";
@@ -53,11 +53,6 @@ export async function loadOrCreateHostKey(dir: string): Promise<HostKey> {
   const blob = parsed.getPublicSSH();
   const publicLine = `${parsed.type} ${blob.toString("base64")}`;
   return { privateKey: text, publicLine, fingerprint: sshFingerprint(blob), file, created };
-}
-
-/** OpenSSH's fingerprint of a public key blob: `SHA256:` and unpadded base64. */
-export function sshFingerprint(blob: Buffer): string {
-  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/u, "")}`;
 }
 
 /** The key file's text, or undefined when there is none; refused when others may read it. */

@@ -166,16 +166,22 @@ export class SftpFrontEnd {
       // Protocol errors and resets: the connection closes; logged on 'close'.
     });
     client.on("authentication", (ctx) => {
+      // "Would this key do?" (a public key without a signature): answered without logging in;
+      // a key that would not is refused after the same delay as a wrong password, but not
+      // counted, as a client with several keys asks once per key.
+      const query = ctx.method === "publickey" && ctx.signature === undefined;
       void this.#authenticate(ctx).then(
         (granted) => {
           if (granted !== undefined) {
-            account = granted;
-            clearTimeout(grace);
-            log.info("login", { peer, user: granted.name, front: "sftp", method: ctx.method });
+            if (!query) {
+              account = granted;
+              clearTimeout(grace);
+              log.info("login", { peer, user: granted.name, front: "sftp", method: ctx.method });
+            }
             ctx.accept();
             return;
           }
-          if (ctx.method === "none") {
+          if (ctx.method === "none" || query) {
             ctx.reject(this.#methods());
             return;
           }
@@ -261,8 +267,6 @@ export class SftpFrontEnd {
       granted = await accounts.verify(ctx.username, ctx.password);
     } else if (ctx.method === "publickey") {
       granted = this.#keyLogin(ctx);
-      // The query before a signature ("is this key acceptable?") is answered at once.
-      if (ctx.signature === undefined) return granted === undefined ? undefined : granted;
     }
     if (granted === undefined) await sleep(limits.loginDelayMs);
     return granted;
@@ -271,10 +275,7 @@ export class SftpFrontEnd {
   /** Public-key login: the key must be one of the account's; a signature, when sent, must verify. */
   #keyLogin(ctx: AuthContext): Account | undefined {
     if (ctx.method !== "publickey") return undefined;
-    const accounts = this.#core.accounts as Accounts & {
-      keyAccount?: (name: string, blob: Buffer) => Account | undefined;
-    };
-    const account = accounts.keyAccount?.(ctx.username, ctx.key.data);
+    const account = this.#core.accounts.keyAccount(ctx.username, ctx.key.data);
     if (account === undefined) return undefined;
     if (ctx.signature === undefined || ctx.blob === undefined) return account;
     const key = ssh2.utils.parseKey(ctx.key.data);
