@@ -1,7 +1,16 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import ssh2 from "ssh2";
+import { createRequire } from "node:module";
 import { BftpError } from "../../errors.js";
 import { signatureHash } from "../../protocol/key-login.js";
+
+/**
+ * ssh2, loaded on first use: the users file is read by `bftp serve` and `bftp user`, and
+ * neither should load the SSH library before a key is parsed (start-up, issue 12 item 4).
+ */
+const requireCjs = createRequire(import.meta.url);
+function ssh2Utils(): (typeof import("ssh2"))["utils"] {
+  return (requireCjs("ssh2") as typeof import("ssh2")).utils;
+}
 
 /** Key types an account may log in with: what OpenSSH offers by default today. */
 export const KEY_TYPES: ReadonlySet<string> = new Set([
@@ -52,7 +61,7 @@ export function parseAuthorizedKey(input: string): PublicKey {
     );
   }
   if (!/^[A-Za-z0-9+/]+={0,2}$/u.test(base64)) throw bad("the key is not base64");
-  const parsed = ssh2.utils.parseKey(`${type} ${base64}`);
+  const parsed = ssh2Utils().parseKey(`${type} ${base64}`);
   if (parsed instanceof Error || Array.isArray(parsed) || parsed.isPrivateKey()) {
     throw bad("it is not a public key");
   }
@@ -89,7 +98,7 @@ export function holdsKey(keys: readonly Buffer[], blob: Buffer): boolean {
 
 /** True when `signature` (raw, as ssh2 and ssh-agent give it) signs `data` with `blob`'s key. */
 export function verifySignature(blob: Buffer, data: Buffer, signature: Buffer): boolean {
-  const key = ssh2.utils.parseKey(blob);
+  const key = ssh2Utils().parseKey(blob);
   if (key instanceof Error || Array.isArray(key)) return false;
   try {
     return key.verify(data, signature, signatureHash(key.type));
