@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { ServeProcess } from "./spawn-serve.js";
+import os from "node:os";
+import { runCli } from "./run-cli.js";
+import { spawnServe, type ServeProcess } from "./spawn-serve.js";
 
 /** How an OpenSSH client run ended. */
 export interface SshRun {
@@ -105,4 +107,59 @@ export async function runSsh(
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/** A `bftp serve --sftp` child in a temporary folder, with the account alice (alice-pw). */
+export interface SftpServe {
+  readonly base: string;
+  readonly config: string;
+  readonly served: string;
+  readonly serve: ServeProcess;
+  readonly endpoint: SftpEndpoint;
+  /** Stops the server and removes the temporary folder. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Makes a temporary folder (`prefix`), adds the account alice (password alice-pw) and the
+ * public keys `keys` (files made by `prepare`, which runs first, in the folder), and starts
+ * `bftp serve --sftp` on free ports with a 0.2 s login delay.
+ */
+export async function startSftpServe(
+  prefix: string,
+  prepare: (base: string) => Promise<readonly string[]> = () => Promise.resolve([]),
+): Promise<SftpServe> {
+  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), prefix)));
+  const config = path.join(base, "config");
+  const served = path.join(base, "served");
+  await fs.mkdir(served);
+  const keys = await prepare(base);
+  const added = await runCli(["user", "add", "alice", "--config-dir", config], {
+    env: { BFTP_PASSWORD: "alice-pw" },
+  });
+  if (added.code !== 0) throw new Error(`user add: ${added.stderr}`);
+  for (const key of keys) {
+    const run = await runCli(["user", "add-key", "alice", key, "--config-dir", config]);
+    if (run.code !== 0) throw new Error(`user add-key: ${run.stderr}`);
+  }
+  const serve = await spawnServe(served, [
+    "--config-dir",
+    config,
+    "--login-delay",
+    "0.2",
+    "--sftp-port",
+    "0",
+  ]);
+  const endpoint = await sftpEndpoint(serve, config, base);
+  return {
+    base,
+    config,
+    served,
+    serve,
+    endpoint,
+    stop: async () => {
+      await serve.stop();
+      await fs.rm(base, { recursive: true, force: true });
+    },
+  };
 }

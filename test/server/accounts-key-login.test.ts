@@ -47,6 +47,27 @@ function sign(key: ParsedKey, data: Buffer): string {
   return key.sign(data, signatureHash(key.type)).toString("base64");
 }
 
+/**
+ * Step two: LOGIN as `user` with `key`, signed by `signer` over `challenge` for `signedUser`
+ * (the same as `user` unless a test forges it).
+ */
+function signed(
+  conn: ProtocolConnection,
+  user: string,
+  key: ParsedKey,
+  challenge: Buffer,
+  options: { readonly signer?: ParsedKey; readonly signedUser?: string } = {},
+): ReturnType<ProtocolConnection["request"]> {
+  const data = loginSignedData(challenge, options.signedUser ?? user, key.getPublicSSH());
+  return conn.request({
+    op: "LOGIN",
+    user,
+    method: "publickey",
+    key: blobOf(key),
+    signature: sign(options.signer ?? key, data),
+  });
+}
+
 test("HELLO announces publickey; a signed challenge logs in, with ed25519 and RSA", async () => {
   for (const key of [alice.key, aliceRsa.key]) {
     const conn = await ProtocolConnection.open(srv.port, { hello: false });
@@ -56,13 +77,7 @@ test("HELLO announces publickey; a signed challenge logs in, with ed25519 and RS
         (hello as unknown as { auth: { methods: string[] } }).auth.methods.includes("publickey"),
       );
       const c = await challenge(conn, "alice", key);
-      const reply = await conn.request({
-        op: "LOGIN",
-        user: "alice",
-        method: "publickey",
-        key: blobOf(key),
-        signature: sign(key, loginSignedData(c, "alice", key.getPublicSSH())),
-      });
+      const reply = await signed(conn, "alice", key, c);
       assertOk(reply);
       assert.equal((reply as { user?: unknown }).user, "alice");
       assertOk(await conn.request({ op: "PWD" }));
@@ -78,47 +93,17 @@ test("a key that is not the account's, a bad signature, a replayed one: LOGIN_FA
   try {
     // A stranger's key, properly signed.
     const c1 = await challenge(conn, "alice", stranger.key);
-    assertError(
-      await conn.request({
-        op: "LOGIN",
-        user: "alice",
-        method: "publickey",
-        key: blobOf(stranger.key),
-        signature: sign(stranger.key, loginSignedData(c1, "alice", stranger.key.getPublicSSH())),
-      }),
-      "BFTP_ERR_LOGIN_FAILED",
-    );
+    assertError(await signed(conn, "alice", stranger.key, c1), "BFTP_ERR_LOGIN_FAILED");
     // Alice's key, but the signature is over another challenge (replayed from `other`).
     const foreign = await challenge(other, "alice", alice.key);
     await challenge(conn, "alice", alice.key);
-    assertError(
-      await conn.request({
-        op: "LOGIN",
-        user: "alice",
-        method: "publickey",
-        key: blobOf(alice.key),
-        signature: sign(alice.key, loginSignedData(foreign, "alice", alice.key.getPublicSSH())),
-      }),
-      "BFTP_ERR_LOGIN_FAILED",
-    );
+    assertError(await signed(conn, "alice", alice.key, foreign), "BFTP_ERR_LOGIN_FAILED");
     // The signature without a challenge of its own on this connection (used up above).
-    const reply = await other.request({
-      op: "LOGIN",
-      user: "alice",
-      method: "publickey",
-      key: blobOf(alice.key),
-      signature: sign(alice.key, loginSignedData(foreign, "alice", alice.key.getPublicSSH())),
-    });
+    const reply = await signed(other, "alice", alice.key, foreign);
     assertOk(reply); // `other` asked for `foreign`: its own challenge, its own login
     // The third failure on `conn` closes it, as for passwords (§8.2).
     const c3 = await challenge(conn, "alice", alice.key);
-    const last = await conn.request({
-      op: "LOGIN",
-      user: "alice",
-      method: "publickey",
-      key: blobOf(alice.key),
-      signature: sign(alice.key, loginSignedData(c3, "bob", alice.key.getPublicSSH())),
-    });
+    const last = await signed(conn, "alice", alice.key, c3, { signedUser: "bob" });
     assertError(last, "BFTP_ERR_LOGIN_FAILED");
     assert.equal((last as { close?: unknown }).close, true);
     await conn.closed();
@@ -136,16 +121,7 @@ test("a challenge is good for the next LOGIN only, for the user and key it was a
       await conn.request({ op: "LOGIN", user: "alice", password: "wrong" }),
       "BFTP_ERR_LOGIN_FAILED",
     );
-    assertError(
-      await conn.request({
-        op: "LOGIN",
-        user: "alice",
-        method: "publickey",
-        key: blobOf(alice.key),
-        signature: sign(alice.key, loginSignedData(c, "alice", alice.key.getPublicSSH())),
-      }),
-      "BFTP_ERR_LOGIN_FAILED",
-    );
+    assertError(await signed(conn, "alice", alice.key, c), "BFTP_ERR_LOGIN_FAILED");
   } finally {
     conn.close();
   }

@@ -5,17 +5,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { runSsh, sftpEndpoint, type SftpEndpoint } from "../helpers/openssh.js";
-import { runCli } from "../helpers/run-cli.js";
-import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
+import { runSsh, startSftpServe, type SftpEndpoint, type SftpServe } from "../helpers/openssh.js";
 
 let base: string;
-let config: string;
 let served: string;
-let serve: ServeProcess;
+let server: SftpServe;
 let endpoint: SftpEndpoint;
 
 const sha = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
@@ -45,48 +41,23 @@ async function digest(dir: string): Promise<Record<string, string>> {
 }
 
 before(async () => {
-  base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-lftp-rclone-")));
-  config = path.join(base, "config");
-  served = path.join(base, "served");
-  await fs.mkdir(served);
-  const added = await runCli(["user", "add", "alice", "--config-dir", config], {
-    env: { BFTP_PASSWORD: "alice-pw" },
+  server = await startSftpServe("bftp-lftp-rclone-", (dir) => {
+    const made = spawnSync("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-f",
+      path.join(dir, "key"),
+    ]);
+    assert.equal(made.status, 0);
+    return Promise.resolve([path.join(dir, "key.pub")]);
   });
-  assert.equal(added.code, 0, added.stderr);
-  const made = spawnSync("ssh-keygen", [
-    "-q",
-    "-t",
-    "ed25519",
-    "-N",
-    "",
-    "-f",
-    path.join(base, "key"),
-  ]);
-  assert.equal(made.status, 0);
-  const key = await runCli([
-    "user",
-    "add-key",
-    "alice",
-    path.join(base, "key.pub"),
-    "--config-dir",
-    config,
-  ]);
-  assert.equal(key.code, 0, key.stderr);
-  serve = await spawnServe(served, [
-    "--config-dir",
-    config,
-    "--login-delay",
-    "0.2",
-    "--sftp-port",
-    "0",
-  ]);
-  endpoint = await sftpEndpoint(serve, config, base);
+  ({ base, served, endpoint } = server);
 });
 
-after(async () => {
-  await serve.stop();
-  await fs.rm(base, { recursive: true, force: true });
-});
+after(() => server.stop());
 
 test("lftp mirrors a tree up and back down over sftp://, byte for byte", async () => {
   const local = path.join(base, "lftp-local");

@@ -7,48 +7,36 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { runSsh, sftpEndpoint, sshOptions, type SftpEndpoint } from "../helpers/openssh.js";
+import {
+  runSsh,
+  sftpEndpoint,
+  sshOptions,
+  startSftpServe,
+  type SftpEndpoint,
+  type SftpServe,
+} from "../helpers/openssh.js";
 import { runCli } from "../helpers/run-cli.js";
-import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
+import { spawnServe } from "../helpers/spawn-serve.js";
 
 let base: string;
 let config: string;
 let served: string;
 let local: string;
-let serve: ServeProcess;
+let server: SftpServe;
 let endpoint: SftpEndpoint;
 
 const sha = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
 before(async () => {
-  base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-openssh-")));
-  config = path.join(base, "config");
-  served = path.join(base, "served");
+  server = await startSftpServe("bftp-openssh-");
+  ({ base, config, served, endpoint } = server);
   local = path.join(base, "local");
-  await fs.mkdir(served);
   await fs.mkdir(local);
-  const added = await runCli(["user", "add", "alice", "--config-dir", config], {
-    env: { BFTP_PASSWORD: "alice-pw" },
-  });
-  assert.equal(added.code, 0, added.stderr);
-  serve = await spawnServe(served, [
-    "--config-dir",
-    config,
-    "--login-delay",
-    "0.2",
-    "--sftp-port",
-    "0",
-  ]);
-  endpoint = await sftpEndpoint(serve, config, base);
 });
 
-after(async () => {
-  await serve.stop();
-  await fs.rm(base, { recursive: true, force: true });
-});
+after(() => server.stop());
 
 function sftpBatch(lines: readonly string[], password = "alice-pw", user = "alice") {
   return (async () => {
