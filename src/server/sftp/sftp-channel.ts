@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { FolderReader, ReadHandle, Storage, UploadHandle } from "../storage/storage.js";
 import { longName, toAttributes, toStatus } from "./attributes.js";
 import { CoveredRanges } from "./covered-ranges.js";
+import { ReadAhead } from "./read-ahead.js";
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 
@@ -32,6 +33,9 @@ export const SFTP_CHANNEL_LIMITS: SftpChannelLimits = {
   maxPendingOutput: 4 * 1024 * 1024,
 };
 
+/** Read handles per channel that read in chunks (1 MiB held each at most). */
+const READ_AHEAD_HANDLES = 8;
+
 /** Names per READDIR answer (OpenSSH's sftp-server sends 100). */
 const NAMES_PER_READDIR = 100;
 
@@ -47,6 +51,8 @@ export interface SftpChannelOptions {
 interface ReadOpen {
   readonly kind: "read";
   readonly file: ReadHandle;
+  /** Chunked reads for this handle, or undefined (read directly) past the channel's few. */
+  readonly ahead: ReadAhead | undefined;
   bytes: number;
   readonly started: number;
 }
@@ -113,6 +119,8 @@ export class SftpChannel {
   readonly #limits: SftpChannelLimits;
   readonly #handles = new Map<number, Open>();
   #nextHandle = 1;
+  /** Read handles with a {@link ReadAhead}, at most {@link READ_AHEAD_HANDLES}. */
+  #readAheads = 0;
   readonly #queue: { readonly job: Job; readonly alone: boolean }[] = [];
   #running = 0;
   /** True while a request that runs alone is running. */
@@ -441,7 +449,10 @@ export class SftpChannel {
       this.#need("read");
       const file = await this.#storage.openRead("/", path);
       if (this.#closed) return file.close();
-      reply.handle(this.#newHandle({ kind: "read", file, bytes: 0, started: Date.now() }));
+      // Chunked reads for the first few read handles (1 MiB each at most); others read directly.
+      const ahead = this.#readAheads < READ_AHEAD_HANDLES ? new ReadAhead(file) : undefined;
+      if (ahead !== undefined) this.#readAheads++;
+      reply.handle(this.#newHandle({ kind: "read", file, ahead, bytes: 0, started: Date.now() }));
       return;
     }
     if ((flags & OPEN_MODE.READ) !== 0) {
@@ -491,15 +502,22 @@ export class SftpChannel {
     if (open.kind !== "read")
       throw new BftpError("BFTP_ERR_BAD_REQUEST", "not a handle open for reading");
     await this.#on(open, async () => {
-      const buffer = Buffer.allocUnsafe(Math.min(length, this.#limits.maxRead));
-      const n = buffer.length === 0 ? 0 : await open.file.read(buffer, offset);
+      const wanted = Math.min(length, this.#limits.maxRead);
+      let data: Buffer;
+      if (open.ahead !== undefined) {
+        data = wanted === 0 ? Buffer.alloc(0) : await open.ahead.read(offset, wanted);
+      } else {
+        const buffer = Buffer.allocUnsafe(wanted);
+        const n = wanted === 0 ? 0 : await open.file.read(buffer, offset);
+        data = buffer.subarray(0, n);
+      }
       if (this.#closed) return;
-      if (n === 0) {
+      if (data.length === 0) {
         reply.status(STATUS_CODE.EOF);
         return;
       }
-      open.bytes += n;
-      reply.data(n === buffer.length ? buffer : buffer.subarray(0, n));
+      open.bytes += data.length;
+      reply.data(data);
     });
   }
 
@@ -568,6 +586,7 @@ export class SftpChannel {
     this.#handles.delete(handle.readUInt32BE(0));
     await Promise.allSettled(open.running);
     if (open.kind === "read") {
+      if (open.ahead !== undefined) this.#readAheads--;
       await open.file.close();
       this.#logTransfer("sftp-get", open, "ok");
     } else if (open.kind === "folder") {

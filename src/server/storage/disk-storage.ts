@@ -1,4 +1,4 @@
-import type { Dir, Stats } from "node:fs";
+import fsCallback, { type Dir, type Stats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { BftpError } from "../../errors.js";
@@ -419,13 +419,15 @@ class DiskReadHandle implements ReadHandle {
     this.#handle = handle;
   }
 
-  async read(buffer: Buffer, position: number): Promise<number> {
-    try {
-      const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, position);
-      return bytesRead;
-    } catch (err) {
-      throw fsError(err, "read", this.path);
-    }
+  read(buffer: Buffer, position: number): Promise<number> {
+    // The callback form: FileHandle.read's promise costs about twice as much per call on the
+    // main thread (a profile of a 512 MiB SFTP GET: 441 ms of 1,560 busy).
+    return new Promise((resolve, reject) => {
+      fsCallback.read(this.#handle.fd, buffer, 0, buffer.length, position, (err, bytesRead) => {
+        if (err === null) resolve(bytesRead);
+        else reject(fsError(err, "read", this.path));
+      });
+    });
   }
 
   async stat(): Promise<StoredEntry> {
