@@ -7,6 +7,7 @@ import type { FolderReader, ReadHandle, Storage, UploadHandle } from "../storage
 import { longName, toAttributes, toStatus } from "./attributes.js";
 import { CoveredRanges } from "./covered-ranges.js";
 import { ReadAhead } from "./read-ahead.js";
+import { WriteBehind } from "./write-behind.js";
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 
@@ -36,6 +37,9 @@ export const SFTP_CHANNEL_LIMITS: SftpChannelLimits = {
 /** Read handles per channel that read in chunks (1 MiB held each at most). */
 const READ_AHEAD_HANDLES = 8;
 
+/** Upload handles per channel that gather their writes (two 256 KiB batches each at most). */
+const WRITE_BEHIND_HANDLES = 8;
+
 /** Names per READDIR answer (OpenSSH's sftp-server sends 100). */
 const NAMES_PER_READDIR = 100;
 
@@ -46,6 +50,11 @@ export interface SftpChannelOptions {
   readonly log: Logger;
   readonly peer: string;
   readonly limits?: SftpChannelLimits;
+  /**
+   * The connection's socket: answers sent in one turn of the event loop are corked into one
+   * write (each 32 KiB answer is two SSH packets, and ssh2 writes each on its own).
+   */
+  readonly socket?: { cork(): void; uncork(): void };
 }
 
 interface ReadOpen {
@@ -61,6 +70,8 @@ interface UploadOpen {
   readonly file: UploadHandle;
   readonly append: boolean;
   readonly covered: CoveredRanges;
+  /** Gathered writes for this handle, or undefined (written directly) past the channel's few. */
+  readonly behind: WriteBehind | undefined;
   /** Set by a failed WRITE: the upload is no longer whole, so CLOSE does not commit it. */
   failed: boolean;
   bytes: number;
@@ -117,10 +128,14 @@ export class SftpChannel {
   readonly #log: Logger;
   readonly #peer: string;
   readonly #limits: SftpChannelLimits;
+  readonly #socket: { cork(): void; uncork(): void } | undefined;
+  #corked = false;
   readonly #handles = new Map<number, Open>();
   #nextHandle = 1;
   /** Read handles with a {@link ReadAhead}, at most {@link READ_AHEAD_HANDLES}. */
   #readAheads = 0;
+  /** Upload handles with a {@link WriteBehind}, at most {@link WRITE_BEHIND_HANDLES}. */
+  #writeBehinds = 0;
   readonly #queue: { readonly job: Job; readonly alone: boolean }[] = [];
   #running = 0;
   /** True while a request that runs alone is running. */
@@ -141,6 +156,7 @@ export class SftpChannel {
     this.#log = options.log;
     this.#peer = options.peer;
     this.#limits = options.limits ?? SFTP_CHANNEL_LIMITS;
+    this.#socket = options.socket;
     this.#listen();
     this.#holdWindowUnderPressure();
     sftp.on("close", () => void this.close());
@@ -218,6 +234,7 @@ export class SftpChannel {
     const send = (thunk: () => void): void => {
       if (this.#closed) return;
       this.#outbox.set(seq, thunk);
+      if (this.#outbox.has(this.#sendSeq)) this.#cork();
       for (;;) {
         const next = this.#outbox.get(this.#sendSeq);
         if (next === undefined) break;
@@ -380,6 +397,18 @@ export class SftpChannel {
     channel._protocol.channelWindowAdjust(channel.outgoing.id, amount);
   }
 
+  /** Corks the socket until the end of this turn (once per turn). */
+  #cork(): void {
+    const socket = this.#socket;
+    if (socket === undefined || this.#corked) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
+    });
+  }
+
   #fail(reply: Reply, err: unknown): void {
     if (this.#closed) return;
     const { code, message } = toStatus(err);
@@ -484,12 +513,16 @@ export class SftpChannel {
     const covered = new CoveredRanges();
     if (keep) covered.add(0, existing.size);
     const append = (flags & OPEN_MODE.APPEND) !== 0;
+    // Gathered writes for the first few upload handles (512 KiB each at most).
+    const behind = this.#writeBehinds < WRITE_BEHIND_HANDLES ? new WriteBehind(file) : undefined;
+    if (behind !== undefined) this.#writeBehinds++;
     reply.handle(
       this.#newHandle({
         kind: "upload",
         file,
         append,
         covered,
+        behind,
         failed: false,
         bytes: 0,
         started: Date.now(),
@@ -541,7 +574,8 @@ export class SftpChannel {
             `Cannot write to ${JSON.stringify(open.file.path)}: the writes are scattered over too many ranges`,
           );
         }
-        await open.file.write(data, at);
+        if (open.behind !== undefined) await open.behind.write(data, at);
+        else await open.file.write(data, at);
         open.bytes += data.length;
       } catch (err) {
         open.failed = true;
@@ -551,10 +585,21 @@ export class SftpChannel {
     });
   }
 
+  /** Writes an upload's gathered bytes; a failure marks the upload failed, and is thrown. */
+  async #drain(open: UploadOpen): Promise<void> {
+    try {
+      await open.behind?.drain();
+    } catch (err) {
+      open.failed = true;
+      throw err;
+    }
+  }
+
   async #fstat(reply: Reply, handle: Buffer): Promise<void> {
     const open = this.#handle(handle);
     if (open.kind === "folder") throw new BftpError("BFTP_ERR_BAD_REQUEST", "not a file handle");
     await Promise.allSettled(open.running);
+    if (open.kind === "upload") await this.#drain(open);
     const entry = await open.file.stat();
     if (!this.#closed) reply.attrs(toAttributes(entry));
   }
@@ -572,6 +617,7 @@ export class SftpChannel {
     await Promise.allSettled(open.running);
     refuseOwnerChange(attrs);
     if (typeof attrs["size"] === "number") {
+      await this.#drain(open);
       await open.file.truncate(attrs["size"]);
       open.covered.truncate(attrs["size"]);
     }
@@ -592,6 +638,8 @@ export class SftpChannel {
     } else if (open.kind === "folder") {
       await open.folder.close();
     } else {
+      if (open.behind !== undefined) this.#writeBehinds--;
+      await this.#drain(open).catch(() => undefined); // a failure marks it failed
       const hole = open.covered.firstHole();
       if (open.failed || hole !== undefined) {
         await open.file.abort();

@@ -54,6 +54,8 @@ export class SftpFrontEnd {
   readonly #sockets = new Set<net.Socket>();
   /** Handshake deadlines of connections whose identification line has not come, by peer. */
   readonly #greetings = new Map<string, NodeJS.Timeout>();
+  /** Each connection's socket, by peer (ssh2 names connections by address and port). */
+  readonly #socketOf = new Map<string, net.Socket>();
   #closing = false;
 
   private constructor(core: SftpCore, options: SftpOptions) {
@@ -133,9 +135,11 @@ export class SftpFrontEnd {
       socket.destroy();
     }, this.#core.limits.handshakeTimeoutMs);
     this.#greetings.set(peer, greeting);
+    this.#socketOf.set(peer, socket);
     socket.once("close", () => {
       clearTimeout(greeting);
       this.#greetings.delete(peer);
+      this.#socketOf.delete(peer);
       this.#sockets.delete(socket);
       release();
     });
@@ -151,6 +155,7 @@ export class SftpFrontEnd {
     const { log, limits } = this.#core;
     clearTimeout(this.#greetings.get(peer));
     this.#greetings.delete(peer);
+    const socket = this.#socketOf.get(peer);
     this.#connections.add(client);
     let account: Account | undefined;
     let failures = 0;
@@ -206,6 +211,7 @@ export class SftpFrontEnd {
             storage: this.#storageFor(account),
             log,
             peer,
+            ...(socket === undefined ? {} : { socket }),
             ...(this.#options.channelLimits === undefined
               ? {}
               : { limits: this.#options.channelLimits }),
