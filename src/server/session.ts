@@ -9,9 +9,7 @@ import { writeAll } from "../wire/write-all.js";
 import type { Account, Accounts } from "./accounts/accounts.js";
 import { checkPermissions } from "./accounts/permissions.js";
 import type { CommandContext } from "./command-context.js";
-import { COMMANDS, PREPARERS } from "./commands/index.js";
-import { sendsPhase } from "./tree-lists.js";
-import { sendsOffer } from "./tree-upload-offer.js";
+import { descriptorOf, isOp } from "./commands/index.js";
 import type { Prepared } from "./commands/prepared.js";
 import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
@@ -19,10 +17,6 @@ import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
 import { DiskStorage } from "./storage/disk-storage.js";
 import type { UploadStaging } from "./upload-staging.js";
-
-/** Commands a session accepts before HELLO and before authentication (PROTOCOL.md §3). */
-const BEFORE_HELLO: ReadonlySet<string> = new Set(["HELLO", "NOOP", "HELP", "QUIT"]);
-const BEFORE_LOGIN: ReadonlySet<string> = new Set(["HELLO", "LOGIN", "NOOP", "HELP", "QUIT"]);
 
 /** Failures of the byte stream itself: the connection cannot go on after them. */
 const STREAM_FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -193,15 +187,11 @@ export class Session implements CommandContext {
     this.#tag = parsed.ok ? parsed.request.tag : parsed.tag;
     const op = parsed.ok ? parsed.request.op : parsed.op;
     // A PUT's data phase, a GETTREE's have list or path list (§8.13), and a PUTTREE's offer
-    // (§8.14) follow the request at once.
-    if (
-      op === "PUT" ||
-      (op === "GETTREE" && sendsPhase(payload)) ||
-      (op === "PUTTREE" && sendsOffer(payload))
-    ) {
-      const alg =
-        parsed.ok && parsed.request.op === "PUT" ? (parsed.request.checksum ?? "crc32") : "crc32";
-      this.upload = new DataPhaseReader(this.reader, alg, {
+    // (§8.14) follow the request at once: the command's descriptor says, from the payload.
+    const descriptor = isOp(op) ? descriptorOf(op) : undefined;
+    const phase = descriptor?.phase?.(payload, parsed.ok ? parsed.request : undefined);
+    if (phase !== undefined) {
+      this.upload = new DataPhaseReader(this.reader, phase.alg, {
         maxChunk: this.limits.maxChunk,
         maxTrailer: this.limits.maxControlFrame, // a trailer is a control frame
         timeout: this.limits.stallTimeoutMs,
@@ -211,8 +201,8 @@ export class Session implements CommandContext {
       if (!parsed.ok) throw parsed.error;
       this.#admit(parsed.request);
       // While this read-only request runs, the ones pipelined behind it start their work.
-      if (PREPARERS[parsed.request.op] !== undefined) this.#prepareAhead();
-      if (ahead === undefined) await runCommand(this, parsed.request);
+      if (descriptorOf(parsed.request.op).prepare !== undefined) this.#prepareAhead();
+      if (ahead === undefined) await descriptorOf(parsed.request.op).run(this, parsed.request);
       else await (await ahead.prepared).run(this);
     } catch (err) {
       if (this.#cut) throw err; // the reply has been sent; the connection is ending
@@ -247,8 +237,7 @@ export class Session implements CommandContext {
       if (peeked === undefined) return;
       const parsed = parseRequest(peeked);
       if (!parsed.ok) return;
-      const prepare = PREPARERS[parsed.request.op] as
-        ((ctx: CommandContext, req: Request) => Promise<Prepared>) | undefined;
+      const { prepare } = descriptorOf(parsed.request.op);
       if (prepare === undefined) return;
       try {
         this.#admit(parsed.request);
@@ -275,14 +264,15 @@ export class Session implements CommandContext {
    */
   #admit(request: Request): void {
     const { op } = request;
-    if (!this.helloDone && !BEFORE_HELLO.has(op)) {
+    const { gate, permissions } = descriptorOf(op);
+    if (!this.helloDone && gate !== "any") {
       throw new BftpError("BFTP_ERR_BAD_REQUEST", `Cannot run ${op}: send HELLO first`);
     }
-    if (this.user === undefined && this.helloDone && !BEFORE_LOGIN.has(op)) {
+    if (this.user === undefined && this.helloDone && gate === "session") {
       throw new BftpError("BFTP_ERR_NOT_AUTHENTICATED", `Cannot run ${op}: log in first`);
     }
     if (this.account !== undefined) {
-      checkPermissions(request, this.account.permissions, this.account.name);
+      checkPermissions(op, permissions(request), this.account.permissions, this.account.name);
     }
   }
 
@@ -434,7 +424,3 @@ function shuttingDown(): BftpError {
 }
 
 /** Runs one validated request through its command. */
-function runCommand(ctx: CommandContext, request: Request): Promise<void> {
-  const command = COMMANDS[request.op] as (ctx: CommandContext, request: Request) => Promise<void>;
-  return command(ctx, request);
-}

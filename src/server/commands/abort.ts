@@ -1,6 +1,7 @@
 import { BftpError } from "../../errors.js";
 import { parseRequest } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
+import { defineCommand, needs } from "./command.js";
 
 /** ABORT (PROTOCOL.md §7.2, §8.12): says whether it stopped the download before it. */
 export async function abort(ctx: CommandContext): Promise<void> {
@@ -30,3 +31,11 @@ export function abortRequested(ctx: CommandContext): BftpError | undefined {
   ctx.transferAborted = true;
   return new BftpError("BFTP_ERR_TRANSFER_ABORTED", "The client aborted the download");
 }
+
+/** ABORT: its descriptor (commands/command.ts). */
+export const ABORT = defineCommand({
+  op: "ABORT",
+  gate: "session",
+  permissions: needs(),
+  run: abort,
+});

@@ -3,6 +3,7 @@ import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { O_PATH } from "../sandbox.js";
+import { defineCommand, needs } from "./command.js";
 
 /** CD (PROTOCOL.md §8.4): the new working directory must exist and be a directory. */
 export async function cd(ctx: CommandContext, req: RequestOf<"CD">): Promise<void> {
@@ -20,3 +21,11 @@ export async function cd(ctx: CommandContext, req: RequestOf<"CD">): Promise<voi
   ctx.cwd = target.virtual;
   await ctx.reply({ path: ctx.cwd });
 }
+
+/** CD: its descriptor (commands/command.ts). */
+export const CD = defineCommand({
+  op: "CD",
+  gate: "session",
+  permissions: needs("read"),
+  run: cd,
+});

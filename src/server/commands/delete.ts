@@ -1,5 +1,6 @@
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * DELETE (PROTOCOL.md §8.9): files and links only; a link is removed, not its target. The
@@ -9,3 +10,11 @@ export async function deleteFile(ctx: CommandContext, req: RequestOf<"DELETE">):
   await ctx.storage.removeFile(ctx.cwd, req.path);
   await ctx.reply({});
 }
+
+/** DELETE: its descriptor (commands/command.ts). */
+export const DELETE = defineCommand({
+  op: "DELETE",
+  gate: "session",
+  permissions: needs("delete"),
+  run: deleteFile,
+});

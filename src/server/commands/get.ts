@@ -20,6 +20,7 @@ import { claimBuffers } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
 import type { Prepared } from "./prepared.js";
+import { defineCommand, needs } from "./command.js";
 
 /** Largest read from the file at once: large writes are what let a socket reach its ceiling. */
 const READ_CHUNK = 1024 * 1024;
@@ -254,3 +255,12 @@ async function sendRange(
     share.release();
   }
 }
+
+/** GET: its descriptor (commands/command.ts). */
+export const GET = defineCommand({
+  op: "GET",
+  gate: "session",
+  permissions: needs("read"),
+  prepare: prepareGet,
+  run: get,
+});

@@ -3,8 +3,9 @@ import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { sharedFsPool } from "../fs-pool.js";
 import { normalizeVirtual } from "../sandbox.js";
-import { badList, readHave, readList } from "../tree-lists.js";
+import { badList, readHave, readList, sendsPhase } from "../tree-lists.js";
 import { TreeSender } from "../tree-sender.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * GETTREE (PROTOCOL.md §8.13, issue 12): every file below a folder in one tree data phase
@@ -62,3 +63,12 @@ async function getList(ctx: CommandContext, req: RequestOf<"GETTREE">): Promise<
   });
   await sender.runList(base, list, ctx.replyFrame({ path: base }));
 }
+
+/** GETTREE: its descriptor (commands/command.ts). */
+export const GETTREE = defineCommand({
+  op: "GETTREE",
+  gate: "session",
+  permissions: needs("read"),
+  phase: (payload) => (sendsPhase(payload) ? { alg: "crc32" } : undefined),
+  run: getTree,
+});

@@ -7,6 +7,7 @@ import { byteRange, type ByteRange } from "../byte-range.js";
 import { fileChanged, sameVersion, settledStats, versionOf } from "../file-version.js";
 import { fsError } from "../fs-error.js";
 import { openFileInside } from "../open-file.js";
+import { defineCommand, needs } from "./command.js";
 
 /** Reads of a range that keeps changing under HASH before it answers `BFTP_ERR_FILE_CHANGED`. */
 const ATTEMPTS = 3;
@@ -58,3 +59,11 @@ async function sha256Of(handle: FileHandle, range: ByteRange, virtual: string): 
   }
   return digest.digest("hex");
 }
+
+/** HASH: its descriptor (commands/command.ts). */
+export const HASH = defineCommand({
+  op: "HASH",
+  gate: "session",
+  permissions: needs("read"),
+  run: hash,
+});

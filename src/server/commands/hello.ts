@@ -3,6 +3,7 @@ import type { RequestOf } from "../../protocol/requests.js";
 import { CAPABILITIES, CHECKSUM_ALGORITHMS, PROTOCOL_VERSION } from "../../protocol/version.js";
 import type { CommandContext } from "../command-context.js";
 import { PACKAGE_VERSION } from "../../package-version.js";
+import { defineCommand, needs } from "./command.js";
 
 /** HELLO (PROTOCOL.md §8.1): agree on the version, announce limits and capabilities. */
 export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promise<void> {
@@ -36,3 +37,11 @@ export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promi
     capabilities: CAPABILITIES,
   });
 }
+
+/** HELLO: its descriptor (commands/command.ts). */
+export const HELLO = defineCommand({
+  op: "HELLO",
+  gate: "any",
+  permissions: needs(),
+  run: hello,
+});

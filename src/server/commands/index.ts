@@ -1,61 +1,60 @@
-import type { Op, RequestOf } from "../../protocol/requests.js";
-import type { CommandContext } from "../command-context.js";
-import { abort } from "./abort.js";
-import { cd } from "./cd.js";
-import { deleteFile } from "./delete.js";
-import { get, prepareGet } from "./get.js";
-import { getTree } from "./gettree.js";
-import { putTree } from "./puttree.js";
-import { hash } from "./hash.js";
-import { hello } from "./hello.js";
-import { help } from "./help.js";
-import { list } from "./list.js";
-import { login } from "./login.js";
-import { mkdir } from "./mkdir.js";
-import { noop } from "./noop.js";
-import { put } from "./put.js";
-import type { Prepared } from "./prepared.js";
-import { pwd } from "./pwd.js";
-import { quit } from "./quit.js";
-import { rename } from "./rename.js";
-import { resume } from "./resume.js";
-import { rmdir } from "./rmdir.js";
-import { prepareStat, stat } from "./stat.js";
-
-/** A command handler: runs a validated request and sends its reply. */
-export type Command<O extends Op> = (ctx: CommandContext, req: RequestOf<O>) => Promise<void>;
-
-/** Every command of PROTOCOL.md §8, by op; the type makes a missing one a compile error. */
-export const COMMANDS: { readonly [O in Op]: Command<O> } = {
-  HELLO: hello,
-  LOGIN: login,
-  NOOP: noop,
-  HELP: help,
-  QUIT: quit,
-  PWD: pwd,
-  CD: cd,
-  STAT: stat,
-  LIST: list,
-  GET: get,
-  PUT: put,
-  DELETE: deleteFile,
-  MKDIR: mkdir,
-  RMDIR: rmdir,
-  RENAME: rename,
-  HASH: hash,
-  RESUME: resume,
-  ABORT: abort,
-  GETTREE: getTree,
-  PUTTREE: putTree,
-};
+import type { Op } from "../../protocol/requests.js";
+import { ABORT } from "./abort.js";
+import { CD } from "./cd.js";
+import type { CommandDescriptor } from "./command.js";
+import { DELETE } from "./delete.js";
+import { GET } from "./get.js";
+import { GETTREE } from "./gettree.js";
+import { HASH } from "./hash.js";
+import { HELLO } from "./hello.js";
+import { HELP } from "./help.js";
+import { LIST } from "./list.js";
+import { LOGIN } from "./login.js";
+import { MKDIR } from "./mkdir.js";
+import { NOOP } from "./noop.js";
+import { PUT } from "./put.js";
+import { PUTTREE } from "./puttree.js";
+import { PWD } from "./pwd.js";
+import { QUIT } from "./quit.js";
+import { RENAME } from "./rename.js";
+import { RESUME } from "./resume.js";
+import { RMDIR } from "./rmdir.js";
+import { STAT } from "./stat.js";
 
 /**
- * Commands whose work may start before their turn (issue 5): read-only, touching no session
- * state, so preparing them early changes nothing a client can tell apart, except speed.
+ * Every command of PROTOCOL.md §8, by op: the one table the session reads (gates,
+ * permissions, data phases, preparation, handlers). The type makes a missing one a compile
+ * error, and each entry's op must be its key.
  */
-export const PREPARERS: {
-  readonly [O in Op]?: (ctx: CommandContext, req: RequestOf<O>) => Promise<Prepared>;
-} = {
-  GET: prepareGet,
-  STAT: prepareStat,
+export const COMMANDS: { readonly [O in Op]: CommandDescriptor<O> } = {
+  HELLO,
+  LOGIN,
+  NOOP,
+  HELP,
+  QUIT,
+  PWD,
+  CD,
+  STAT,
+  LIST,
+  GET,
+  PUT,
+  DELETE,
+  MKDIR,
+  RMDIR,
+  RENAME,
+  HASH,
+  RESUME,
+  ABORT,
+  GETTREE,
+  PUTTREE,
 };
+
+/** The descriptor of `op`, typed for any request. */
+export function descriptorOf(op: Op): CommandDescriptor<Op> {
+  return COMMANDS[op];
+}
+
+/** True when `op` names a command of this server. */
+export function isOp(op: string | undefined): op is Op {
+  return op !== undefined && Object.hasOwn(COMMANDS, op);
+}

@@ -8,6 +8,7 @@ import { fsError } from "../fs-error.js";
 import { LIST_FRAME_BYTES } from "../limits.js";
 import { TEMP_PREFIX } from "../sandbox.js";
 import { abortRequested } from "./abort.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * LIST (PROTOCOL.md §8.6): entries streamed as JSON arrays of at most 64 KiB per data frame,
@@ -91,3 +92,11 @@ async function* describedGroups(dir: Dir, at: string): AsyncGenerator<string[]> 
   }
   if (names.length > 0) yield await describe(names);
 }
+
+/** LIST: its descriptor (commands/command.ts). */
+export const LIST = defineCommand({
+  op: "LIST",
+  gate: "session",
+  permissions: needs("read"),
+  run: list,
+});

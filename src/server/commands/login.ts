@@ -6,6 +6,7 @@ import { loginSignedData } from "../../protocol/key-login.js";
 import { verifySignature } from "../accounts/public-keys.js";
 import { ANONYMOUS } from "../accounts/users-file.js";
 import type { CommandContext } from "../command-context.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * LOGIN (PROTOCOL.md §8.2). A password is checked by scrypt through the server's gate, and an
@@ -94,3 +95,11 @@ async function refuse(ctx: CommandContext, user: string, reason?: string): Promi
     { details: { failures: ctx.loginFailures }, connectionUsable: !last },
   );
 }
+
+/** LOGIN: its descriptor (commands/command.ts). */
+export const LOGIN = defineCommand({
+  op: "LOGIN",
+  gate: "hello",
+  permissions: needs(),
+  run: login,
+});

@@ -1,5 +1,6 @@
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * MKDIR (PROTOCOL.md §8.9). Without `parents`, the name is created through its checked, open
@@ -12,3 +13,11 @@ export async function mkdir(ctx: CommandContext, req: RequestOf<"MKDIR">): Promi
   const path = await ctx.storage.makeFolder(ctx.cwd, req.path, { parents: req.parents === true });
   await ctx.reply({ path });
 }
+
+/** MKDIR: its descriptor (commands/command.ts). */
+export const MKDIR = defineCommand({
+  op: "MKDIR",
+  gate: "session",
+  permissions: needs("mkdir"),
+  run: mkdir,
+});

@@ -11,6 +11,7 @@ import { commitFile, refuseTarget } from "../storage/disk-storage.js";
 import { claimBuffers } from "../transfer-budget.js";
 import type { Anchor } from "../sandbox.js";
 import { partName, partialKey, resumeName, uploadName } from "../temp-files.js";
+import { defineCommand } from "./command.js";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
@@ -252,3 +253,12 @@ async function putBack(file: string, partial: string): Promise<void> {
   }
   await fs.rm(file, { force: true });
 }
+
+/** PUT: its descriptor (commands/command.ts). */
+export const PUT = defineCommand({
+  op: "PUT",
+  gate: "session",
+  permissions: (req) => (req.overwrite === true ? ["write", "delete"] : ["write"]),
+  phase: (_payload, req) => ({ alg: req?.checksum ?? "crc32" }),
+  run: put,
+});

@@ -2,8 +2,9 @@ import fs from "node:fs";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
-import { readOffer, sendHeld } from "../tree-upload-offer.js";
+import { readOffer, sendHeld, sendsOffer } from "../tree-upload-offer.js";
 import { TreeUploadSink } from "../tree-upload-sink.js";
+import { defineCommand } from "./command.js";
 
 /**
  * PUTTREE (PROTOCOL.md §8.14, issue 12): files into a folder, recursively, in one records
@@ -45,3 +46,13 @@ export async function putTree(ctx: CommandContext, req: RequestOf<"PUTTREE">): P
     await opened.handle.close();
   }
 }
+
+/** PUTTREE: its descriptor (commands/command.ts). */
+export const PUTTREE = defineCommand({
+  op: "PUTTREE",
+  gate: "session",
+  permissions: (req) =>
+    req.overwrite === true ? ["write", "mkdir", "delete"] : ["write", "mkdir"],
+  phase: (payload) => (sendsOffer(payload) ? { alg: "crc32" } : undefined),
+  run: putTree,
+});

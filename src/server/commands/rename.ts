@@ -1,5 +1,6 @@
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * RENAME (PROTOCOL.md §8.9). Both names are reached through their checked, open parent
@@ -12,3 +13,11 @@ export async function rename(ctx: CommandContext, req: RequestOf<"RENAME">): Pro
   });
   await ctx.reply({ path });
 }
+
+/** RENAME: its descriptor (commands/command.ts). */
+export const RENAME = defineCommand({
+  op: "RENAME",
+  gate: "session",
+  permissions: needs("delete"),
+  run: rename,
+});

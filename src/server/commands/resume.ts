@@ -7,6 +7,7 @@ import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
 import { partialKey, resumeName } from "../temp-files.js";
+import { defineCommand, needs } from "./command.js";
 
 /** RESUME (PROTOCOL.md §8.11, §10): the length and SHA-256 of the partial upload kept for a path. */
 export async function resume(ctx: CommandContext, req: RequestOf<"RESUME">): Promise<void> {
@@ -54,3 +55,11 @@ export async function resume(ctx: CommandContext, req: RequestOf<"RESUME">): Pro
     await target.close();
   }
 }
+
+/** RESUME: its descriptor (commands/command.ts). */
+export const RESUME = defineCommand({
+  op: "RESUME",
+  gate: "session",
+  permissions: needs("write"),
+  run: resume,
+});

@@ -5,6 +5,7 @@ import type { CommandContext } from "../command-context.js";
 import { toEntry } from "../entry.js";
 import { O_PATH } from "../sandbox.js";
 import type { Prepared } from "./prepared.js";
+import { defineCommand, needs } from "./command.js";
 
 /**
  * STAT (PROTOCOL.md §8.5): follows links that stay inside the root. The file is held by an
@@ -29,3 +30,12 @@ export async function prepareStat(ctx: CommandContext, req: RequestOf<"STAT">): 
     release: () => Promise.resolve(),
   };
 }
+
+/** STAT: its descriptor (commands/command.ts). */
+export const STAT = defineCommand({
+  op: "STAT",
+  gate: "session",
+  permissions: needs("read"),
+  prepare: prepareStat,
+  run: stat,
+});
