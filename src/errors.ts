@@ -164,6 +164,16 @@ export const ERROR_CODES = {
       "Too many connections, overall or from this address (fatal); or, not fatal (try again), too many logins being checked at once, or the server out of file descriptors",
   },
   BFTP_ERR_SHUTTING_DOWN: { status: 503, meaning: "The server is stopping" },
+  BFTP_ERR_NOT_SUPPORTED: {
+    status: 501,
+    meaning:
+      "The server's storage cannot do this safely: on an object store, renaming a folder, links, rewriting part of a file",
+  },
+  BFTP_ERR_STORAGE: {
+    status: 502,
+    meaning:
+      "The server's storage (an object store) failed or could not be reached; nothing was committed; try again",
+  },
   BFTP_ERR_INTERNAL: {
     status: 500,
     meaning: "An unexpected failure; the server logged the details",

@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { configDir } from "../config-dir.js";
@@ -11,6 +12,7 @@ import { missingSafeguards } from "../server/listen-policy.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { BftpServer, type ServerOptions } from "../server/server.js";
+import { parseS3Url } from "../server/storage/s3-store.js";
 import { UploadStaging } from "../server/upload-staging.js";
 import { loadIdentity, loadOrCreateIdentity, type TlsIdentity } from "../server/tls-identity.js";
 import { BftpError, isBftpError } from "../errors.js";
@@ -47,6 +49,7 @@ interface ServeFlags {
   quiet: boolean | undefined;
   sftp: boolean | undefined;
   sftpPort: number | undefined;
+  s3Endpoint: string | undefined;
 }
 
 /** `bftp serve [DIR]`: the server, on loopback by default, one or several processes. */
@@ -54,7 +57,11 @@ export function serveCommand(): Command {
   const d = DEFAULT_LIMITS;
   return new Command("serve")
     .description("Serve a folder over BFTP/1 (see PROTOCOL.md)")
-    .argument("[dir]", `folder to serve as "/", created if missing`, DEFAULT_FOLDER)
+    .argument(
+      "[dir]",
+      `folder to serve as "/", created if missing; or s3://BUCKET/PREFIX for an object store`,
+      DEFAULT_FOLDER,
+    )
     .option(
       "--host <address>",
       "address to listen on; loopback unless you say otherwise",
@@ -77,6 +84,10 @@ export function serveCommand(): Command {
       "--sftp-port <port>",
       `the SFTP port (implies --sftp); 0 picks a free one (default ${DEFAULT_SFTP_PORT})`,
       integer(0, 65535),
+    )
+    .option(
+      "--s3-endpoint <url>",
+      "with s3://BUCKET: an S3-compatible store's endpoint (Ceph RGW, MinIO, Garage); AWS without it",
     )
     .option("--cert <file>", "TLS with your own certificate (PEM, chain allowed); needs --key")
     .option("--key <file>", "the private key of --cert (PEM, no passphrase)")
@@ -237,7 +248,18 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     shutdownGraceMs: flags.shutdownGrace,
     loginDelayMs: flags.loginDelay,
   };
-  const root = path.resolve(dir);
+  const s3 = dir.startsWith("s3://")
+    ? { url: dir, ...(flags.s3Endpoint === undefined ? {} : { endpoint: flags.s3Endpoint }) }
+    : undefined;
+  if (s3 === undefined && flags.s3Endpoint !== undefined) {
+    throw usageError("Cannot use --s3-endpoint without an s3://BUCKET/PREFIX to serve");
+  }
+  if (s3 !== undefined) parseS3Url(s3.url); // a bad URL is a usage error before anything starts
+  // With an object store no file is written locally: the folder only anchors account roots.
+  const root =
+    s3 === undefined
+      ? path.resolve(dir)
+      : await fs.mkdtemp(path.join(os.tmpdir(), "bftp-s3-accounts-"));
   const tempDir = path.resolve(flags.tempDir ?? path.join(configDir(flags.configDir), "uploads"));
   if ((flags.cert === undefined) !== (flags.key === undefined)) {
     throw usageError("Cannot use --cert without --key, or --key without --cert: give both");
@@ -256,7 +278,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     identity,
   };
   if (cluster.isWorker) {
-    await runWorker(root, listen, { limits, log, accounts });
+    await runWorker(root, listen, { limits, log, accounts, s3 });
     return;
   }
   await fs.mkdir(root, { recursive: true });
@@ -268,7 +290,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   checkExposure(flags, users > 0, identity !== undefined, log);
   // SFTP beyond loopback needs accounts (SSH encrypts): BFTP's rule, which needs both, covers it.
   if (flags.workers > 1) {
-    await runPrimary(root, flags.workers, listen, { limits, log, accounts });
+    await runPrimary(root, flags.workers, listen, { limits, log, accounts, s3 }, dir);
     return;
   }
   const hostKey = sftp
@@ -277,7 +299,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
       ).loadOrCreateHostKey(configDir(flags.configDir))
     : undefined;
   const server = await BftpServer.start({
-    ...serverOptions(root, listen, { limits, log, accounts }),
+    ...serverOptions(root, listen, { limits, log, accounts, s3 }),
     ...(hostKey === undefined
       ? {}
       : { sftp: { port: flags.sftpPort ?? DEFAULT_SFTP_PORT, hostKey } }),
@@ -286,7 +308,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   // process without them (it would die of the signal's default action, exit code null).
   const stopped = stopOnSignal(() => server.close(), log);
   const { address, port } = server.address();
-  announce(address, port, root, 1, identity);
+  announce(address, port, s3 === undefined ? root : s3.url, 1, identity);
   const sftpAddress = server.sftpAddress();
   if (sftpAddress !== undefined && hostKey !== undefined) {
     const origin = hostKey.created ? `created ${hostKey.file}` : hostKey.file;
@@ -303,6 +325,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     );
   }
   await stopped;
+  if (s3 !== undefined) await fs.rm(root, { recursive: true, force: true });
 }
 
 /** Where and how to listen: the same in the primary and every worker. */
@@ -319,6 +342,8 @@ interface Shared {
   readonly limits: ServerLimits;
   readonly log: Logger;
   readonly accounts: AccountsOptions;
+  /** An object store to serve instead of the folder (issue 15). */
+  readonly s3: ServerOptions["s3"];
 }
 
 function serverOptions(root: string, listen: Listen, shared: Shared): ServerOptions {
@@ -328,7 +353,10 @@ function serverOptions(root: string, listen: Listen, shared: Shared): ServerOpti
     host,
     port,
     tempDir,
-    ...shared,
+    limits: shared.limits,
+    log: shared.log,
+    accounts: shared.accounts,
+    ...(shared.s3 === undefined ? {} : { s3: shared.s3 }),
     ...(identity === undefined ? {} : { tls: identity }),
   };
 }
@@ -429,6 +457,7 @@ async function runPrimary(
   workers: number,
   listen: Listen,
   shared: Shared,
+  served: string,
 ): Promise<void> {
   const { limits, log } = shared;
   // Once, before any worker accepts: a sweep must never remove a live worker's upload.
@@ -439,7 +468,13 @@ async function runPrimary(
   cluster.on("listening", (_worker, address) => {
     listening++;
     if (listening !== workers) return;
-    announce(address.address, address.port, root, workers, listen.identity);
+    announce(
+      address.address,
+      address.port,
+      shared.s3 === undefined ? root : served,
+      workers,
+      listen.identity,
+    );
   });
   let stopping = false;
   // Counted here: cluster drops a worker from cluster.workers only once it has both exited

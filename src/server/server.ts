@@ -9,6 +9,8 @@ import { SILENT_LOGGER, type Logger } from "./logger.js";
 import { Sandbox } from "./sandbox.js";
 import { Session } from "./session.js";
 import type { SftpFrontEnd, SftpOptions } from "./sftp/sftp-server.js";
+import type { S3Store, S3StoreOptions } from "./storage/s3-store.js";
+import type { Storage } from "./storage/storage.js";
 import { TlsListener, type ServerTls } from "./tls-listener.js";
 import { UploadStaging, defaultTempDir } from "./upload-staging.js";
 
@@ -61,6 +63,12 @@ export interface ServerOptions {
    * permissions, staging and limits, through the SFTP front end (sftp/sftp-server.ts).
    */
   readonly sftp?: Omit<SftpOptions, "host"> & { readonly host?: string };
+  /**
+   * Files in an S3 bucket instead of `root` (issue 15): `bftp serve s3://BUCKET/PREFIX`.
+   * `root` is then only where account roots are checked (an empty private folder will do);
+   * no file is written there.
+   */
+  readonly s3?: Omit<S3StoreOptions, "log" | "partialExpiryMs">;
 }
 
 /**
@@ -87,6 +95,8 @@ export class BftpServer {
   readonly #staging: UploadStaging;
   readonly #ownsStaging: boolean;
   #sftp: SftpFrontEnd | undefined;
+  #objects: S3Store | undefined;
+  readonly #objectStorages = new Map<string, Storage>();
 
   private constructor(
     staging: { readonly staging: UploadStaging; readonly owned: boolean },
@@ -140,6 +150,14 @@ export class BftpServer {
     const stagingOptions = { dir: options.tempDir ?? defaultTempDir(), root: sandbox.root, log };
     if (sweep) await UploadStaging.prepare({ ...stagingOptions, ttlMs: limits.partialTtlMs });
     const staging = await UploadStaging.open(stagingOptions);
+    // The AWS SDK is loaded only for an object store.
+    const objects =
+      options.s3 === undefined
+        ? undefined
+        : await (
+            await import("./storage/s3-store.js")
+          ).S3Store.open({ ...options.s3, log, partialExpiryMs: limits.partialTtlMs });
+    const s3Storage = objects === undefined ? undefined : await import("./storage/s3-storage.js");
     const server = new BftpServer(
       { staging, owned: sweep },
       sandbox,
@@ -151,6 +169,10 @@ export class BftpServer {
         : new ChecksumCache(options.checksumCache),
       options.tls,
     );
+    if (objects !== undefined && s3Storage !== undefined) {
+      server.#objects = objects;
+      server.#makeObjectStorage = (root) => new s3Storage.S3Storage(objects, root);
+    }
     server.#listener.listen({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
@@ -184,6 +206,22 @@ export class BftpServer {
     return this.#sftp?.address();
   }
 
+  #makeObjectStorage: ((root: string) => Storage) | undefined;
+
+  /** The storage of an account root in the object store, one per root; undefined on a disk. */
+  get #objectStorage(): ((root: string) => Storage) | undefined {
+    const make = this.#makeObjectStorage;
+    if (make === undefined) return undefined;
+    return (root) => {
+      let storage = this.#objectStorages.get(root);
+      if (storage === undefined) {
+        storage = make(root);
+        this.#objectStorages.set(root, storage);
+      }
+      return storage;
+    };
+  }
+
   /** Loaded only when asked for: ssh2 is not part of a plain BFTP server's start-up. */
   async #startSftp(options: SftpOptions): Promise<void> {
     const { SftpFrontEnd } = await import("./sftp/sftp-server.js");
@@ -194,6 +232,7 @@ export class BftpServer {
         limits: this.limits,
         log: this.#log,
         admit: (socket) => this.#admit(socket),
+        objectStorage: this.#objectStorage,
       },
       options,
     );
@@ -299,6 +338,7 @@ export class BftpServer {
       clearTimeout(grace);
     }
     if (this.#ownsStaging) await this.#staging.close();
+    this.#objects?.close();
   }
 
   #accept(socket: net.Socket): void {
@@ -334,6 +374,7 @@ export class BftpServer {
       checksums: this.#checksums,
       staging: this.#staging,
       shutdown: this.#shutdown.signal,
+      objectStorage: this.#objectStorage,
     });
     this.#sessions.add(session);
     this.#perAddress.set(address, fromAddress + 1);

@@ -16,6 +16,7 @@ import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
 import { DiskStorage } from "./storage/disk-storage.js";
+import type { Storage } from "./storage/storage.js";
 import type { UploadStaging } from "./upload-staging.js";
 
 /** Failures of the byte stream itself: the connection cannot go on after them. */
@@ -55,6 +56,12 @@ export interface SessionHost {
   readonly staging: UploadStaging;
   /** Aborted when the server begins to shut down. */
   readonly shutdown: AbortSignal;
+  /**
+   * The storage of the account whose root is given (a path from the served root), when files
+   * live in an object store (issue 15); undefined on a disk, where each session makes its own
+   * `DiskStorage` on the account's sandbox.
+   */
+  readonly objectStorage?: ((root: string) => Storage) | undefined;
 }
 
 /**
@@ -105,7 +112,10 @@ export class Session implements CommandContext {
   #storage: { readonly sandbox: Sandbox; readonly storage: DiskStorage } | undefined;
 
   /** The logged-in account's storage; the served root's before login. */
-  get storage(): DiskStorage {
+  get storage(): Storage {
+    if (this.#host.objectStorage !== undefined) {
+      return this.#host.objectStorage(this.account?.root ?? "/");
+    }
     const sandbox = this.sandbox;
     if (this.#storage?.sandbox !== sandbox) {
       const storage = new DiskStorage({

@@ -16,6 +16,8 @@ import { ANONYMOUS, NO_USERS, type UsersFile } from "./users-file.js";
 export interface Account {
   readonly name: string;
   readonly sandbox: Sandbox;
+  /** The account's root as a path from the served root ("/" for the whole of it). */
+  readonly root: string;
   readonly permissions: ReadonlySet<Permission>;
 }
 
@@ -96,18 +98,19 @@ export class Accounts {
     const users = new Map<string, Entry>();
     for (const user of file.users) {
       const sandbox = await sandboxFor(user.root);
+      const userRoot = root.normalize("/", user.root);
       users.set(user.name, {
-        account: { name: user.name, sandbox, permissions: new Set(user.permissions) },
+        account: { name: user.name, sandbox, root: userRoot, permissions: new Set(user.permissions) },
         password: user.password,
         keys: (user.keys ?? []).map((line) => parseAuthorizedKey(line).blob),
       });
     }
     const anonymous: Account | undefined =
       users.size === 0
-        ? { name: ANONYMOUS, sandbox: root, permissions: new Set(PERMISSIONS) }
+        ? { name: ANONYMOUS, sandbox: root, root: "/", permissions: new Set(PERMISSIONS) }
         : options.anonymous === undefined
           ? undefined
-          : { name: ANONYMOUS, sandbox: root, permissions: new Set(options.anonymous) };
+          : { name: ANONYMOUS, sandbox: root, root: "/", permissions: new Set(options.anonymous) };
     // Without accounts no name exists, so there is nothing to hide and nothing to hash: a
     // server without accounts never spends scrypt's memory.
     const dummy =

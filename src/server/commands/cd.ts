@@ -3,10 +3,13 @@ import { BftpError } from "../../errors.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { O_PATH } from "../sandbox.js";
+import { objectStore, cdStored } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /** CD (PROTOCOL.md §8.4): the new working directory must exist and be a directory. */
 export async function cd(ctx: CommandContext, req: RequestOf<"CD">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return cdStored(ctx, req, objects);
   const target = await ctx.openInside(req.path, O_PATH | fs.constants.O_NOFOLLOW);
   try {
     if (!(await target.handle.stat()).isDirectory()) {

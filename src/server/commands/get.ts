@@ -20,6 +20,7 @@ import { claimBuffers } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
 import type { Prepared } from "./prepared.js";
+import { objectStore, getStored } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /** Largest read from the file at once: large writes are what let a socket reach its ceiling. */
@@ -39,6 +40,8 @@ const SMALL_READ = 64 * 1024;
  * with its code; an ABORT queued behind the GET ends it with `BFTP_ERR_TRANSFER_ABORTED`.
  */
 export async function get(ctx: CommandContext, req: RequestOf<"GET">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return getStored(ctx, req, objects);
   await (await openAndPrepare(ctx, req, false)).run(ctx);
 }
 
@@ -51,6 +54,10 @@ export async function get(ctx: CommandContext, req: RequestOf<"GET">): Promise<v
  * opens the file again, and the transfer's time dwarfs that second open.
  */
 export function prepareGet(ctx: CommandContext, req: RequestOf<"GET">): Promise<Prepared> {
+  // On an object store the whole GET runs in its turn (stored.ts).
+  if (objectStore(ctx) !== undefined) {
+    return Promise.resolve({ run: (turn) => get(turn, req), release: () => Promise.resolve() });
+  }
   return openAndPrepare(ctx, req, true);
 }
 

@@ -5,6 +5,7 @@ import { sharedFsPool } from "../fs-pool.js";
 import { normalizeVirtual } from "../sandbox.js";
 import { badList, readHave, readList, sendsPhase } from "../tree-lists.js";
 import { TreeSender } from "../tree-sender.js";
+import { refuseOnObjectStore } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /**
@@ -17,6 +18,7 @@ import { defineCommand, needs } from "./command.js";
  * missed batch deadline ends the phase with an error trailer.
  */
 export async function getTree(ctx: CommandContext, req: RequestOf<"GETTREE">): Promise<void> {
+  refuseOnObjectStore(ctx, "GETTREE");
   if (req.list === true) {
     await getList(ctx, req);
     return;

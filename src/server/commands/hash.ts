@@ -7,6 +7,7 @@ import { byteRange, type ByteRange } from "../byte-range.js";
 import { fileChanged, sameVersion, settledStats, versionOf } from "../file-version.js";
 import { fsError } from "../fs-error.js";
 import { openFileInside } from "../open-file.js";
+import { objectStore, hashStored } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /** Reads of a range that keeps changing under HASH before it answers `BFTP_ERR_FILE_CHANGED`. */
@@ -19,6 +20,8 @@ const ATTEMPTS = 3;
  * written to while it is hashed is hashed again, up to {@link ATTEMPTS} times.
  */
 export async function hash(ctx: CommandContext, req: RequestOf<"HASH">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return hashStored(ctx, req, objects);
   const { handle, stats: opened, virtual } = await openFileInside(ctx, req.path);
   try {
     let stats = await settledStats(handle, virtual, opened);

@@ -3,7 +3,11 @@ import type { RequestOf } from "../../protocol/requests.js";
 import { CAPABILITIES, CHECKSUM_ALGORITHMS, PROTOCOL_VERSION } from "../../protocol/version.js";
 import type { CommandContext } from "../command-context.js";
 import { PACKAGE_VERSION } from "../../package-version.js";
+import { objectStore } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
+
+/** The capabilities of the tree streams (GETTREE, PUTTREE), which need the disk. */
+const TREE_CAPABILITIES = new Set<string>(["tree", "puttree", "tree-list", "puttree-offer"]);
 
 /** HELLO (PROTOCOL.md §8.1): agree on the version, announce limits and capabilities. */
 export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promise<void> {
@@ -34,7 +38,11 @@ export async function hello(ctx: CommandContext, req: RequestOf<"HELLO">): Promi
       stallTimeoutMs: limits.stallTimeoutMs,
     },
     checksums: CHECKSUM_ALGORITHMS,
-    capabilities: CAPABILITIES,
+    // An object store serves trees file by file: clients then use the per-file commands.
+    capabilities:
+      objectStore(ctx) === undefined
+        ? CAPABILITIES
+        : CAPABILITIES.filter((c) => !TREE_CAPABILITIES.has(c)),
   });
 }
 

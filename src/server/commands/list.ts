@@ -8,6 +8,7 @@ import { fsError } from "../fs-error.js";
 import { LIST_FRAME_BYTES } from "../limits.js";
 import { TEMP_PREFIX } from "../sandbox.js";
 import { abortRequested } from "./abort.js";
+import { objectStore, listStored } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /**
@@ -16,6 +17,8 @@ import { defineCommand, needs } from "./command.js";
  * Temporary upload files are never shown. An ABORT queued behind it stops it, as it does GET.
  */
 export async function list(ctx: CommandContext, req: RequestOf<"LIST">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return listStored(ctx, req, objects);
   // The directory is held by a checked descriptor and read through it, so no swap after the
   // check can turn the listing to a folder outside.
   const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;

@@ -11,6 +11,7 @@ import { commitFile, refuseTarget } from "../storage/disk-storage.js";
 import { claimBuffers } from "../transfer-budget.js";
 import type { Anchor } from "../sandbox.js";
 import { partName, partialKey, resumeName, uploadName } from "../temp-files.js";
+import { objectStore, putStored } from "./stored.js";
 import { defineCommand } from "./command.js";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
@@ -26,6 +27,8 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
  * the connection stays in step.
  */
 export async function put(ctx: CommandContext, req: RequestOf<"PUT">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return putStored(ctx, req, objects);
   const phase = ctx.upload;
   if (phase === undefined)
     throw new BftpError("BFTP_ERR_INTERNAL", "Cannot run PUT without its data phase");

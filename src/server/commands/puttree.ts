@@ -4,6 +4,7 @@ import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
 import { readOffer, sendHeld, sendsOffer } from "../tree-upload-offer.js";
 import { TreeUploadSink } from "../tree-upload-sink.js";
+import { refuseOnObjectStore } from "./stored.js";
 import { defineCommand } from "./command.js";
 
 /**
@@ -16,6 +17,7 @@ import { defineCommand } from "./command.js";
  * ends the connection, keeping what was committed and removing every staging file.
  */
 export async function putTree(ctx: CommandContext, req: RequestOf<"PUTTREE">): Promise<void> {
+  refuseOnObjectStore(ctx, "PUTTREE");
   // The offer (§8.14, "puttree-offer") is read whole before anything else is decided.
   const offer = req.offer === true ? await readOffer(ctx.upload) : undefined;
   const opened = await ctx.openInside(req.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);

@@ -7,10 +7,13 @@ import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
 import { fsError } from "../fs-error.js";
 import { partialKey, resumeName } from "../temp-files.js";
+import { objectStore, resumeStored } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /** RESUME (PROTOCOL.md §8.11, §10): the length and SHA-256 of the partial upload kept for a path. */
 export async function resume(ctx: CommandContext, req: RequestOf<"RESUME">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return resumeStored(ctx, req, objects);
   // Through the resolver that follows a last link, as every command that reads does: a link
   // that leads out of the root is refused (issue 11, item 10), not reported as no partial.
   await ctx.sandbox.resolve(ctx.cwd, req.path);

@@ -5,6 +5,7 @@ import type { CommandContext } from "../command-context.js";
 import { toEntry } from "../entry.js";
 import { O_PATH } from "../sandbox.js";
 import type { Prepared } from "./prepared.js";
+import { objectStore, statStored } from "./stored.js";
 import { defineCommand, needs } from "./command.js";
 
 /**
@@ -13,11 +14,16 @@ import { defineCommand, needs } from "./command.js";
  * I/O (a FIFO or a device is only described), and no swap can redirect the answer.
  */
 export async function stat(ctx: CommandContext, req: RequestOf<"STAT">): Promise<void> {
+  const objects = objectStore(ctx);
+  if (objects !== undefined) return statStored(ctx, req, objects);
   await (await prepareStat(ctx, req)).run(ctx);
 }
 
 /** STAT's file-system work, which may run before its turn (issue 5); the turn only replies. */
 export async function prepareStat(ctx: CommandContext, req: RequestOf<"STAT">): Promise<Prepared> {
+  if (objectStore(ctx) !== undefined) {
+    return { run: (turn) => stat(turn, req), release: () => Promise.resolve() };
+  }
   const target = await ctx.openInside(req.path, O_PATH | fs.constants.O_NOFOLLOW);
   let entry;
   try {

@@ -7,6 +7,7 @@ import { ANONYMOUS } from "../accounts/users-file.js";
 import type { ServerLimits } from "../limits.js";
 import type { Logger } from "../logger.js";
 import { DiskStorage } from "../storage/disk-storage.js";
+import type { Storage } from "../storage/storage.js";
 import type { UploadStaging } from "../upload-staging.js";
 import type { HostKey } from "./host-key.js";
 import { SftpChannel, type SftpChannelLimits } from "./sftp-channel.js";
@@ -25,6 +26,8 @@ export interface SftpCore {
    * BFTP); returns the function that releases it, or undefined when the server is full.
    */
   admit(socket: net.Socket): (() => void) | undefined;
+  /** The storage of an account root when files live in an object store (issue 15). */
+  readonly objectStorage?: ((root: string) => Storage) | undefined;
 }
 
 /** Options for {@link SftpFrontEnd.start}. */
@@ -293,7 +296,8 @@ export class SftpFrontEnd {
     return ["publickey", "password"];
   }
 
-  #storageFor(account: Account): DiskStorage {
+  #storageFor(account: Account): Storage {
+    if (this.#core.objectStorage !== undefined) return this.#core.objectStorage(account.root);
     return new DiskStorage({
       sandbox: account.sandbox,
       staging: this.#core.staging,

@@ -37,6 +37,7 @@ export interface DiskStorageOptions {
  * one atomic step, as BFTP's PUT does.
  */
 export class DiskStorage implements Storage {
+  readonly kind = "disk";
   readonly #sandbox: Sandbox;
   readonly #staging: UploadStaging;
   readonly #trackTemp: (file: string) => () => void;

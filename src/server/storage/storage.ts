@@ -14,6 +14,8 @@ import type { Entry } from "../entry.js";
  * says which.
  */
 export interface Storage {
+  /** Which backend: the disk, or an object store (S3). */
+  readonly kind: "disk" | "s3";
   /** Describes a path: links that stay inside are followed unless `follow` is false. */
   stat(cwd: string, path: string, options?: { readonly follow?: boolean }): Promise<StoredEntry>;
   /** The normalised virtual path of `path` (pure: PROTOCOL.md §6's rules). */

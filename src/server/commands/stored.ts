@@ -1,0 +1,332 @@
+import { createHash } from "node:crypto";
+import { BftpError, isBftpError } from "../../errors.js";
+import { FileSender } from "../../protocol/file-sender.js";
+import type { RequestOf } from "../../protocol/requests.js";
+import { sendDataPhase } from "../../protocol/send-data-phase.js";
+import { byteRange, type ByteRange } from "../byte-range.js";
+import type { CommandContext } from "../command-context.js";
+import { fileChanged } from "../file-version.js";
+import { LIST_FRAME_BYTES } from "../limits.js";
+import { claimBuffers } from "../transfer-budget.js";
+import { s3Error } from "../storage/s3-store.js";
+import { objectVersion, S3Storage, type S3ReadHandle } from "../storage/s3-storage.js";
+import type { StoredEntry } from "../storage/storage.js";
+import { abortRequested } from "./abort.js";
+
+/**
+ * BFTP's reading and uploading commands on an object store (issue 15): the same requests,
+ * replies, data phases and codes as on a disk (PROTOCOL.md §8), through `S3Storage`. The
+ * disk keeps its own straight-line paths in get.ts, put.ts and the rest (docs/performance.md);
+ * each of those commands comes here first when the session's storage is an object store.
+ */
+
+/** The session's storage when it is an object store, else undefined. */
+export function objectStore(ctx: CommandContext): S3Storage | undefined {
+  const storage = ctx.storage;
+  return storage instanceof S3Storage ? storage : undefined;
+}
+
+/**
+ * GETTREE and PUTTREE work on the disk (the tree worker's batched calls); on an object store
+ * HELLO does not announce them, and a client that sends one anyway is refused.
+ */
+export function refuseOnObjectStore(ctx: CommandContext, op: string): void {
+  if (objectStore(ctx) !== undefined) {
+    throw new BftpError(
+      "BFTP_ERR_NOT_SUPPORTED",
+      `Cannot run ${op} on an object store: this server does not announce it; send the files one by one`,
+    );
+  }
+}
+
+/** The wire entry (PROTOCOL.md §8.5) of a stored entry. */
+function wireEntry(entry: StoredEntry): {
+  name: string;
+  type: string;
+  size: number;
+  mtime: number;
+} {
+  return { name: entry.name, type: entry.type, size: entry.size, mtime: entry.mtime };
+}
+
+export async function statStored(
+  ctx: CommandContext,
+  req: RequestOf<"STAT">,
+  storage: S3Storage,
+): Promise<void> {
+  await ctx.reply({ entry: wireEntry(await storage.stat(ctx.cwd, req.path)) });
+}
+
+export async function cdStored(
+  ctx: CommandContext,
+  req: RequestOf<"CD">,
+  storage: S3Storage,
+): Promise<void> {
+  const entry = await storage.stat(ctx.cwd, req.path);
+  if (entry.type !== "dir") {
+    throw new BftpError(
+      "BFTP_ERR_NOT_A_DIRECTORY",
+      `Cannot change directory to ${JSON.stringify(entry.path)}: not a directory`,
+    );
+  }
+  ctx.cwd = entry.path;
+  await ctx.reply({ path: ctx.cwd });
+}
+
+/** LIST: the folder's entries a page at a time, in frames of at most 64 KiB. */
+export async function listStored(
+  ctx: CommandContext,
+  req: RequestOf<"LIST">,
+  storage: S3Storage,
+): Promise<void> {
+  const folder = await storage.openFolder(ctx.cwd, req.path ?? ".");
+  let count = 0;
+  async function* batches(): AsyncGenerator<Buffer> {
+    let batch: string[] = [];
+    let bytes = 2;
+    for (;;) {
+      const entries = await folder.next(256);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        const json = JSON.stringify(wireEntry(entry));
+        const size = Buffer.byteLength(json) + 1;
+        if (bytes + size > LIST_FRAME_BYTES && batch.length > 0) {
+          yield Buffer.from(`[${batch.join(",")}]`);
+          batch = [];
+          bytes = 2;
+        }
+        batch.push(json);
+        bytes += size;
+        count++;
+      }
+    }
+    if (batch.length > 0) yield Buffer.from(`[${batch.join(",")}]`);
+  }
+  try {
+    await sendDataPhase(ctx.socket, batches(), {
+      alg: "crc32",
+      maxChunk: LIST_FRAME_BYTES,
+      timeout: ctx.limits.stallTimeoutMs,
+      prefix: [ctx.replyFrame({ path: folder.path })],
+      trailerFields: () => ({ count }),
+      shouldStop: () => abortRequested(ctx),
+    });
+  } finally {
+    await folder.close();
+  }
+}
+
+/** Largest read from the store at once. */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * GET: one ranged GetObject streamed to the socket (FileSender: the store's bytes framed as
+ * they arrive, four buffers rotating). Every request to the store names the object's ETag,
+ * so an object replaced while it is sent ends the phase with `BFTP_ERR_FILE_CHANGED`.
+ */
+export async function getStored(
+  ctx: CommandContext,
+  req: RequestOf<"GET">,
+  storage: S3Storage,
+): Promise<void> {
+  const started = Date.now();
+  const handle = await storage.openRead(ctx.cwd, req.path);
+  const virtual = handle.path;
+  try {
+    const { entry } = handle.found;
+    const range = byteRange(entry.size, req.offset, req.length);
+    const version = objectVersion(handle.found);
+    if (req.ifVersion !== undefined && req.ifVersion !== version) {
+      throw new BftpError(
+        "BFTP_ERR_FILE_CHANGED",
+        `Cannot read ${JSON.stringify(virtual)}: the file is no longer the version asked for`,
+        { details: { path: virtual } },
+      );
+    }
+    const fields = {
+      size: entry.size,
+      mtime: entry.mtime,
+      offset: range.offset,
+      length: range.length,
+      version,
+    };
+    const share = claimBuffers(4, Math.min(READ_CHUNK, ctx.limits.maxChunk));
+    let sent;
+    try {
+      sent = await new FileSender(ctx.socket, {
+        alg: req.checksum ?? "crc32",
+        maxChunk: ctx.limits.maxChunk,
+        timeout: ctx.limits.stallTimeoutMs,
+        prefix: [ctx.replyFrame(fields)],
+        shouldStop: () => abortRequested(ctx),
+        offset: range.offset,
+        length: range.length,
+        buffers: 4,
+        bufferSize: () => share.size(),
+        readAt: (buffer, length, position, done) => {
+          handle.read(buffer, position, length).then(
+            (n) => {
+              done(null, n);
+            },
+            (err: unknown) => {
+              done(err, 0);
+            },
+          );
+        },
+        readError: (err) => s3Error(err, "read", virtual),
+        endedEarly: () => fileChanged(virtual),
+      }).run();
+    } finally {
+      share.release();
+    }
+    ctx.log.info("get", {
+      peer: ctx.peer,
+      path: virtual,
+      offset: range.offset,
+      bytes: sent.bytes,
+      ms: Date.now() - started,
+      result: sent.failure?.code ?? "ok",
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** HASH: the SHA-256 recorded when the object was uploaded, or computed (and then recorded). */
+export async function hashStored(
+  ctx: CommandContext,
+  req: RequestOf<"HASH">,
+  storage: S3Storage,
+): Promise<void> {
+  const handle = await storage.openRead(ctx.cwd, req.path);
+  try {
+    const { found } = handle;
+    const range = byteRange(found.entry.size, req.offset, req.length);
+    const whole = range.offset === 0 && range.length === found.entry.size;
+    let value = whole ? await storage.recordedHash(found) : undefined;
+    if (value === undefined) {
+      value = await sha256Of(handle, range);
+      if (whole) await storage.recordHash(found.key, value);
+    }
+    await ctx.reply({
+      alg: "sha256",
+      value,
+      offset: range.offset,
+      length: range.length,
+      version: objectVersion(found),
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function sha256Of(handle: S3ReadHandle, range: ByteRange): Promise<string> {
+  const digest = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(READ_CHUNK);
+  let at = range.offset;
+  const end = range.offset + range.length;
+  while (at < end) {
+    const n = await handle.read(buffer, at, Math.min(buffer.length, end - at));
+    if (n === 0) throw fileChanged(handle.path);
+    digest.update(buffer.subarray(0, n));
+    at += n;
+  }
+  return digest.digest("hex");
+}
+
+/**
+ * PUT: the data phase streamed into a multipart upload (S3Upload's PartWriter: one part
+ * filling, two in flight), completed only when the phase's checksum and size match: the
+ * object appears whole or not at all. Anything else aborts the upload, whose parts the store
+ * then frees. Resumable uploads: see put-partial handling in `putResumableStored`.
+ */
+export async function putStored(
+  ctx: CommandContext,
+  req: RequestOf<"PUT">,
+  storage: S3Storage,
+): Promise<void> {
+  const phase = ctx.upload;
+  if (phase === undefined)
+    throw new BftpError("BFTP_ERR_INTERNAL", "Cannot run PUT without its data phase");
+  const started = Date.now();
+  const offset = req.offset ?? 0;
+  if (offset > 0) {
+    throw new BftpError(
+      "BFTP_ERR_BAD_RANGE",
+      req.resumable === true
+        ? `Cannot resume ${JSON.stringify(req.path)}: no partial upload is kept for it`
+        : "Cannot upload from an offset without resumable: true",
+      { details: { offset } },
+    );
+  }
+  const upload = await storage.openUpload(ctx.cwd, req.path, {
+    overwrite: req.overwrite === true,
+    keep: false,
+  });
+  if (req.mtime !== undefined) upload.setTimes(req.mtime, req.mtime);
+  let committed = false;
+  try {
+    for await (const chunk of phase.chunks()) await upload.writer.append(chunk);
+    const { failure, bytes, checksum } = phase.result;
+    if (failure !== undefined) {
+      throw failure.remote
+        ? new BftpError(
+            "BFTP_ERR_TRANSFER_ABORTED",
+            `Cannot commit ${JSON.stringify(upload.path)}: the client aborted the upload`,
+            { cause: failure },
+          )
+        : failure;
+    }
+    if (req.size !== undefined && bytes !== req.size) {
+      throw new BftpError(
+        "BFTP_ERR_SIZE_MISMATCH",
+        `Cannot commit ${JSON.stringify(upload.path)}: ${bytes} bytes arrived, ${req.size} were announced`,
+        { details: { received: bytes, expected: req.size } },
+      );
+    }
+    if (ctx.windingDown) {
+      throw new BftpError(
+        "BFTP_ERR_SHUTTING_DOWN",
+        `Cannot commit ${JSON.stringify(upload.path)}: the server is shutting down`,
+      );
+    }
+    await upload.commit();
+    committed = true;
+    ctx.log.info("put", {
+      peer: ctx.peer,
+      path: upload.path,
+      offset,
+      bytes,
+      ms: Date.now() - started,
+      result: "ok",
+    });
+    await ctx.reply({ size: bytes, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
+  } catch (err) {
+    ctx.log.info("put", {
+      peer: ctx.peer,
+      path: upload.path,
+      offset,
+      bytes: phase.bytes,
+      ms: Date.now() - started,
+      result: isBftpError(err) ? err.code : "error",
+    });
+    throw err;
+  } finally {
+    if (!committed) await upload.abort();
+  }
+}
+
+/** RESUME: no partial upload is kept on an object store yet. */
+export function resumeStored(
+  _ctx: CommandContext,
+  req: RequestOf<"RESUME">,
+  storage: S3Storage,
+): Promise<void> {
+  const virtual = storage.normalize(_ctx.cwd, req.path);
+  return Promise.reject(
+    new BftpError(
+      "BFTP_ERR_NOT_FOUND",
+      `Cannot resume ${JSON.stringify(virtual)}: no partial upload is kept for it`,
+    ),
+  );
+}
