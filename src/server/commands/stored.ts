@@ -8,7 +8,9 @@ import type { CommandContext } from "../command-context.js";
 import { fileChanged } from "../file-version.js";
 import { LIST_FRAME_BYTES } from "../limits.js";
 import { claimBuffers } from "../transfer-budget.js";
+import { ChunkSink } from "../storage/s3-partials.js";
 import { s3Error } from "../storage/s3-store.js";
+import { PartWriter } from "../storage/s3-upload.js";
 import { objectVersion, S3Storage, type S3ReadHandle } from "../storage/s3-storage.js";
 import type { StoredEntry } from "../storage/storage.js";
 import { abortRequested } from "./abort.js";
@@ -235,10 +237,12 @@ async function sha256Of(handle: S3ReadHandle, range: ByteRange): Promise<string>
 }
 
 /**
- * PUT: the data phase streamed into a multipart upload (S3Upload's PartWriter: one part
- * filling, two in flight), completed only when the phase's checksum and size match: the
- * object appears whole or not at all. Anything else aborts the upload, whose parts the store
- * then frees. Resumable uploads: see put-partial handling in `putResumableStored`.
+ * PUT: the data phase streamed into the store through a PartWriter (one part filling, two in
+ * flight), completed only when the phase's checksum and size match: the object appears whole
+ * or not at all. A plain upload goes into a multipart upload on the target key, aborted on
+ * any failure. A resumable one (PROTOCOL.md §10) is stored as the chunks of a partial
+ * (s3-partials.ts) that any server can resume: cut by the client or the network, what arrived
+ * is kept, to the last byte; cut by a dead server, every chunk it had stored.
  */
 export async function putStored(
   ctx: CommandContext,
@@ -250,61 +254,112 @@ export async function putStored(
     throw new BftpError("BFTP_ERR_INTERNAL", "Cannot run PUT without its data phase");
   const started = Date.now();
   const offset = req.offset ?? 0;
-  if (offset > 0) {
+  const resumable = req.resumable === true;
+  if (offset > 0 && !resumable) {
     throw new BftpError(
       "BFTP_ERR_BAD_RANGE",
-      req.resumable === true
-        ? `Cannot resume ${JSON.stringify(req.path)}: no partial upload is kept for it`
-        : "Cannot upload from an offset without resumable: true",
+      "Cannot upload from an offset without resumable: true",
       { details: { offset } },
     );
   }
-  const upload = await storage.openUpload(ctx.cwd, req.path, {
-    overwrite: req.overwrite === true,
-    keep: false,
-  });
-  if (req.mtime !== undefined) upload.setTimes(req.mtime, req.mtime);
+  const virtual = storage.normalize(ctx.cwd, req.path);
+  await storage.refuseTarget(virtual, req.overwrite === true);
+  const meta = req.mtime === undefined ? {} : { mtime: Math.trunc(req.mtime * 1000) };
+  let writer: PartWriter;
+  let sink: ChunkSink | undefined;
+  if (resumable) {
+    const prefix = storage.partialPrefix(ctx.user ?? "", virtual);
+    const kept = await storage.partials.read(prefix);
+    if (offset > 0) {
+      if (kept === undefined) {
+        throw new BftpError(
+          "BFTP_ERR_BAD_RANGE",
+          `Cannot resume ${JSON.stringify(virtual)}: no partial upload is kept for it`,
+          { details: { offset } },
+        );
+      }
+      if (kept.size !== offset) {
+        throw new BftpError(
+          "BFTP_ERR_BAD_RANGE",
+          `Cannot resume ${JSON.stringify(virtual)} at ${offset}: the partial upload has ${kept.size} bytes`,
+          { details: { offset, size: kept.size } },
+        );
+      }
+    } else if (kept !== undefined) {
+      await storage.partials.remove(prefix, kept); // a fresh upload replaces the partial
+    }
+    const resumed = offset > 0 ? kept : undefined;
+    sink = new ChunkSink(storage.store, storage.partials, {
+      prefix,
+      path: virtual,
+      target: storage.keyOf(virtual),
+      meta: () => meta,
+      ...(resumed === undefined ? {} : { resumed }),
+    });
+    writer = new PartWriter(sink, virtual, {
+      partSize: storage.store.partSize,
+      offset,
+      partsBefore: resumed?.chunks.length ?? 0,
+      ...(resumed === undefined ? {} : { head: await storage.partials.readTail(resumed) }),
+    });
+  } else {
+    const upload = await storage.openUpload(ctx.cwd, virtual, {
+      overwrite: req.overwrite === true,
+      keep: false,
+    });
+    if (req.mtime !== undefined) upload.setTimes(req.mtime, req.mtime);
+    writer = upload.writer;
+  }
+  let keep = resumable;
   let committed = false;
   try {
-    for await (const chunk of phase.chunks()) await upload.writer.append(chunk);
+    // A failure here (the connection, or the store) keeps a resumable upload's stored bytes.
+    for await (const chunk of phase.chunks()) await writer.append(chunk);
     const { failure, bytes, checksum } = phase.result;
     if (failure !== undefined) {
+      keep &&= failure.remote;
       throw failure.remote
         ? new BftpError(
             "BFTP_ERR_TRANSFER_ABORTED",
-            `Cannot commit ${JSON.stringify(upload.path)}: the client aborted the upload`,
+            `Cannot commit ${JSON.stringify(virtual)}: the client aborted the upload`,
             { cause: failure },
           )
         : failure;
     }
-    if (req.size !== undefined && bytes !== req.size) {
+    keep = false;
+    const size = offset + bytes;
+    if (req.size !== undefined && size !== req.size) {
       throw new BftpError(
         "BFTP_ERR_SIZE_MISMATCH",
-        `Cannot commit ${JSON.stringify(upload.path)}: ${bytes} bytes arrived, ${req.size} were announced`,
-        { details: { received: bytes, expected: req.size } },
+        `Cannot commit ${JSON.stringify(virtual)}: ${size} bytes arrived, ${req.size} were announced`,
+        { details: { received: size, expected: req.size } },
       );
     }
     if (ctx.windingDown) {
+      keep = resumable;
       throw new BftpError(
         "BFTP_ERR_SHUTTING_DOWN",
-        `Cannot commit ${JSON.stringify(upload.path)}: the server is shutting down`,
+        `Cannot commit ${JSON.stringify(virtual)}: the server is shutting down`,
       );
     }
-    await upload.commit();
+    // Checked again at the end (no atomic create-if-absent on S3: docs/scale-out.md).
+    await storage.refuseTarget(virtual, req.overwrite === true);
+    const { sha256 } = await writer.finish();
     committed = true;
+    if (sha256 !== undefined) await storage.recordHash(storage.keyOf(virtual), sha256);
     ctx.log.info("put", {
       peer: ctx.peer,
-      path: upload.path,
+      path: virtual,
       offset,
       bytes,
       ms: Date.now() - started,
       result: "ok",
     });
-    await ctx.reply({ size: bytes, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
+    await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
   } catch (err) {
     ctx.log.info("put", {
       peer: ctx.peer,
-      path: upload.path,
+      path: virtual,
       offset,
       bytes: phase.bytes,
       ms: Date.now() - started,
@@ -312,21 +367,35 @@ export async function putStored(
     });
     throw err;
   } finally {
-    if (!committed) await upload.abort();
+    if (!committed) {
+      if (keep && sink !== undefined) {
+        const tail = await writer.settle().catch(() => Buffer.alloc(0));
+        await sink.keep(tail).catch((err: unknown) => {
+          ctx.log.warn("s3-keep-failed", {
+            path: virtual,
+            error: s3Error(err, "keep", virtual).code,
+          });
+        });
+      } else {
+        await writer.abort();
+      }
+    }
   }
 }
 
-/** RESUME: no partial upload is kept on an object store yet. */
-export function resumeStored(
-  _ctx: CommandContext,
+/** RESUME: the length and SHA-256 of the partial kept in the store, read back from it. */
+export async function resumeStored(
+  ctx: CommandContext,
   req: RequestOf<"RESUME">,
   storage: S3Storage,
 ): Promise<void> {
-  const virtual = storage.normalize(_ctx.cwd, req.path);
-  return Promise.reject(
-    new BftpError(
+  const virtual = storage.normalize(ctx.cwd, req.path);
+  const kept = await storage.partials.read(storage.partialPrefix(ctx.user ?? "", virtual));
+  if (kept === undefined) {
+    throw new BftpError(
       "BFTP_ERR_NOT_FOUND",
       `Cannot resume ${JSON.stringify(virtual)}: no partial upload is kept for it`,
-    ),
-  );
+    );
+  }
+  await ctx.reply({ offset: kept.size, sha256: await storage.partials.sha256(kept) });
 }

@@ -5,7 +5,8 @@ import type { HeadObjectCommandOutput } from "@aws-sdk/client-s3";
 import { BftpError } from "../../errors.js";
 import { normalizeVirtual, TEMP_PREFIX } from "../sandbox.js";
 import { BodyCursor, MAX_COPY, metaKey, s3Error, type S3Store } from "./s3-store.js";
-import { metadataOf, metaOf, PartWriter, type ObjectMeta } from "./s3-upload.js";
+import { S3Partials } from "./s3-partials.js";
+import { metadataOf, metaOf, MultipartSink, PartWriter, type ObjectMeta } from "./s3-upload.js";
 import type {
   FolderReader,
   ReadHandle,
@@ -45,11 +46,13 @@ export interface StoredObject {
 export class S3Storage implements Storage {
   readonly kind = "s3";
   readonly store: S3Store;
+  readonly partials: S3Partials;
   /** The account's key prefix: "" or "a/b/". */
   readonly #base: string;
 
   constructor(store: S3Store, root: string) {
     this.store = store;
+    this.partials = new S3Partials(store);
     const normal = normalizeVirtual("/", root);
     this.#base = normal === "/" ? store.prefix : `${store.prefix}${normal.slice(1)}/`;
   }
@@ -59,6 +62,11 @@ export class S3Storage implements Storage {
   }
 
   /** The object key of a (normalised) virtual path; "" for the root. */
+  /** Where `user`'s partial upload of `virtual` is kept (s3-partials.ts). */
+  partialPrefix(user: string, virtual: string): string {
+    return this.partials.prefixFor(user, this.#base, virtual);
+  }
+
   keyOf(virtual: string): string {
     return virtual === "/" ? this.#base : `${this.#base}${virtual.slice(1)}`;
   }
@@ -675,6 +683,7 @@ export class S3ReadHandle implements ReadHandle {
 export class S3Upload implements UploadHandle {
   readonly path: string;
   readonly writer: PartWriter;
+  readonly #sink: MultipartSink;
   readonly #storage: S3Storage;
   readonly #overwrite: boolean;
   readonly #meta: ObjectMeta = {};
@@ -685,7 +694,10 @@ export class S3Upload implements UploadHandle {
     this.#storage = storage;
     this.path = virtual;
     this.#overwrite = overwrite;
-    this.writer = new PartWriter(storage.store, storage.keyOf(virtual), () => ({ ...this.#meta }));
+    this.#sink = new MultipartSink(storage.store, storage.keyOf(virtual), () => ({
+      ...this.#meta,
+    }));
+    this.writer = new PartWriter(this.#sink, virtual, { partSize: storage.store.partSize });
   }
 
   async write(data: Buffer, position: number): Promise<void> {
@@ -760,7 +772,7 @@ export class S3Upload implements UploadHandle {
     await this.#storage.refuseTarget(this.path, this.#overwrite);
     const { sha256 } = await this.writer.finish();
     const key = this.#storage.keyOf(this.path);
-    const sent = this.writer.sentMeta ?? {};
+    const sent = this.#sink.sentMeta ?? {};
     if (sent.mtime !== this.#meta.mtime || sent.mode !== this.#meta.mode) {
       // Times (SFTP's FSETSTAT) arrived after the object was begun: recorded by a copy.
       const found = await this.#storage.object(this.path);

@@ -32,67 +32,90 @@ export function metaOf(headers: Record<string, string> | undefined): ObjectMeta 
 }
 
 /**
+ * Where a {@link PartWriter}'s parts go: a multipart upload on the target key
+ * ({@link MultipartSink}), or the chunks of a resumable upload kept in the store
+ * (s3-partials.ts).
+ */
+export interface PartSink {
+  /** Stores full part `number` (1-based); parts may be in flight together. */
+  sendPart(number: number, body: Buffer): Promise<void>;
+  /** Stores the last bytes (maybe none) after every part, and makes the object appear whole. */
+  complete(tail: Buffer): Promise<void>;
+  /** Frees whatever was stored. */
+  abort(): Promise<void>;
+}
+
+/** Options for {@link PartWriter}. */
+export interface PartWriterOptions {
+  /** Bytes per part (the store's part size). */
+  readonly partSize: number;
+  /** Bytes already stored before this writer began (a resumed upload). */
+  readonly offset?: number;
+  /** Parts already stored. */
+  readonly partsBefore?: number;
+  /** Bytes stored but not yet a full part, to send again first (a resumed upload's tail). */
+  readonly head?: Buffer;
+}
+
+/**
  * Streams one upload into the object store, invisible until {@link finish}: bytes gather into
- * a part of `store.partSize` bytes; each full part is sent as a multipart upload's part while
- * the next fills (at most {@link PARTS_IN_FLIGHT} in flight: `append` waits past that, which
- * is the upload's backpressure). `finish` sends the tail and completes the upload, which puts
- * the whole object under its key in one step; an upload smaller than one part is one
- * PutObject. `abort` aborts the multipart upload, so its parts are freed. Memory: at most
- * three parts per upload. The SHA-256 of every byte is computed on the way (issue 15: HASH
- * answers with it).
+ * a part; each full part goes to the sink while the next fills (at most
+ * {@link PARTS_IN_FLIGHT} in flight: `append` waits past that, which is the upload's
+ * backpressure). `finish` hands the sink the tail and completes. Memory: at most three parts
+ * per upload. The SHA-256 of every byte is computed on the way when the upload starts at 0
+ * (HASH answers with it, issue 15).
  */
 export class PartWriter {
-  readonly #store: S3Store;
-  readonly #key: string;
-  readonly #meta: () => ObjectMeta;
+  readonly #sink: PartSink;
+  readonly #part: number;
+  readonly #label: string;
   #buffer: Buffer | undefined;
   #filled = 0;
-  #size = 0;
-  #hash: Hash | undefined = createHash("sha256");
-  #uploadId: string | undefined;
-  #creating: Promise<string> | undefined;
-  readonly #parts: { PartNumber: number; ETag: string }[] = [];
+  #size: number;
+  #hash: Hash | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #failure: BftpError | undefined;
-  #partsStarted = 0;
-  #sentMeta: ObjectMeta | undefined;
+  #partsStarted: number;
   #done = false;
 
-  constructor(store: S3Store, key: string, meta: () => ObjectMeta) {
-    this.#store = store;
-    this.#key = key;
-    this.#meta = meta;
+  constructor(sink: PartSink, label: string, options: PartWriterOptions) {
+    this.#sink = sink;
+    this.#label = label;
+    this.#part = options.partSize;
+    this.#size = options.offset ?? 0;
+    this.#partsStarted = options.partsBefore ?? 0;
+    this.#hash = this.#size === 0 ? createHash("sha256") : undefined;
+    const head = options.head;
+    if (head !== undefined && head.length > 0) {
+      this.#buffer = Buffer.allocUnsafe(this.#part);
+      head.copy(this.#buffer);
+      this.#filled = head.length;
+    }
   }
 
-  /** Bytes appended so far. */
+  /** Bytes of the file so far (from its start, a resumed upload's included). */
   get size(): number {
     return this.#size;
   }
 
-  /** Bytes not yet sent to the store (the part being filled): the only ones that can change. */
-  get unsent(): number {
-    return this.#filled;
-  }
-
-  /** The metadata the object was created with, once it was (else undefined). */
-  get sentMeta(): ObjectMeta | undefined {
-    return this.#sentMeta;
+  /** Full parts handed to the sink so far. */
+  get parts(): number {
+    return this.#partsStarted;
   }
 
   /** Appends `data` (copied); resolves when there is room for more. */
   async append(data: Uint8Array): Promise<void> {
     this.#check();
     this.#hash?.update(data);
-    const part = this.#store.partSize;
     let at = 0;
     while (at < data.length) {
-      this.#buffer ??= Buffer.allocUnsafe(part);
-      const n = Math.min(part - this.#filled, data.length - at);
+      this.#buffer ??= Buffer.allocUnsafe(this.#part);
+      const n = Math.min(this.#part - this.#filled, data.length - at);
       this.#buffer.set(data.subarray(at, at + n), this.#filled);
       at += n;
       this.#filled += n;
       this.#size += n;
-      if (this.#filled === part) await this.#sendPart();
+      if (this.#filled === this.#part) await this.#sendPart();
     }
   }
 
@@ -100,7 +123,7 @@ export class PartWriter {
   overwrite(data: Uint8Array, position: number): void {
     const start = this.#size - this.#filled;
     if (position < start || position + data.length > this.#size || this.#buffer === undefined) {
-      throw notInOrder(this.#key);
+      throw notInOrder(this.#label);
     }
     this.#buffer.set(data, position - start);
     this.#hash = undefined; // no longer the hash of what is stored: computed when asked
@@ -109,62 +132,140 @@ export class PartWriter {
   /** Cuts the unsent bytes back to `size` in all. */
   truncate(size: number): void {
     const start = this.#size - this.#filled;
-    if (size < start || size > this.#size) throw notInOrder(this.#key);
+    if (size < start || size > this.#size) throw notInOrder(this.#label);
     this.#filled = size - start;
     this.#size = size;
     this.#hash = undefined;
   }
 
+  /** Waits for the parts in flight; the unsent bytes, for a resumable upload to keep. */
+  async settle(): Promise<Buffer> {
+    await this.#settle();
+    this.#check();
+    return (this.#buffer ?? Buffer.alloc(0)).subarray(0, this.#filled);
+  }
+
   /**
-   * Sends what is left and completes the upload: the object appears whole under its key.
-   * Resolves with the SHA-256 of its bytes when every byte went through `append` in order.
+   * Sends what is left and completes: the object appears whole under its key. Resolves with
+   * the SHA-256 of its bytes when every byte from the first went through `append` in order.
    */
   async finish(): Promise<{ sha256: string | undefined }> {
-    this.#check();
-    const { sdk, client, bucket } = this.#store;
+    const tail = await this.settle();
     const sha256 = this.#hash?.digest("hex");
     try {
-      if (this.#uploadId === undefined && this.#creating === undefined) {
-        const meta = this.#meta();
-        this.#sentMeta = meta;
-        const body = (this.#buffer ?? Buffer.alloc(0)).subarray(0, this.#filled);
-        await client.send(
-          new sdk.PutObjectCommand({
-            Bucket: bucket,
-            Key: this.#key,
-            Body: body,
-            ContentLength: body.length,
-            Metadata: metadataOf(meta),
-          }),
-        );
-      } else {
-        if (this.#filled > 0) await this.#sendPart();
-        await this.#settle();
-        this.#check();
-        const parts = [...this.#parts].sort((a, b) => a.PartNumber - b.PartNumber);
-        await client.send(
-          new sdk.CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: this.#key,
-            UploadId: await this.#upload(),
-            MultipartUpload: { Parts: parts },
-          }),
-        );
-      }
+      await this.#sink.complete(tail);
     } catch (err) {
-      throw s3Error(err, "store", this.#key);
+      throw s3Error(err, "store", this.#label);
     }
     this.#done = true;
     this.#buffer = undefined;
     return { sha256 };
   }
 
-  /** Drops the upload: its parts are freed, nothing appears. */
+  /** Drops the upload: what was stored is freed, nothing appears. */
   async abort(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
     this.#buffer = undefined;
     await this.#settle();
+    await this.#sink.abort();
+  }
+
+  #check(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#done) throw new BftpError("BFTP_ERR_INTERNAL", "The upload has ended");
+  }
+
+  /** Sends the filled buffer as the next part; waits while too many are in flight. */
+  async #sendPart(): Promise<void> {
+    const body = (this.#buffer as Buffer).subarray(0, this.#filled);
+    this.#buffer = undefined;
+    this.#filled = 0;
+    const number = ++this.#partsStarted;
+    const sent = this.#sink.sendPart(number, body).catch((err: unknown) => {
+      this.#failure ??= s3Error(err, "store", this.#label);
+    });
+    this.#inFlight.add(sent);
+    void sent.finally(() => this.#inFlight.delete(sent));
+    while (this.#inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(this.#inFlight);
+    this.#check();
+  }
+
+  async #settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
+  }
+}
+
+/**
+ * Parts into a multipart upload on the target key, created with the first full part: the
+ * object appears only when `complete` completes it (an upload smaller than one part is one
+ * PutObject). `abort` aborts it, so the store frees its parts; one left by a server that died
+ * is aborted by the sweep (S3Store.sweep).
+ */
+export class MultipartSink implements PartSink {
+  readonly #store: S3Store;
+  readonly #key: string;
+  readonly #meta: () => ObjectMeta;
+  #creating: Promise<string> | undefined;
+  readonly #parts: { PartNumber: number; ETag: string }[] = [];
+  #sentMeta: ObjectMeta | undefined;
+
+  constructor(store: S3Store, key: string, meta: () => ObjectMeta) {
+    this.#store = store;
+    this.#key = key;
+    this.#meta = meta;
+  }
+
+  /** The metadata the object was created with, once it was. */
+  get sentMeta(): ObjectMeta | undefined {
+    return this.#sentMeta;
+  }
+
+  async sendPart(number: number, body: Buffer): Promise<void> {
+    const { sdk, client, bucket } = this.#store;
+    const answer = await client.send(
+      new sdk.UploadPartCommand({
+        Bucket: bucket,
+        Key: this.#key,
+        UploadId: await this.#upload(),
+        PartNumber: number,
+        Body: body,
+        ContentLength: body.length,
+      }),
+    );
+    if (answer.ETag === undefined) throw new Error("no ETag for the part");
+    this.#parts.push({ PartNumber: number, ETag: answer.ETag });
+  }
+
+  async complete(tail: Buffer): Promise<void> {
+    const { sdk, client, bucket } = this.#store;
+    if (this.#creating === undefined) {
+      const meta = this.#meta();
+      this.#sentMeta = meta;
+      await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: bucket,
+          Key: this.#key,
+          Body: tail,
+          ContentLength: tail.length,
+          Metadata: metadataOf(meta),
+        }),
+      );
+      return;
+    }
+    if (tail.length > 0) await this.sendPart(this.#parts.length + 1, tail);
+    const parts = [...this.#parts].sort((a, b) => a.PartNumber - b.PartNumber);
+    await client.send(
+      new sdk.CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: this.#key,
+        UploadId: await this.#upload(),
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+  }
+
+  async abort(): Promise<void> {
     const id = await this.#creating?.catch(() => undefined);
     if (id === undefined) return;
     const { sdk, client, bucket } = this.#store;
@@ -177,11 +278,6 @@ export class PartWriter {
           error: s3Error(err, "abort", this.#key).code,
         });
       });
-  }
-
-  #check(): void {
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#done) throw new BftpError("BFTP_ERR_INTERNAL", "The upload has ended");
   }
 
   #upload(): Promise<string> {
@@ -199,45 +295,10 @@ export class PartWriter {
         )
         .then((created) => {
           if (created.UploadId === undefined) throw new Error("no UploadId in the answer");
-          this.#uploadId = created.UploadId;
           return created.UploadId;
         });
     }
     return this.#creating;
-  }
-
-  /** Sends the filled buffer as the next part; waits while too many are in flight. */
-  async #sendPart(): Promise<void> {
-    const body = (this.#buffer as Buffer).subarray(0, this.#filled);
-    this.#buffer = undefined;
-    this.#filled = 0;
-    const number = ++this.#partsStarted;
-    const { sdk, client, bucket } = this.#store;
-    const sent = (async () => {
-      const id = await this.#upload();
-      const answer = await client.send(
-        new sdk.UploadPartCommand({
-          Bucket: bucket,
-          Key: this.#key,
-          UploadId: id,
-          PartNumber: number,
-          Body: body,
-          ContentLength: body.length,
-        }),
-      );
-      if (answer.ETag === undefined) throw new Error("no ETag for the part");
-      this.#parts.push({ PartNumber: number, ETag: answer.ETag });
-    })().catch((err: unknown) => {
-      this.#failure ??= s3Error(err, "store", this.#key);
-    });
-    this.#inFlight.add(sent);
-    void sent.finally(() => this.#inFlight.delete(sent));
-    while (this.#inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(this.#inFlight);
-    this.#check();
-  }
-
-  async #settle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
   }
 }
 
