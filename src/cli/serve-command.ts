@@ -179,7 +179,8 @@ read and write, as on a private loopback server. With accounts every client must
 (bftp://NAME@host; password typed or from BFTP_PASSWORD), each confined to its root with
 its permissions; --anonymous also admits clients without a login, read only unless
 --anonymous-permissions says more. A failed login waits --login-delay seconds; the third
-closes the connection. The users file is read at start: restart to apply changes.
+closes the connection. The users file is read at start and again on SIGHUP (kill -HUP PID):
+new connections use the new accounts; sessions already logged in keep theirs.
 
 Uploads are written to --temp-dir until complete and verified, then moved into place, so
 the served folder only ever shows complete files; partial uploads kept for resume (put -c)
@@ -215,6 +216,14 @@ The host key (Ed25519) is made on the first run as ssh_host_ed25519_key (mode 06
 upload appears only once the client closes it complete. SSH encrypts, so beyond loopback SFTP
 needs accounts only; without accounts (loopback), any name and password are let in.
   bftp serve ~/shared --sftp           then: sftp -P ${DEFAULT_SFTP_PORT} NAME@127.0.0.1
+
+Object store: bftp serve s3://BUCKET/PREFIX keeps the files in S3 (or, with --s3-endpoint URL,
+an S3-compatible store such as Ceph RGW, MinIO or Garage), credentials from the standard AWS
+chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_PROFILE). Uploads appear
+whole or not at all; partial uploads (put -c) are kept in the store, so several servers
+behind a load balancer serve the same files and resume each other's uploads. Renaming a
+folder and links are refused there (BFTP_ERR_NOT_SUPPORTED): see docs/scale-out.md.
+  bftp serve s3://backups/files --s3-endpoint http://127.0.0.1:7480 --port 0
 
 TLS: the first run with --tls writes tls-key.pem (mode 0600) and tls-cert.pem to the
 configuration folder; later runs reuse them, so the fingerprint clients pinned stays valid.
@@ -278,7 +287,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     identity,
   };
   if (cluster.isWorker) {
-    await runWorker(root, listen, { limits, log, accounts, s3 });
+    await runWorker(root, listen, { limits, log, accounts, s3, flags });
     return;
   }
   await fs.mkdir(root, { recursive: true });
@@ -290,7 +299,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   checkExposure(flags, users > 0, identity !== undefined, log);
   // SFTP beyond loopback needs accounts (SSH encrypts): BFTP's rule, which needs both, covers it.
   if (flags.workers > 1) {
-    await runPrimary(root, flags.workers, listen, { limits, log, accounts, s3 }, dir);
+    await runPrimary(root, flags.workers, listen, { limits, log, accounts, s3, flags }, dir);
     return;
   }
   const hostKey = sftp
@@ -299,7 +308,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
       ).loadOrCreateHostKey(configDir(flags.configDir))
     : undefined;
   const server = await BftpServer.start({
-    ...serverOptions(root, listen, { limits, log, accounts, s3 }),
+    ...serverOptions(root, listen, { limits, log, accounts, s3, flags }),
     ...(hostKey === undefined
       ? {}
       : { sftp: { port: flags.sftpPort ?? DEFAULT_SFTP_PORT, hostKey } }),
@@ -307,6 +316,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   // Handlers first: a signal sent as soon as the listening line is read must not find the
   // process without them (it would die of the signal's default action, exit code null).
   const stopped = stopOnSignal(() => server.close(), log);
+  reloadOnHangup(server, flags, log);
   const { address, port } = server.address();
   announce(address, port, s3 === undefined ? root : s3.url, 1, identity);
   const sftpAddress = server.sftpAddress();
@@ -344,6 +354,8 @@ interface Shared {
   readonly accounts: AccountsOptions;
   /** An object store to serve instead of the folder (issue 15). */
   readonly s3: ServerOptions["s3"];
+  /** The command line's flags (SIGHUP reads the users file they name again). */
+  readonly flags: ServeFlags;
 }
 
 function serverOptions(root: string, listen: Listen, shared: Shared): ServerOptions {
@@ -439,6 +451,27 @@ function hostPort(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/**
+ * SIGHUP reads the users file again (issue 15: nodes sharing one users file on shared
+ * storage). New connections use the new accounts; a file that cannot be read or checked is
+ * logged and the old accounts stay.
+ */
+function reloadOnHangup(server: BftpServer, flags: ServeFlags, log: Logger): void {
+  process.on("SIGHUP", () => {
+    accountsOf(flags)
+      .then(async (accounts) => {
+        await server.reloadAccounts(accounts);
+        log.info("accounts-reloaded", { users: accounts.users?.users.length ?? 0 });
+      })
+      .catch((err: unknown) => {
+        log.error("accounts-reload-failed", {
+          error: isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL",
+          reason: err instanceof Error ? err.message : String(err),
+        });
+      });
+  });
+}
+
 /** Resolves after SIGINT/SIGTERM once `stop` finished; a second signal exits at once. */
 async function stopOnSignal(stop: () => Promise<void>, log: Logger): Promise<void> {
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -487,6 +520,9 @@ async function runPrimary(
     if (alive === 0) process.exit(stopping ? 0 : 1);
   });
   for (let i = 0; i < workers; i++) cluster.fork();
+  process.on("SIGHUP", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
+  });
   await stopOnSignal(async () => {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
@@ -502,6 +538,7 @@ async function runWorker(root: string, listen: Listen, shared: Shared): Promise<
     exclusive: false,
   });
   log.info("worker-listening", { port: server.address().port });
+  reloadOnHangup(server, shared.flags, log);
   await stopOnSignal(() => server.close(), log);
   process.exit(0);
 }

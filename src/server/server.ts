@@ -85,7 +85,7 @@ export class BftpServer {
   readonly #listener: net.Server;
   readonly #tls: TlsListener | undefined;
   readonly #sandbox: Sandbox;
-  readonly #accounts: Accounts;
+  #accounts: Accounts;
   readonly #log: Logger;
   readonly #sessions = new Set<Session>();
   readonly #perAddress = new Map<string, number>();
@@ -222,12 +222,26 @@ export class BftpServer {
     };
   }
 
+  /**
+   * Replaces the accounts (`bftp serve` does on SIGHUP, issue 15: several nodes reading one
+   * users file on shared storage). Connections that arrive from now on use them; sessions
+   * already logged in keep the account they logged in with until they end. A users file
+   * that cannot be read or checked leaves the accounts as they were (the promise rejects).
+   */
+  async reloadAccounts(options: AccountsOptions): Promise<void> {
+    this.#accounts = await Accounts.open(this.#sandbox, options);
+  }
+
   /** Loaded only when asked for: ssh2 is not part of a plain BFTP server's start-up. */
   async #startSftp(options: SftpOptions): Promise<void> {
     const { SftpFrontEnd } = await import("./sftp/sftp-server.js");
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the core reads the accounts now current
+    const server = this;
     this.#sftp = await SftpFrontEnd.start(
       {
-        accounts: this.#accounts,
+        get accounts() {
+          return server.#accounts;
+        },
         staging: this.#staging,
         limits: this.limits,
         log: this.#log,
