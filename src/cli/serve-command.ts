@@ -12,7 +12,7 @@ import { missingSafeguards } from "../server/listen-policy.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/limits.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { BftpServer, type ServerOptions } from "../server/server.js";
-import { parseS3Url } from "../server/storage/s3-store.js";
+import { MIN_PART, parseS3Url } from "../server/storage/s3-store.js";
 import { UploadStaging } from "../server/upload-staging.js";
 import { loadIdentity, loadOrCreateIdentity, type TlsIdentity } from "../server/tls-identity.js";
 import { BftpError, isBftpError } from "../errors.js";
@@ -50,6 +50,7 @@ interface ServeFlags {
   sftp: boolean | undefined;
   sftpPort: number | undefined;
   s3Endpoint: string | undefined;
+  s3PartSize: number | undefined;
 }
 
 /** `bftp serve [DIR]`: the server, on loopback by default, one or several processes. */
@@ -88,6 +89,11 @@ export function serveCommand(): Command {
     .option(
       "--s3-endpoint <url>",
       "with s3://BUCKET: an S3-compatible store's endpoint (Ceph RGW, MinIO, Garage); AWS without it",
+    )
+    .option(
+      "--s3-part-size <bytes>",
+      "with s3://BUCKET: bytes per multipart part, 5m (S3's floor) to 5g; memory per upload is three parts (default 8m)",
+      bytes(MIN_PART, 5 * 1024 ** 3),
     )
     .option("--cert <file>", "TLS with your own certificate (PEM, chain allowed); needs --key")
     .option("--key <file>", "the private key of --cert (PEM, no passphrase)")
@@ -258,10 +264,16 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     loginDelayMs: flags.loginDelay,
   };
   const s3 = dir.startsWith("s3://")
-    ? { url: dir, ...(flags.s3Endpoint === undefined ? {} : { endpoint: flags.s3Endpoint }) }
+    ? {
+        url: dir,
+        ...(flags.s3Endpoint === undefined ? {} : { endpoint: flags.s3Endpoint }),
+        ...(flags.s3PartSize === undefined ? {} : { partSize: flags.s3PartSize }),
+      }
     : undefined;
-  if (s3 === undefined && flags.s3Endpoint !== undefined) {
-    throw usageError("Cannot use --s3-endpoint without an s3://BUCKET/PREFIX to serve");
+  if (s3 === undefined && (flags.s3Endpoint !== undefined || flags.s3PartSize !== undefined)) {
+    throw usageError(
+      "Cannot use --s3-endpoint or --s3-part-size without an s3://BUCKET/PREFIX to serve",
+    );
   }
   if (s3 !== undefined) parseS3Url(s3.url); // a bad URL is a usage error before anything starts
   // With an object store no file is written locally: the folder only anchors account roots.

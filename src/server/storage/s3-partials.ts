@@ -78,18 +78,18 @@ export class S3Partials {
   }
 
   /** Removes a partial: its record first (so nothing points at missing chunks), then its chunks. */
-  async remove(
-    prefix: string,
-    manifest: Manifest | undefined,
-    extra: readonly string[] = [],
-  ): Promise<void> {
-    const { sdk, client, bucket } = this.#store;
-    const keys = [
+  async remove(prefix: string, manifest: Manifest, extra: readonly string[] = []): Promise<void> {
+    await this.removeKeys([
       `${prefix}manifest`,
-      ...(manifest?.chunks ?? []),
-      ...(manifest?.tail === undefined ? [] : [manifest.tail]),
+      ...manifest.chunks,
+      ...(manifest.tail === undefined ? [] : [manifest.tail]),
       ...extra,
-    ];
+    ]);
+  }
+
+  /** Removes objects of partials (chunks no record lists any more), one by one. */
+  async removeKeys(keys: readonly string[]): Promise<void> {
+    const { sdk, client, bucket } = this.#store;
     for (const key of new Set(keys)) {
       await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => {
         // Left for the sweep, after the expiry.
@@ -211,7 +211,7 @@ export class ChunkSink implements PartSink {
     const obsolete = this.#obsolete.splice(0);
     this.#recording = this.#recording
       .then(() => this.#partials.write(this.#prefix, manifest))
-      .then(() => this.#partials.remove(this.#prefix, undefined, obsolete).then(() => undefined));
+      .then(() => this.#partials.removeKeys(obsolete));
     return this.#recording;
   }
 

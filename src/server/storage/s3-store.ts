@@ -95,7 +95,7 @@ export class S3Store {
   static async open(options: S3StoreOptions): Promise<S3Store> {
     parseS3Url(options.url);
     const partSize = options.partSize ?? DEFAULT_PART;
-    if (partSize < MIN_PART || partSize % 64 !== 0) {
+    if (partSize < MIN_PART) {
       throw new BftpError(
         "BFTP_ERR_INVALID_ARGUMENT",
         `Cannot use parts of ${partSize} bytes: S3 needs at least ${MIN_PART}`,
