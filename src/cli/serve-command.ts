@@ -2,7 +2,7 @@ import cluster from "node:cluster";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { configDir } from "../config-dir.js";
 import { DEFAULT_PORT, DEFAULT_SFTP_PORT, DEFAULT_TLS_PORT } from "../protocol/version.js";
 import type { AccountsOptions } from "../server/accounts/accounts.js";
@@ -51,6 +51,7 @@ interface ServeFlags {
   sftpPort: number | undefined;
   s3Endpoint: string | undefined;
   s3PartSize: number | undefined;
+  metrics: { host: string; port: number } | undefined;
 }
 
 /** `bftp serve [DIR]`: the server, on loopback by default, one or several processes. */
@@ -94,6 +95,11 @@ export function serveCommand(): Command {
       "--s3-part-size <bytes>",
       "with s3://BUCKET: bytes per multipart part, 5m (S3's floor) to 5g; memory per upload is three parts (default 8m)",
       bytes(MIN_PART, 5 * 1024 ** 3),
+    )
+    .option(
+      "--metrics <host:port>",
+      'serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks one; prints "metrics on HOST:PORT")',
+      hostAndPort,
     )
     .option("--cert <file>", "TLS with your own certificate (PEM, chain allowed); needs --key")
     .option("--key <file>", "the private key of --cert (PEM, no passphrase)")
@@ -231,6 +237,11 @@ behind a load balancer serve the same files and resume each other's uploads. Ren
 folder and links are refused there (BFTP_ERR_NOT_SUPPORTED): see docs/scale-out.md.
   bftp serve s3://backups/files --s3-endpoint http://127.0.0.1:7480 --port 0
 
+Operators: --metrics 127.0.0.1:9100 serves Prometheus metrics at /metrics (connections and
+sessions by front end, transfers and bytes by direction, errors by code, transfer durations,
+process CPU and memory). Logs are JSON lines on stderr when it is not a terminal (or with
+--log-format json), one "transfer" line per file or tree moved: docs/operations.md.
+
 TLS: the first run with --tls writes tls-key.pem (mode 0600) and tls-cert.pem to the
 configuration folder; later runs reuse them, so the fingerprint clients pinned stays valid.
 Give clients the printed SHA256:... fingerprint: they compare it on first contact.`,
@@ -287,6 +298,11 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
   }
   const accounts = await accountsOf(flags);
   const sftp = flags.sftp === true || flags.sftpPort !== undefined;
+  if (flags.metrics !== undefined && flags.workers > 1) {
+    throw usageError(
+      "Cannot use --metrics with --workers: each worker would need a port of its own",
+    );
+  }
   if (sftp && flags.workers > 1) {
     throw usageError("Cannot use --sftp with --workers: the SFTP front end runs in one process");
   }
@@ -324,6 +340,7 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
     ...(hostKey === undefined
       ? {}
       : { sftp: { port: flags.sftpPort ?? DEFAULT_SFTP_PORT, hostKey } }),
+    ...(flags.metrics === undefined ? {} : { metrics: flags.metrics }),
   });
   // Handlers first: a signal sent as soon as the listening line is read must not find the
   // process without them (it would die of the signal's default action, exit code null).
@@ -345,6 +362,10 @@ async function serve(dir: string, flags: ServeFlags): Promise<void> {
         `connect with: sftp -P ${sftpAddress.port} NAME@${host.includes(":") ? `[${host}]` : host}`,
       ].join("\n") + "\n",
     );
+  }
+  const metrics = server.metricsAddress();
+  if (metrics !== undefined) {
+    process.stdout.write(`metrics on ${hostPort(metrics.address, metrics.port)}\n`);
   }
   await stopped;
   if (s3 !== undefined) await fs.rm(root, { recursive: true, force: true });
@@ -456,6 +477,17 @@ function announce(
   const where = `${identity === undefined ? "bftp" : "bftps"}://${hostPort(host, port)}`;
   lines.push(`connect with: bftp shell ${where}  (or: bftp ls ${where}/)`);
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** `--metrics HOST:PORT` ([::1]:PORT for IPv6); a usage error otherwise. */
+function hostAndPort(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  if (host === undefined || !Number.isInteger(port) || port > 65535) {
+    throw new InvalidArgumentError("expected HOST:PORT, such as 127.0.0.1:9100 or [::1]:0");
+  }
+  return { host, port };
 }
 
 /** HOST:PORT, with IPv6 addresses in brackets. */

@@ -5,6 +5,7 @@ import type { Account, Accounts } from "./accounts/accounts.js";
 import type { ChecksumCache } from "./checksum-cache.js";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
+import type { ServerMetrics } from "./metrics.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
 import type { Storage } from "./storage/storage.js";
 import type { UploadStaging } from "./upload-staging.js";
@@ -26,6 +27,8 @@ export interface CommandContext {
   readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  /** What operators count (metrics.ts); nothing without --metrics. */
+  readonly metrics: ServerMetrics;
   /** Whole-file checksums GET has computed, shared by every session. */
   readonly checksums: ChecksumCache;
   /** Where uploads are written until they are committed (upload-staging.ts). */

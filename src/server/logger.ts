@@ -1,3 +1,5 @@
+import { createRequire } from "node:module";
+
 /** Facts attached to a log event. */
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
@@ -28,13 +30,10 @@ export interface LoggerOptions {
  * log.info("connection", { peer: "127.0.0.1:50312" });
  */
 export function createLogger(options: LoggerOptions): Logger {
+  if (options.format === "json") return jsonLogger(options);
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const emit = (level: string, event: string, fields: LogFields = {}): void => {
     const time = new Date().toISOString();
-    if (options.format === "json") {
-      write(JSON.stringify({ time, level, event, pid: process.pid, ...fields }));
-      return;
-    }
     const pairs = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
       .map(
@@ -52,6 +51,45 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     error: (event, fields) => {
       emit("error", event, fields);
+    },
+  };
+}
+
+/**
+ * JSON lines through pino (issue 15: a well-kept logger): `{"level":"info","time":ISO,
+ * "pid":N, ...fields, "event":NAME}`, written synchronously to standard error (or `write`), so
+ * a line is never lost or interleaved when the process exits. Loaded only for this format.
+ */
+function jsonLogger(options: LoggerOptions): Logger {
+  const pino = createRequire(import.meta.url)("pino") as typeof import("pino");
+  const { write } = options;
+  const destination =
+    write === undefined
+      ? pino.destination({ fd: 2, sync: true })
+      : {
+          write: (line: string) => {
+            write(line.endsWith("\n") ? line.slice(0, -1) : line);
+          },
+        };
+  const logger = pino.pino(
+    {
+      level: options.quiet === true ? "warn" : "info",
+      base: { pid: process.pid },
+      messageKey: "event",
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  return {
+    info: (event, fields) => {
+      logger.info(fields ?? {}, event);
+    },
+    warn: (event, fields) => {
+      logger.warn(fields ?? {}, event);
+    },
+    error: (event, fields) => {
+      logger.error(fields ?? {}, event);
     },
   };
 }

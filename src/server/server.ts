@@ -11,6 +11,7 @@ import { Session } from "./session.js";
 import type { SftpFrontEnd, SftpOptions } from "./sftp/sftp-server.js";
 import type { S3Store, S3StoreOptions } from "./storage/s3-store.js";
 import type { Storage } from "./storage/storage.js";
+import { NO_METRICS, startMetrics, type MetricsEndpoint, type ServerMetrics } from "./metrics.js";
 import { TlsListener, type ServerTls } from "./tls-listener.js";
 import { UploadStaging, defaultTempDir } from "./upload-staging.js";
 
@@ -69,6 +70,11 @@ export interface ServerOptions {
    * no file is written there.
    */
   readonly s3?: Omit<S3StoreOptions, "log" | "partialExpiryMs">;
+  /**
+   * Serve Prometheus metrics at http://HOST:PORT/metrics (issue 15; `--metrics`); port 0
+   * picks a free one (`metricsAddress()` says which). prom-client is loaded only then.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 /**
@@ -96,6 +102,8 @@ export class BftpServer {
   readonly #ownsStaging: boolean;
   #sftp: SftpFrontEnd | undefined;
   #objects: S3Store | undefined;
+  #metrics: ServerMetrics = NO_METRICS;
+  #metricsEndpoint: MetricsEndpoint | undefined;
   readonly #objectStorages = new Map<string, Storage>();
 
   private constructor(
@@ -173,32 +181,57 @@ export class BftpServer {
       server.#objects = objects;
       server.#makeObjectStorage = (root) => new s3Storage.S3Storage(objects, root);
     }
-    server.#listener.listen({
+    try {
+      await server.#listen(options);
+    } catch (err) {
+      server.#listener.close();
+      objects?.close();
+      await server.#metricsEndpoint?.close();
+      throw err;
+    }
+    return server;
+  }
+
+  /** Opens the listeners: metrics first (the front ends count from their first connection). */
+  async #listen(options: ServerOptions): Promise<void> {
+    if (options.metrics !== undefined) {
+      const { host, port } = options.metrics;
+      try {
+        this.#metricsEndpoint = await startMetrics(host, port, this.#log);
+      } catch (err) {
+        throw listenError(err as NodeJS.ErrnoException, host, port);
+      }
+      this.#metrics = this.#metricsEndpoint.metrics;
+    }
+    this.#listener.listen({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
       backlog: options.backlog ?? 1024,
       exclusive: options.exclusive ?? true,
     });
     try {
-      await once(server.#listener, "listening"); // rejects with the listener's 'error'
+      await once(this.#listener, "listening"); // rejects with the listener's 'error'
     } catch (err) {
       throw listenError(err as NodeJS.ErrnoException, options.host ?? "127.0.0.1", options.port);
     }
     if (options.sftp !== undefined) {
       const host = options.sftp.host ?? options.host ?? "127.0.0.1";
       try {
-        await server.#startSftp({ ...options.sftp, host });
+        await this.#startSftp({ ...options.sftp, host });
       } catch (err) {
-        server.#listener.close();
         throw listenError(err as NodeJS.ErrnoException, host, options.sftp.port);
       }
     }
-    return server;
   }
 
   /** The address and port the server listens on. */
   address(): net.AddressInfo {
     return this.#listener.address() as net.AddressInfo;
+  }
+
+  /** The address and port of the metrics endpoint, or undefined without `metrics`. */
+  metricsAddress(): net.AddressInfo | undefined {
+    return this.#metricsEndpoint?.address();
   }
 
   /** The address and port of the SFTP front end, or undefined without `sftp`. */
@@ -247,6 +280,7 @@ export class BftpServer {
         log: this.#log,
         admit: (socket) => this.#admit(socket),
         objectStorage: this.#objectStorage,
+        metrics: this.#metrics,
       },
       options,
     );
@@ -267,10 +301,12 @@ export class BftpServer {
       return undefined;
     this.#perAddress.set(address, fromAddress + 1);
     this.#others++;
+    const counted = this.#metrics.connection("sftp");
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      counted();
       this.#others--;
       this.#leave(address);
     };
@@ -353,6 +389,7 @@ export class BftpServer {
     }
     if (this.#ownsStaging) await this.#staging.close();
     this.#objects?.close();
+    await this.#metricsEndpoint?.close();
   }
 
   #accept(socket: net.Socket): void {
@@ -389,11 +426,14 @@ export class BftpServer {
       staging: this.#staging,
       shutdown: this.#shutdown.signal,
       objectStorage: this.#objectStorage,
+      metrics: this.#metrics,
     });
+    const counted = this.#metrics.connection("bftp");
     this.#sessions.add(session);
     this.#perAddress.set(address, fromAddress + 1);
     this.#log.info("connect", { peer: session.peer, connections: this.#sessions.size });
     const finished = session.run().finally(() => {
+      counted();
       this.#sessions.delete(session);
       this.#leave(address);
       this.#finished.delete(finished);

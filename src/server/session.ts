@@ -17,6 +17,7 @@ import type { Logger } from "./logger.js";
 import type { Anchor, OpenedInside, Sandbox } from "./sandbox.js";
 import { DiskStorage } from "./storage/disk-storage.js";
 import type { Storage } from "./storage/storage.js";
+import type { ServerMetrics } from "./metrics.js";
 import type { UploadStaging } from "./upload-staging.js";
 
 /** Failures of the byte stream itself: the connection cannot go on after them. */
@@ -54,6 +55,7 @@ export interface SessionHost {
   readonly log: Logger;
   readonly checksums: ChecksumCache;
   readonly staging: UploadStaging;
+  readonly metrics: ServerMetrics;
   /** Aborted when the server begins to shut down. */
   readonly shutdown: AbortSignal;
   /**
@@ -73,6 +75,7 @@ export class Session implements CommandContext {
   readonly accounts: Accounts;
   readonly limits: ServerLimits;
   readonly log: Logger;
+  readonly metrics: ServerMetrics;
   readonly checksums: ChecksumCache;
   readonly staging: UploadStaging;
   readonly socket: net.Socket;
@@ -103,6 +106,7 @@ export class Session implements CommandContext {
     this.accounts = host.accounts;
     this.limits = host.limits;
     this.log = host.log;
+    this.metrics = host.metrics;
     this.checksums = host.checksums;
     this.staging = host.staging;
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
@@ -138,6 +142,7 @@ export class Session implements CommandContext {
   }
 
   logIn(account: Account): void {
+    this.metrics.session("bftp");
     this.account = account;
     this.cwd = "/";
   }
@@ -228,7 +233,9 @@ export class Session implements CommandContext {
       if (!isBftpError(reply) || reply.status === undefined) {
         this.log.error("internal", { peer: this.peer, op: op ?? null, error: String(err) });
       }
-      await this.#send(encodeMessage(this.#withTag({ ok: false, error: toWireError(reply) })));
+      const wire = toWireError(reply);
+      this.metrics.error("bftp", wire.code);
+      await this.#send(encodeMessage(this.#withTag({ ok: false, error: wire })));
     }
   }
 
@@ -309,9 +316,9 @@ export class Session implements CommandContext {
       code === "BFTP_ERR_PROTOCOL"
         ? new BftpError("BFTP_ERR_BAD_REQUEST", (err as Error).message)
         : err;
-    const frame = encodeMessage(
-      this.#withTag({ ok: false, close: true, error: toWireError(fatal) }),
-    );
+    const wire = toWireError(fatal);
+    this.metrics.error("bftp", wire.code);
+    const frame = encodeMessage(this.#withTag({ ok: false, close: true, error: wire }));
     this.socket.end(frame);
     // A client that does not read cannot hold the socket: one second to take the reply.
     setTimeout(() => this.socket.destroy(), 1000).unref();

@@ -9,6 +9,7 @@ import type { HaveEntry, ListEntry } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
+import { logTransfer } from "./transfer-log.js";
 import { sameVersion } from "./file-version.js";
 import type { FsPool } from "./fs-pool.js";
 import { fsError } from "./fs-error.js";
@@ -236,7 +237,11 @@ export class TreeSender {
     } catch (err) {
       throw lost(err);
     }
-    this.#ctx.log.info("gettree", {
+    logTransfer(this.#ctx.log, this.#ctx.metrics, {
+      front: "bftp",
+      direction: "get",
+      kind: "tree",
+      user: this.#ctx.user,
       peer: this.#ctx.peer,
       path: this.#options.virtualRoot || "/",
       files: this.#files,

@@ -8,6 +8,7 @@ import { isRecordPath } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import { writeAll } from "../wire/write-all.js";
 import type { CommandContext } from "./command-context.js";
+import { logTransfer } from "./transfer-log.js";
 import { fsError } from "./fs-error.js";
 import { TEMP_PREFIX } from "./sandbox.js";
 import { partName } from "./temp-files.js";
@@ -382,7 +383,11 @@ export class TreeUploadSink {
   }
 
   #log(started: number, result: string): void {
-    this.#ctx.log.info("puttree", {
+    logTransfer(this.#ctx.log, this.#ctx.metrics, {
+      front: "bftp",
+      direction: "put",
+      kind: "tree",
+      user: this.#ctx.user,
       peer: this.#ctx.peer,
       path: this.#options.virtualRoot || "/",
       files: this.#files,

@@ -63,7 +63,7 @@ test("no-clobber: an existing remote file is refused with exit 1 before any byte
   assert.match(result.stderr, /exists.*--overwrite.*\(BFTP_ERR_EXISTS\)\n$/);
   assert.equal(await remote("kept.txt"), "theirs");
   assert.ok(
-    !serve.stderr.some((l) => l.includes('"event":"put"') && l.includes("/kept.txt")),
+    !serve.stderr.some((l) => l.includes('"event":"transfer"') && l.includes("/kept.txt")),
     "the server saw no PUT",
   );
   const json = await put("--json", "note.txt", `${url}/kept.txt`);

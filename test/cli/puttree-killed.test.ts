@@ -75,8 +75,9 @@ async function assertOnlyCompleteFiles(target: string): Promise<string[]> {
 /** The server's log lines for finished PUTTREEs (`bftp serve --log-format json`, on stderr). */
 function puttrees(serve: ServeProcess): Record<string, unknown>[] {
   return serve.stderr
-    .filter((l) => l.includes('"event":"puttree"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+    .filter((l) => l.includes('"event":"transfer"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l["kind"] === "tree" && l["direction"] === "put");
 }
 
 test("put -r killed midway leaves only complete files; put -r -c then sends only the missing ones", async () => {

@@ -94,10 +94,13 @@ async function assertSameTree(a: string, b: string): Promise<void> {
 }
 
 /** The server's log lines for one kind of tree stream. */
-function treeLogs(event: string): Record<string, unknown>[] {
+/** The server's log lines of tree streams one way ("gettree" or "puttree"). */
+function treeLogs(op: "gettree" | "puttree"): Record<string, unknown>[] {
+  const direction = op === "gettree" ? "get" : "put";
   return serve.stderr
-    .filter((l) => l.includes(`"event":"${event}"`))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+    .filter((l) => l.includes(`"event":"transfer"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l["kind"] === "tree" && l["direction"] === direction);
 }
 
 test("up: a first sync sends all; one changed file of 200 sends one file; times kept", async () => {

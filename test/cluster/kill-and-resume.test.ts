@@ -54,10 +54,10 @@ function watchListings(expected: Map<string, number>): {
   rounds: () => number;
 } {
   const wrong: string[] = [];
-  let running = true;
+  const state = { running: true };
   let rounds = 0;
   const loop = (async () => {
-    while (running) {
+    while (state.running) {
       const page = await cluster.s3.send(
         new ListObjectsV2Command({ Bucket: cluster.bucket, Prefix: cluster.prefix }),
       );
@@ -74,7 +74,7 @@ function watchListings(expected: Map<string, number>): {
   return {
     rounds: () => rounds,
     stop: async () => {
-      running = false;
+      state.running = false;
       await loop;
       return wrong;
     },
@@ -113,13 +113,15 @@ test(`${UPLOADS} uploads, each cut by killing its node, resume through another n
       // a random number of whole parts, which the resumed upload must not send again.
       const parts = i % 2 === 1 ? randomInt(1, Math.floor(data.length / PART)) : 0;
       const cut = randomInt(MiB, data.length - MiB);
-      let sent = 0;
-      let done = false;
+      const progress = { sent: 0, done: false };
       let killed: ClusterNode | undefined;
       // An upload that wins the race (all stored before the cut) still has its node killed,
       // its connection open: then the object is whole, which the checks below prove.
       const killer = (async () => {
-        while (!done && !(parts === 0 ? sent >= cut : (await recordedParts()) >= parts)) {
+        while (
+          !progress.done &&
+          !(parts === 0 ? progress.sent >= cut : (await recordedParts()) >= parts)
+        ) {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
         killed = await servingNode(cluster.nodes);
@@ -130,18 +132,22 @@ test(`${UPLOADS} uploads, each cut by killing its node, resume through another n
         .upload(local, `/${name}`, {
           resumable: true,
           onProgress: (p) => {
-            sent = p.bytes;
+            progress.sent = p.bytes;
           },
         })
         .then(
           () => undefined,
           (err: unknown) => err,
         );
-      done = true;
+      progress.done = true;
       await killer;
       await first.close().catch(() => undefined);
       assert.ok(killed !== undefined, `${name}: the node serving the upload was killed`);
-      if (failure !== undefined) assert.ok(isBftpError(failure), `${name}: ${String(failure)}`);
+      if (failure !== undefined)
+        assert.ok(
+          isBftpError(failure),
+          `${name}: ${failure instanceof Error ? failure.message : "not an Error"}`,
+        );
       // Resumed through HAProxy while the killed node is still down: another node serves it.
       const second = await connect();
       try {

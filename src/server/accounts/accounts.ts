@@ -100,7 +100,12 @@ export class Accounts {
       const sandbox = await sandboxFor(user.root);
       const userRoot = root.normalize("/", user.root);
       users.set(user.name, {
-        account: { name: user.name, sandbox, root: userRoot, permissions: new Set(user.permissions) },
+        account: {
+          name: user.name,
+          sandbox,
+          root: userRoot,
+          permissions: new Set(user.permissions),
+        },
         password: user.password,
         keys: (user.keys ?? []).map((line) => parseAuthorizedKey(line).blob),
       });

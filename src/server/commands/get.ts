@@ -6,6 +6,7 @@ import { FileSender } from "../../protocol/file-sender.js";
 import { sendDataPhase, type SentDataPhase } from "../../protocol/send-data-phase.js";
 import type { ChecksumAlg } from "../../protocol/version.js";
 import type { CommandContext } from "../command-context.js";
+import { logTransfer } from "../transfer-log.js";
 import { byteRange } from "../byte-range.js";
 import {
   assertUnchanged,
@@ -139,7 +140,11 @@ async function openAndPrepare(
                   shouldStop: () => abortRequested(turn),
                   length: range.length,
                 });
-          turn.log.info("get", {
+          logTransfer(turn.log, turn.metrics, {
+            front: "bftp",
+            direction: "get",
+            kind: "file",
+            user: turn.user,
             peer: turn.peer,
             path: virtual,
             offset: range.offset,

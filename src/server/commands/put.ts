@@ -6,6 +6,7 @@ import { BftpError, isBftpError } from "../../errors.js";
 import type { DataPhaseReader } from "../../protocol/data-phase-reader.js";
 import type { RequestOf } from "../../protocol/requests.js";
 import type { CommandContext } from "../command-context.js";
+import { logTransfer } from "../transfer-log.js";
 import { fsError } from "../fs-error.js";
 import { commitFile, refuseTarget } from "../storage/disk-storage.js";
 import { claimBuffers } from "../transfer-budget.js";
@@ -133,7 +134,11 @@ async function upload(
     await target.dir.sync(); // the rename itself must survive a crash
     // A committed upload supersedes the partial this user kept for the path (§8.8).
     await fs.rm(partial, { force: true });
-    ctx.log.info("put", {
+    logTransfer(ctx.log, ctx.metrics, {
+      front: "bftp",
+      direction: "put",
+      kind: "file",
+      user: ctx.user,
       peer: ctx.peer,
       path: target.virtual,
       offset,
@@ -143,7 +148,11 @@ async function upload(
     });
     await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
   } catch (err) {
-    ctx.log.info("put", {
+    logTransfer(ctx.log, ctx.metrics, {
+      front: "bftp",
+      direction: "put",
+      kind: "file",
+      user: ctx.user,
       peer: ctx.peer,
       path: target.virtual,
       offset,

@@ -5,6 +5,7 @@ import type { RequestOf } from "../../protocol/requests.js";
 import { sendDataPhase } from "../../protocol/send-data-phase.js";
 import { byteRange, type ByteRange } from "../byte-range.js";
 import type { CommandContext } from "../command-context.js";
+import { logTransfer } from "../transfer-log.js";
 import { fileChanged } from "../file-version.js";
 import { LIST_FRAME_BYTES } from "../limits.js";
 import { claimBuffers } from "../transfer-budget.js";
@@ -181,7 +182,11 @@ export async function getStored(
     } finally {
       share.release();
     }
-    ctx.log.info("get", {
+    logTransfer(ctx.log, ctx.metrics, {
+      front: "bftp",
+      direction: "get",
+      kind: "file",
+      user: ctx.user,
       peer: ctx.peer,
       path: virtual,
       offset: range.offset,
@@ -347,7 +352,11 @@ export async function putStored(
     const { sha256 } = await writer.finish();
     committed = true;
     if (sha256 !== undefined) await storage.recordHash(storage.keyOf(virtual), sha256);
-    ctx.log.info("put", {
+    logTransfer(ctx.log, ctx.metrics, {
+      front: "bftp",
+      direction: "put",
+      kind: "file",
+      user: ctx.user,
       peer: ctx.peer,
       path: virtual,
       offset,
@@ -357,7 +366,11 @@ export async function putStored(
     });
     await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
   } catch (err) {
-    ctx.log.info("put", {
+    logTransfer(ctx.log, ctx.metrics, {
+      front: "bftp",
+      direction: "put",
+      kind: "file",
+      user: ctx.user,
       peer: ctx.peer,
       path: virtual,
       offset,

@@ -3,6 +3,8 @@ import { BftpError, isBftpError } from "../../errors.js";
 import type { Account } from "../accounts/accounts.js";
 import type { Permission } from "../accounts/permissions.js";
 import type { Logger } from "../logger.js";
+import { NO_METRICS, type ServerMetrics } from "../metrics.js";
+import { logTransfer } from "../transfer-log.js";
 import type { FolderReader, ReadHandle, Storage, UploadHandle } from "../storage/storage.js";
 import { longName, toAttributes, toStatus } from "./attributes.js";
 import { CoveredRanges } from "./covered-ranges.js";
@@ -48,6 +50,8 @@ export interface SftpChannelOptions {
   readonly account: Account;
   readonly storage: Storage;
   readonly log: Logger;
+  /** What operators count (metrics.ts); nothing when absent. */
+  readonly metrics?: ServerMetrics;
   readonly peer: string;
   readonly limits?: SftpChannelLimits;
   /**
@@ -145,6 +149,7 @@ export class SftpChannel {
   #nextSeq = 0;
   #sendSeq = 0;
   #closed = false;
+  readonly #metrics: ServerMetrics;
   /** The window was left closed (push returned false): reopen it when the pressure is gone. */
   #held = false;
   #poll: NodeJS.Timeout | undefined;
@@ -154,6 +159,7 @@ export class SftpChannel {
     this.#account = options.account;
     this.#storage = options.storage;
     this.#log = options.log;
+    this.#metrics = options.metrics ?? NO_METRICS;
     this.#peer = options.peer;
     this.#limits = options.limits ?? SFTP_CHANNEL_LIMITS;
     this.#socket = options.socket;
@@ -175,7 +181,7 @@ export class SftpChannel {
       await Promise.allSettled(handle.running);
       if (handle.kind === "upload") {
         await handle.file.abort().catch(() => undefined);
-        this.#logTransfer("sftp-put", handle, "BFTP_ERR_CONNECTION_LOST");
+        this.#logTransfer("put", handle, "BFTP_ERR_CONNECTION_LOST");
       } else if (handle.kind === "read") {
         await handle.file.close();
       } else {
@@ -437,6 +443,7 @@ export class SftpChannel {
   #fail(reply: Reply, err: unknown): void {
     if (this.#closed) return;
     const { code, message } = toStatus(err);
+    this.#metrics.error("sftp", isBftpError(err) ? err.code : "BFTP_ERR_INTERNAL");
     if (!isBftpError(err) || err.code === "BFTP_ERR_INTERNAL") {
       this.#log.error("sftp-internal", { peer: this.#peer, error: String(err) });
     }
@@ -659,7 +666,7 @@ export class SftpChannel {
     if (open.kind === "read") {
       if (open.ahead !== undefined) this.#readAheads--;
       await open.file.close();
-      this.#logTransfer("sftp-get", open, "ok");
+      this.#logTransfer("get", open, "ok");
     } else if (open.kind === "folder") {
       await open.folder.close();
     } else {
@@ -669,7 +676,7 @@ export class SftpChannel {
       if (open.failed || hole !== undefined) {
         await open.file.abort();
         const why = open.failed ? "a write failed" : `no bytes were written at offset ${hole ?? 0}`;
-        this.#logTransfer("sftp-put", open, "BFTP_ERR_SIZE_MISMATCH");
+        this.#logTransfer("put", open, "BFTP_ERR_SIZE_MISMATCH");
         throw new BftpError(
           "BFTP_ERR_SIZE_MISMATCH",
           `Cannot commit ${JSON.stringify(open.file.path)}: ${why}; the upload was dropped and the old file, if any, kept`,
@@ -678,10 +685,10 @@ export class SftpChannel {
       try {
         await open.file.commit();
       } catch (err) {
-        this.#logTransfer("sftp-put", open, isBftpError(err) ? err.code : "error");
+        this.#logTransfer("put", open, isBftpError(err) ? err.code : "error");
         throw err;
       }
-      this.#logTransfer("sftp-put", open, "ok");
+      this.#logTransfer("put", open, "ok");
     }
     this.#ok(reply);
   }
@@ -786,8 +793,11 @@ export class SftpChannel {
     );
   }
 
-  #logTransfer(event: string, open: ReadOpen | UploadOpen, result: string): void {
-    this.#log.info(event, {
+  #logTransfer(direction: "get" | "put", open: ReadOpen | UploadOpen, result: string): void {
+    logTransfer(this.#log, this.#metrics, {
+      front: "sftp",
+      direction,
+      kind: "file",
       peer: this.#peer,
       user: this.#account.name,
       path: open.file.path,

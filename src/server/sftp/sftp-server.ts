@@ -8,6 +8,7 @@ import type { ServerLimits } from "../limits.js";
 import type { Logger } from "../logger.js";
 import { DiskStorage } from "../storage/disk-storage.js";
 import type { Storage } from "../storage/storage.js";
+import type { ServerMetrics } from "../metrics.js";
 import type { UploadStaging } from "../upload-staging.js";
 import type { HostKey } from "./host-key.js";
 import { SftpChannel, type SftpChannelLimits } from "./sftp-channel.js";
@@ -26,6 +27,8 @@ export interface SftpCore {
    * BFTP); returns the function that releases it, or undefined when the server is full.
    */
   admit(socket: net.Socket): (() => void) | undefined;
+  /** What operators count (metrics.ts). */
+  readonly metrics: ServerMetrics;
   /** The storage of an account root when files live in an object store (issue 15). */
   readonly objectStorage?: ((root: string) => Storage) | undefined;
 }
@@ -185,6 +188,7 @@ export class SftpFrontEnd {
               account = granted;
               clearTimeout(grace);
               log.info("login", { peer, user: granted.name, front: "sftp", method: ctx.method });
+              this.#core.metrics.session("sftp");
             }
             ctx.accept();
             return;
@@ -213,6 +217,7 @@ export class SftpFrontEnd {
             account,
             storage: this.#storageFor(account),
             log,
+            metrics: this.#core.metrics,
             peer,
             ...(socket === undefined ? {} : { socket }),
             ...(this.#options.channelLimits === undefined
