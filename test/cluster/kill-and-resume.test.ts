@@ -10,11 +10,12 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { BftpClient } from "../../src/client/client.js";
 import { isBftpError } from "../../src/errors.js";
 import {
+  recordedParts,
   servingNode,
+  watchListings,
   connectionsOf,
   killNode,
   startCluster,
@@ -45,42 +46,6 @@ function connect(): Promise<BftpClient> {
   return BftpClient.connect({ host: "127.0.0.1", port: cluster.port });
 }
 
-/**
- * Lists the served prefix every few ms until stopped; returns what it saw wrong: an object
- * of one of the uploads listed with a size other than its file's.
- */
-function watchListings(expected: Map<string, number>): {
-  stop: () => Promise<string[]>;
-  rounds: () => number;
-} {
-  const wrong: string[] = [];
-  const state = { running: true };
-  let rounds = 0;
-  const loop = (async () => {
-    while (state.running) {
-      const page = await cluster.s3.send(
-        new ListObjectsV2Command({ Bucket: cluster.bucket, Prefix: cluster.prefix }),
-      );
-      for (const object of page.Contents ?? []) {
-        const name = (object.Key ?? "").slice(cluster.prefix.length);
-        const size = expected.get(name);
-        if (size !== undefined && object.Size !== size)
-          wrong.push(`${name}: ${object.Size} of ${size}`);
-      }
-      rounds++;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-  return {
-    rounds: () => rounds,
-    stop: async () => {
-      state.running = false;
-      await loop;
-      return wrong;
-    },
-  };
-}
-
 test("clients are spread over the three nodes", async () => {
   const before = cluster.nodes.map((n) => connectionsOf(n));
   for (let i = 0; i < 9; i++) {
@@ -104,7 +69,7 @@ test(`${UPLOADS} uploads, each cut by killing its node, resume through another n
     files.push({ name, local, data });
     expected.set(name, data.length);
   }
-  const watch = watchListings(expected);
+  const watch = watchListings(cluster, expected);
   const resumed: { parts: number; offset: number }[] = [];
   try {
     for (const [i, { name, local, data }] of files.entries()) {
@@ -120,7 +85,7 @@ test(`${UPLOADS} uploads, each cut by killing its node, resume through another n
       const killer = (async () => {
         while (
           !progress.done &&
-          !(parts === 0 ? progress.sent >= cut : (await recordedParts()) >= parts)
+          !(parts === 0 ? progress.sent >= cut : (await recordedParts(cluster)) >= parts)
         ) {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
@@ -182,24 +147,3 @@ test(`${UPLOADS} uploads, each cut by killing its node, resume through another n
   t.diagnostic(`resumed (parts recorded at the kill, offset): ${JSON.stringify(resumed)}`);
   assert.ok(fromKept >= 5, `resumed from kept parts: ${JSON.stringify(resumed)}`);
 });
-
-/** The whole parts the partial uploads' records list now (one upload at a time here). */
-async function recordedParts(): Promise<number> {
-  const page = await cluster.s3.send(
-    new ListObjectsV2Command({
-      Bucket: cluster.bucket,
-      Prefix: `${cluster.prefix}.bftp-partials/`,
-    }),
-  );
-  let most = 0;
-  for (const object of page.Contents ?? []) {
-    if (!(object.Key ?? "").endsWith("/manifest")) continue;
-    const answer = await cluster.s3
-      .send(new GetObjectCommand({ Bucket: cluster.bucket, Key: object.Key }))
-      .catch(() => undefined);
-    const text = (await answer?.Body?.transformToString()) ?? "{}";
-    const chunks = (JSON.parse(text) as { chunks?: unknown[] }).chunks?.length ?? 0;
-    most = Math.max(most, chunks);
-  }
-  return most;
-}

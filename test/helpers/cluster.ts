@@ -4,7 +4,7 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import {
   emptyAndDeleteBucket,
   freshBucket,
@@ -237,4 +237,64 @@ async function waitForPort(port: number, child: ChildProcess, why: () => string)
     if (Date.now() > deadline) throw new Error(`haproxy not listening on ${port}: ${why()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Lists the served prefix every few ms until stopped; returns what it saw wrong: an object
+ * of one of the uploads listed with a size other than its file's.
+ */
+export function watchListings(
+  cluster: Cluster,
+  expected: ReadonlyMap<string, number>,
+): {
+  stop: () => Promise<string[]>;
+  rounds: () => number;
+} {
+  const wrong: string[] = [];
+  const state = { running: true };
+  let rounds = 0;
+  const loop = (async () => {
+    while (state.running) {
+      const page = await cluster.s3.send(
+        new ListObjectsV2Command({ Bucket: cluster.bucket, Prefix: cluster.prefix }),
+      );
+      for (const object of page.Contents ?? []) {
+        const name = (object.Key ?? "").slice(cluster.prefix.length);
+        const size = expected.get(name);
+        if (size !== undefined && object.Size !== size)
+          wrong.push(`${name}: ${object.Size} of ${size}`);
+      }
+      rounds++;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  return {
+    rounds: () => rounds,
+    stop: async () => {
+      state.running = false;
+      await loop;
+      return wrong;
+    },
+  };
+}
+
+/** The whole parts the partial uploads' records list now (one upload at a time here). */
+export async function recordedParts(cluster: Cluster): Promise<number> {
+  const page = await cluster.s3.send(
+    new ListObjectsV2Command({
+      Bucket: cluster.bucket,
+      Prefix: `${cluster.prefix}.bftp-partials/`,
+    }),
+  );
+  let most = 0;
+  for (const object of page.Contents ?? []) {
+    if (!(object.Key ?? "").endsWith("/manifest")) continue;
+    const answer = await cluster.s3
+      .send(new GetObjectCommand({ Bucket: cluster.bucket, Key: object.Key }))
+      .catch(() => undefined);
+    const text = (await answer?.Body?.transformToString()) ?? "{}";
+    const chunks = (JSON.parse(text) as { chunks?: unknown[] }).chunks?.length ?? 0;
+    most = Math.max(most, chunks);
+  }
+  return most;
 }
