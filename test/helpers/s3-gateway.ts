@@ -12,6 +12,10 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 
+// This SDK release warns on every start that later ones will need Node 22 (the server turns
+// the warning off the same way, src/server/storage/s3-store.ts): the lockfile pins it.
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
 /** scripts/s3-gateway.sh, from dist/test/helpers (tests run compiled, from dist/test). */
 const GATEWAY_SCRIPT = fileURLToPath(new URL("../../../scripts/s3-gateway.sh", import.meta.url));
 
