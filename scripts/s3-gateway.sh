@@ -183,7 +183,9 @@ fi
 cat >>"$CEPH_CONF" <<EOF
 
 [client.rgw.a]
-rgw_frontends = beast endpoint=127.0.0.1:$S3_PORT
+# tcp_nodelay: without it beast's answers with a body (GET, LIST) wait ~40 ms each on the
+# client's delayed ACK (Nagle): 45 ms per GetObject or ListObjectsV2 instead of 3 ms.
+rgw_frontends = beast endpoint=127.0.0.1:$S3_PORT tcp_nodelay=1
 rgw_data = $DIR/rgw
 rgw_enable_usage_log = false
 rgw_thread_pool_size = 64

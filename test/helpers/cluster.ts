@@ -12,6 +12,7 @@ import {
   s3Gateway,
   type S3Gateway,
 } from "./s3-gateway.js";
+import { closedPort } from "./run-cli.js";
 import { spawnServe, type ServeProcess } from "./spawn-serve.js";
 
 /**
@@ -46,17 +47,6 @@ export interface ClusterNode {
   readonly log: string[];
 }
 
-/** A free port on 127.0.0.1, asked from the kernel. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
-
 /** Starts `count` nodes and HAProxy in front of them. */
 export async function startCluster(count = 3): Promise<Cluster> {
   const gateway = await s3Gateway();
@@ -82,14 +72,14 @@ export async function startCluster(count = 3): Promise<Cluster> {
     for (let i = 1; i <= count; i++) {
       const node: ClusterNode = {
         name: `node${i}`,
-        port: await freePort(),
+        port: await closedPort(),
         process: undefined,
         log: [],
       };
       nodes.push(node);
     }
     await Promise.all(nodes.map((n) => startNode(n, bucket, gateway, work)));
-    const port = await freePort();
+    const port = await closedPort();
     const config = path.join(work, "haproxy.cfg");
     await fs.writeFile(config, haproxyConfig(port, nodes));
     haproxy = spawn("haproxy", ["-f", config, "-db"], { stdio: ["ignore", "ignore", "pipe"] });

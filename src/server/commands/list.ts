@@ -27,41 +27,52 @@ export async function list(ctx: CommandContext, req: RequestOf<"LIST">): Promise
     await target.handle.close();
     throw fsError(err, "list", target.virtual);
   });
-  let count = 0;
-  async function* batches(): AsyncGenerator<Buffer> {
-    let batch: string[] = [];
-    let bytes = 2; // the brackets
+  const counted = { count: 0 };
+  const batches = async function* (): AsyncGenerator<Buffer> {
     try {
-      for await (const group of describedGroups(dir, target.path)) {
-        for (const json of group) {
-          const size = Buffer.byteLength(json) + 1;
-          if (bytes + size > LIST_FRAME_BYTES && batch.length > 0) {
-            yield Buffer.from(`[${batch.join(",")}]`);
-            batch = [];
-            bytes = 2;
-          }
-          batch.push(json);
-          bytes += size;
-          count++;
-        }
-      }
+      yield* listFrames(describedGroups(dir, target.path), counted);
     } catch (err) {
       throw fsError(err, "list", target.virtual);
     }
-    if (batch.length > 0) yield Buffer.from(`[${batch.join(",")}]`);
-  }
+  };
   try {
     await sendDataPhase(ctx.socket, batches(), {
       alg: "crc32",
       maxChunk: LIST_FRAME_BYTES,
       timeout: ctx.limits.stallTimeoutMs,
       prefix: [ctx.replyFrame({ path: target.virtual })],
-      trailerFields: () => ({ count }),
+      trailerFields: () => ({ count: counted.count }),
       shouldStop: () => abortRequested(ctx),
     });
   } finally {
     await target.handle.close();
   }
+}
+
+/**
+ * LIST's data frames: entries (JSON, a group at a time) joined into arrays of at most
+ * {@link LIST_FRAME_BYTES}; `counted.count` says how many went out (the trailer's `count`).
+ */
+export async function* listFrames(
+  groups: AsyncIterable<readonly string[]>,
+  counted: { count: number },
+): AsyncGenerator<Buffer> {
+  let batch: string[] = [];
+  let bytes = 2; // the brackets
+  for await (const group of groups) {
+    for (const json of group) {
+      const size = Buffer.byteLength(json) + 1;
+      if (bytes + size > LIST_FRAME_BYTES && batch.length > 0) {
+        yield Buffer.from(`[${batch.join(",")}]`);
+        batch = [];
+        bytes = 2;
+      }
+      batch.push(json);
+      bytes += size;
+      counted.count++;
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(`[${batch.join(",")}]`);
 }
 
 /** Entries described at once: their lstat calls overlap, so a large folder lists quickly. */

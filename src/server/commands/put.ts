@@ -89,28 +89,15 @@ async function upload(
       // The client's error trailer is an abort whatever code it carries: that code describes
       // the client's side, and replied as is it would claim a server fault or a full server
       // disk (PROTOCOL.md §12.4). A checksum mismatch is ours: its partial is corrupt, useless.
-      const byClient = failure.remote;
-      keep &&= byClient;
-      throw byClient
-        ? new BftpError(
-            "BFTP_ERR_TRANSFER_ABORTED",
-            `Cannot commit ${JSON.stringify(target.virtual)}: the client aborted the upload`,
-            { cause: failure },
-          )
-        : failure;
+      keep &&= failure.remote;
+      throw phaseFailure(failure, target.virtual);
     }
     // The whole data phase arrived: whatever fails from here on (a wrong size, the target
     // created meanwhile) is a refusal that resuming would not change, so nothing is kept.
     keep = false;
     const size = offset + bytes;
     if (req.size !== undefined && size !== req.size) {
-      throw new BftpError(
-        "BFTP_ERR_SIZE_MISMATCH",
-        `Cannot commit ${JSON.stringify(target.virtual)}: ${size} bytes arrived, ${req.size} were announced`,
-        {
-          details: { received: size, expected: req.size },
-        },
-      );
+      throw sizeMismatch(target.virtual, size, req.size);
     }
     await handle.sync();
     if (req.mtime !== undefined) {
@@ -124,42 +111,24 @@ async function upload(
     // that reply. Refused instead, and kept for `-c` if resumable: the bytes are complete.
     if (ctx.windingDown) {
       keep = resumable;
-      throw new BftpError(
-        "BFTP_ERR_SHUTTING_DOWN",
-        `Cannot commit ${JSON.stringify(target.virtual)}: the server is shutting down`,
-      );
+      throw shuttingDown(target.virtual);
     }
     await commitFile(file, target.path, target.virtual, req.overwrite === true);
     committed = true;
     await target.dir.sync(); // the rename itself must survive a crash
     // A committed upload supersedes the partial this user kept for the path (§8.8).
     await fs.rm(partial, { force: true });
-    logTransfer(ctx.log, ctx.metrics, {
-      front: "bftp",
-      direction: "put",
-      kind: "file",
-      user: ctx.user,
-      peer: ctx.peer,
-      path: target.virtual,
-      offset,
-      bytes,
-      ms: Date.now() - started,
-      result: "ok",
-    });
+    logPut(ctx, target.virtual, offset, bytes, started, "ok");
     await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
   } catch (err) {
-    logTransfer(ctx.log, ctx.metrics, {
-      front: "bftp",
-      direction: "put",
-      kind: "file",
-      user: ctx.user,
-      peer: ctx.peer,
-      path: target.virtual,
+    logPut(
+      ctx,
+      target.virtual,
       offset,
-      bytes: phase.bytes,
-      ms: Date.now() - started,
-      result: isBftpError(err) ? err.code : "error",
-    });
+      phase.bytes,
+      started,
+      isBftpError(err) ? err.code : "error",
+    );
     throw err;
   } finally {
     if (open) {
@@ -173,6 +142,64 @@ async function upload(
     }
     untrack();
   }
+}
+
+/**
+ * The refusal for a data phase that failed: the client's error trailer is an abort whatever
+ * code it carries (that code describes the client's side, and replied as is it would claim a
+ * server fault or a full server disk, PROTOCOL.md §12.4); a checksum mismatch is our own.
+ */
+export function phaseFailure(failure: BftpError, virtual: string): BftpError {
+  return failure.remote
+    ? new BftpError(
+        "BFTP_ERR_TRANSFER_ABORTED",
+        `Cannot commit ${JSON.stringify(virtual)}: the client aborted the upload`,
+        { cause: failure },
+      )
+    : failure;
+}
+
+/** `BFTP_ERR_SIZE_MISMATCH`: the phase carried `size` bytes in all, `expected` were announced. */
+export function sizeMismatch(virtual: string, size: number, expected: number): BftpError {
+  return new BftpError(
+    "BFTP_ERR_SIZE_MISMATCH",
+    `Cannot commit ${JSON.stringify(virtual)}: ${size} bytes arrived, ${expected} were announced`,
+    { details: { received: size, expected } },
+  );
+}
+
+/**
+ * A server winding down may already have told this client BFTP_ERR_SHUTTING_DOWN while the
+ * data phase was still arriving (Session.windDown): committing then would contradict it.
+ */
+export function shuttingDown(virtual: string): BftpError {
+  return new BftpError(
+    "BFTP_ERR_SHUTTING_DOWN",
+    `Cannot commit ${JSON.stringify(virtual)}: the server is shutting down`,
+  );
+}
+
+/** The `transfer` line (and metrics) of a finished PUT. */
+export function logPut(
+  ctx: CommandContext,
+  virtual: string,
+  offset: number,
+  bytes: number,
+  started: number,
+  result: string,
+): void {
+  logTransfer(ctx.log, ctx.metrics, {
+    front: "bftp",
+    direction: "put",
+    kind: "file",
+    user: ctx.user,
+    peer: ctx.peer,
+    path: virtual,
+    offset,
+    bytes,
+    ms: Date.now() - started,
+    result,
+  });
 }
 
 /** Largest write batch: bytes gathered from the socket before one positioned `writev`. */

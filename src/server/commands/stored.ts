@@ -15,6 +15,8 @@ import { PartWriter } from "../storage/s3-upload.js";
 import { objectVersion, S3Storage, type S3ReadHandle } from "../storage/s3-storage.js";
 import type { StoredEntry } from "../storage/storage.js";
 import { abortRequested } from "./abort.js";
+import { listFrames } from "./list.js";
+import { logPut, phaseFailure, shuttingDown, sizeMismatch } from "./put.js";
 
 /**
  * BFTP's reading and uploading commands on an object store (issue 15): the same requests,
@@ -83,35 +85,23 @@ export async function listStored(
   storage: S3Storage,
 ): Promise<void> {
   const folder = await storage.openFolder(ctx.cwd, req.path ?? ".");
-  let count = 0;
-  async function* batches(): AsyncGenerator<Buffer> {
-    let batch: string[] = [];
-    let bytes = 2;
-    for (;;) {
-      const entries = await folder.next(256);
-      if (entries.length === 0) break;
-      for (const entry of entries) {
-        const json = JSON.stringify(wireEntry(entry));
-        const size = Buffer.byteLength(json) + 1;
-        if (bytes + size > LIST_FRAME_BYTES && batch.length > 0) {
-          yield Buffer.from(`[${batch.join(",")}]`);
-          batch = [];
-          bytes = 2;
-        }
-        batch.push(json);
-        bytes += size;
-        count++;
-      }
+  const counted = { count: 0 };
+  async function* groups(): AsyncGenerator<string[]> {
+    for (
+      let entries = await folder.next(256);
+      entries.length > 0;
+      entries = await folder.next(256)
+    ) {
+      yield entries.map((entry) => JSON.stringify(wireEntry(entry)));
     }
-    if (batch.length > 0) yield Buffer.from(`[${batch.join(",")}]`);
   }
   try {
-    await sendDataPhase(ctx.socket, batches(), {
+    await sendDataPhase(ctx.socket, listFrames(groups(), counted), {
       alg: "crc32",
       maxChunk: LIST_FRAME_BYTES,
       timeout: ctx.limits.stallTimeoutMs,
       prefix: [ctx.replyFrame({ path: folder.path })],
-      trailerFields: () => ({ count }),
+      trailerFields: () => ({ count: counted.count }),
       shouldStop: () => abortRequested(ctx),
     });
   } finally {
@@ -323,61 +313,24 @@ export async function putStored(
     const { failure, bytes, checksum } = phase.result;
     if (failure !== undefined) {
       keep &&= failure.remote;
-      throw failure.remote
-        ? new BftpError(
-            "BFTP_ERR_TRANSFER_ABORTED",
-            `Cannot commit ${JSON.stringify(virtual)}: the client aborted the upload`,
-            { cause: failure },
-          )
-        : failure;
+      throw phaseFailure(failure, virtual);
     }
     keep = false;
     const size = offset + bytes;
-    if (req.size !== undefined && size !== req.size) {
-      throw new BftpError(
-        "BFTP_ERR_SIZE_MISMATCH",
-        `Cannot commit ${JSON.stringify(virtual)}: ${size} bytes arrived, ${req.size} were announced`,
-        { details: { received: size, expected: req.size } },
-      );
-    }
+    if (req.size !== undefined && size !== req.size) throw sizeMismatch(virtual, size, req.size);
     if (ctx.windingDown) {
-      keep = resumable;
-      throw new BftpError(
-        "BFTP_ERR_SHUTTING_DOWN",
-        `Cannot commit ${JSON.stringify(virtual)}: the server is shutting down`,
-      );
+      keep = resumable; // the bytes are complete: kept for -c
+      throw shuttingDown(virtual);
     }
     // Checked again at the end (no atomic create-if-absent on S3: docs/scale-out.md).
     await storage.refuseTarget(virtual, req.overwrite === true);
     const { sha256 } = await writer.finish();
     committed = true;
     if (sha256 !== undefined) await storage.recordHash(storage.keyOf(virtual), sha256);
-    logTransfer(ctx.log, ctx.metrics, {
-      front: "bftp",
-      direction: "put",
-      kind: "file",
-      user: ctx.user,
-      peer: ctx.peer,
-      path: virtual,
-      offset,
-      bytes,
-      ms: Date.now() - started,
-      result: "ok",
-    });
+    logPut(ctx, virtual, offset, bytes, started, "ok");
     await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
   } catch (err) {
-    logTransfer(ctx.log, ctx.metrics, {
-      front: "bftp",
-      direction: "put",
-      kind: "file",
-      user: ctx.user,
-      peer: ctx.peer,
-      path: virtual,
-      offset,
-      bytes: phase.bytes,
-      ms: Date.now() - started,
-      result: isBftpError(err) ? err.code : "error",
-    });
+    logPut(ctx, virtual, offset, phase.bytes, started, isBftpError(err) ? err.code : "error");
     throw err;
   } finally {
     if (!committed) {
