@@ -93,7 +93,7 @@ export function serveCommand(): Command {
     )
     .option(
       "--s3-part-size <bytes>",
-      "with s3://BUCKET: bytes per multipart part, 5m (S3's floor) to 5g; memory per upload is three parts (default 8m)",
+      "with s3://BUCKET: bytes per multipart part, 5m (S3's floor) to 5g; memory per upload is three parts (default 5m; larger for files over 48 GiB)",
       bytes(MIN_PART, 5 * 1024 ** 3),
     )
     .option(

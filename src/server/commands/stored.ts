@@ -109,8 +109,8 @@ export async function listStored(
   }
 }
 
-/** Largest read from the store at once. */
-const READ_CHUNK = 1024 * 1024;
+/** Largest read from the store at once (S3 answers arrive 64 KiB per socket read anyway). */
+const READ_CHUNK = 256 * 1024;
 
 /**
  * GET: one ranged GetObject streamed to the socket (FileSender: the store's bytes framed as
@@ -203,7 +203,7 @@ export async function hashStored(
     let value = whole ? await storage.recordedHash(found) : undefined;
     if (value === undefined) {
       value = await sha256Of(handle, range);
-      if (whole) await storage.recordHash(found.key, value);
+      if (whole) await storage.recordHash(found.key, value, found.etag);
     }
     await ctx.reply({
       alg: "sha256",
@@ -229,6 +229,16 @@ async function sha256Of(handle: S3ReadHandle, range: ByteRange): Promise<string>
     at += n;
   }
   return digest.digest("hex");
+}
+
+/** S3 takes at most 10,000 parts: a larger file announced by PUT gets larger parts. */
+const MAX_PARTS = 10_000;
+
+/** The part size for an upload of `size` bytes (unknown: the store's, so 10,000 parts at most). */
+export function partSizeFor(configured: number, size: number | undefined): number {
+  if (size === undefined) return configured;
+  const needed = Math.ceil(size / MAX_PARTS / (1024 * 1024)) * 1024 * 1024;
+  return Math.max(configured, needed);
 }
 
 /**
@@ -261,6 +271,7 @@ export async function putStored(
   await storage.refuseTarget(virtual, req.overwrite === true);
   // PUT's mtime is in ms already (PROTOCOL.md §8.8), as the object's metadata keeps it.
   const meta = req.mtime === undefined ? {} : { mtime: Math.trunc(req.mtime) };
+  let partSize = partSizeFor(storage.store.partSize, req.size);
   let writer: PartWriter;
   let sink: ChunkSink | undefined;
   if (resumable) {
@@ -285,15 +296,17 @@ export async function putStored(
       await storage.partials.remove(prefix, kept); // a fresh upload replaces the partial
     }
     const resumed = offset > 0 ? kept : undefined;
+    partSize = resumed?.partSize ?? partSize;
     sink = new ChunkSink(storage.store, storage.partials, {
       prefix,
       path: virtual,
       target: storage.keyOf(virtual),
       meta: () => meta,
       ...(resumed === undefined ? {} : { resumed }),
+      partSize,
     });
     writer = new PartWriter(sink, virtual, {
-      partSize: storage.store.partSize,
+      partSize,
       offset,
       partsBefore: resumed?.chunks.length ?? 0,
       ...(resumed === undefined ? {} : { head: await storage.partials.readTail(resumed) }),
@@ -302,6 +315,7 @@ export async function putStored(
     const upload = await storage.openUpload(ctx.cwd, virtual, {
       overwrite: req.overwrite === true,
       keep: false,
+      partSize,
     });
     if (req.mtime !== undefined) upload.setTimes(req.mtime / 1000, req.mtime / 1000); // seconds
     writer = upload.writer;
@@ -324,10 +338,10 @@ export async function putStored(
       throw shuttingDown(virtual);
     }
     // Checked again at the end (no atomic create-if-absent on S3: docs/scale-out.md).
-    await storage.refuseTarget(virtual, req.overwrite === true);
-    const { sha256 } = await writer.finish();
+    await storage.stillFree(virtual, req.overwrite === true);
+    const { sha256, etag } = await writer.finish();
     committed = true;
-    if (sha256 !== undefined) await storage.recordHash(storage.keyOf(virtual), sha256);
+    if (sha256 !== undefined) await storage.recordHash(storage.keyOf(virtual), sha256, etag);
     logPut(ctx, virtual, offset, bytes, started, "ok");
     await ctx.reply({ size, checksum: { alg: req.checksum ?? "crc32", value: checksum } });
   } catch (err) {

@@ -17,6 +17,8 @@ export interface Manifest {
   readonly path: string;
   /** Bytes kept: every chunk (one part each), then the tail. */
   readonly size: number;
+  /** Bytes per chunk (every chunk but the tail), chosen when the upload began. */
+  readonly partSize: number;
   /** Chunk keys, in file order. */
   readonly chunks: readonly string[];
   /** The key of the bytes after the last chunk, shorter than a part. */
@@ -58,7 +60,12 @@ export class S3Partials {
       throw mapped;
     }
     const record = JSON.parse(text ?? "null") as Manifest | null;
-    if (record === null || !Array.isArray(record.chunks) || typeof record.size !== "number") {
+    if (
+      record === null ||
+      !Array.isArray(record.chunks) ||
+      typeof record.size !== "number" ||
+      typeof record.partSize !== "number"
+    ) {
       return undefined;
     }
     return record;
@@ -165,6 +172,8 @@ export class ChunkSink implements PartSink {
       readonly target: string;
       readonly meta: () => ObjectMeta;
       readonly resumed?: Manifest;
+      /** Bytes per chunk (the resumed upload's, if any). */
+      readonly partSize: number;
     },
   ) {
     this.#store = store;
@@ -175,7 +184,7 @@ export class ChunkSink implements PartSink {
     this.#meta = options.meta;
     this.#chunks = [...(options.resumed?.chunks ?? [])];
     this.#obsolete = options.resumed?.tail === undefined ? [] : [options.resumed.tail];
-    this.#partSize = store.partSize;
+    this.#partSize = options.partSize;
   }
 
   async sendPart(number: number, body: Buffer): Promise<void> {
@@ -205,6 +214,7 @@ export class ChunkSink implements PartSink {
     const manifest: Manifest = {
       path: this.#path,
       size: this.#chunks.length * this.#partSize + (tail?.size ?? 0),
+      partSize: this.#partSize,
       chunks: [...this.#chunks],
       ...(tail === undefined ? {} : { tail: tail.key, tailSize: tail.size }),
     };
@@ -233,12 +243,13 @@ export class ChunkSink implements PartSink {
     await this.#record({ key, size: tail.length });
   }
 
-  async complete(tail: Buffer): Promise<void> {
+  async complete(tail: Buffer): Promise<string | undefined> {
     await this.#recording;
+    let etag: string | undefined;
     const { sdk, client, bucket } = this.#store;
     const meta = metadataOf(this.#meta());
     if (this.#chunks.length === 0) {
-      await client.send(
+      const put = await client.send(
         new sdk.PutObjectCommand({
           Bucket: bucket,
           Key: this.#target,
@@ -247,6 +258,7 @@ export class ChunkSink implements PartSink {
           Metadata: meta,
         }),
       );
+      etag = put.ETag;
     } else {
       const created = await client.send(
         new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: this.#target, Metadata: meta }),
@@ -304,17 +316,20 @@ export class ChunkSink implements PartSink {
       }
     }
     // Committed: the partial is superseded (§8.8).
-    await this.#partials.remove(this.#prefix, { path: this.#path, size: 0, chunks: this.#chunks }, [
-      ...this.#obsolete,
-      ...this.#done.values(),
-    ]);
+    await this.#partials.remove(
+      this.#prefix,
+      { path: this.#path, size: 0, partSize: this.#partSize, chunks: this.#chunks },
+      [...this.#obsolete, ...this.#done.values()],
+    );
+    return etag;
   }
 
   async abort(): Promise<void> {
     await this.#recording.catch(() => undefined);
-    await this.#partials.remove(this.#prefix, { path: this.#path, size: 0, chunks: this.#chunks }, [
-      ...this.#obsolete,
-      ...this.#done.values(),
-    ]);
+    await this.#partials.remove(
+      this.#prefix,
+      { path: this.#path, size: 0, partSize: this.#partSize, chunks: this.#chunks },
+      [...this.#obsolete, ...this.#done.values()],
+    );
   }
 }

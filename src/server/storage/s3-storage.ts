@@ -175,6 +175,17 @@ export class S3Storage implements Storage {
     return new S3ReadHandle(this.store, found);
   }
 
+  /**
+   * Refuses, at commit, an upload without `overwrite` whose name was taken meanwhile (one HEAD;
+   * not atomic: S3 has no create-if-absent, docs/scale-out.md).
+   */
+  async stillFree(virtual: string, overwrite: boolean): Promise<void> {
+    if (overwrite) return;
+    if ((await this.object(virtual)) !== undefined) {
+      throw new BftpError("BFTP_ERR_EXISTS", `Cannot create ${JSON.stringify(virtual)}: it exists`);
+    }
+  }
+
   /** Refuses an upload that cannot be committed, before any byte is sent. */
   async refuseTarget(virtual: string, overwrite: boolean): Promise<StoredObject | undefined> {
     if (virtual === "/")
@@ -206,15 +217,19 @@ export class S3Storage implements Storage {
         "an object store replaces whole objects; upload the whole file (open it with truncation)",
       );
     }
-    return new S3Upload(this, virtual, options.overwrite);
+    return new S3Upload(this, virtual, options.overwrite, options.partSize ?? this.store.partSize);
   }
 
-  /** Records an object's SHA-256 beside it, for HASH (kept only while its ETag is the same). */
-  async recordHash(key: string, sha256: string): Promise<void> {
-    const head = await this.#head(key);
-    if (head?.ETag === undefined || head.ETag === "") return;
+  /**
+   * Records an object's SHA-256 beside it, for HASH (kept only while its ETag is the same):
+   * the ETag the store gave when the object was written, or asked with HEAD.
+   */
+  async recordHash(key: string, sha256: string, knownEtag?: string): Promise<void> {
+    const etag =
+      knownEtag !== undefined && knownEtag !== "" ? knownEtag : (await this.#head(key))?.ETag;
+    if (etag === undefined || etag === "") return;
     const { sdk, client, bucket } = this.store;
-    const body = JSON.stringify({ key, etag: head.ETag, size: head.ContentLength, sha256 });
+    const body = JSON.stringify({ key, etag, sha256 });
     await client
       .send(
         new sdk.PutObjectCommand({
@@ -690,14 +705,14 @@ export class S3Upload implements UploadHandle {
   readonly #early = new Map<number, Buffer>();
   #earlyBytes = 0;
 
-  constructor(storage: S3Storage, virtual: string, overwrite: boolean) {
+  constructor(storage: S3Storage, virtual: string, overwrite: boolean, partSize: number) {
     this.#storage = storage;
     this.path = virtual;
     this.#overwrite = overwrite;
     this.#sink = new MultipartSink(storage.store, storage.keyOf(virtual), () => ({
       ...this.#meta,
     }));
-    this.writer = new PartWriter(this.#sink, virtual, { partSize: storage.store.partSize });
+    this.writer = new PartWriter(this.#sink, virtual, { partSize });
   }
 
   async write(data: Buffer, position: number): Promise<void> {
@@ -770,8 +785,10 @@ export class S3Upload implements UploadHandle {
       );
     }
     // Checked again at the end (there is no atomic create-if-absent on S3: docs/scale-out.md).
-    await this.#storage.refuseTarget(this.path, this.#overwrite);
-    const { sha256 } = await this.writer.finish();
+    await this.#storage.stillFree(this.path, this.#overwrite);
+    const finished = await this.writer.finish();
+    const { sha256 } = finished;
+    let { etag } = finished;
     const key = this.#storage.keyOf(this.path);
     const sent = this.#sink.sentMeta ?? {};
     if (sent.mtime !== this.#meta.mtime || sent.mode !== this.#meta.mode) {
@@ -779,8 +796,9 @@ export class S3Upload implements UploadHandle {
       const found = await this.#storage.object(this.path);
       if (found !== undefined)
         await this.#storage.restampObject(found, this.#meta).catch(() => undefined);
+      etag = undefined; // the copy is a new version
     }
-    if (sha256 !== undefined) await this.#storage.recordHash(key, sha256);
+    if (sha256 !== undefined) await this.#storage.recordHash(key, sha256, etag);
   }
 
   async abort(): Promise<void> {

@@ -83,6 +83,8 @@ export interface UploadOptions {
   readonly overwrite: boolean;
   /** Start from the file's current content (SFTP's open without TRUNC). */
   readonly keep: boolean;
+  /** An object store's part size for this upload (a PUT that announced a large size). */
+  readonly partSize?: number;
 }
 
 /** An upload in progress. */
