@@ -62,6 +62,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   BFTP_ERR_PATH_REFUSED: STATUS_CODE.PERMISSION_DENIED,
   BFTP_ERR_PATH_TOO_LONG: STATUS_CODE.PERMISSION_DENIED,
   BFTP_ERR_BAD_REQUEST: STATUS_CODE.BAD_MESSAGE,
+  // What an object store cannot do (renaming a folder, links): "Operation unsupported".
+  BFTP_ERR_NOT_SUPPORTED: STATUS_CODE.OP_UNSUPPORTED,
 };
 
 /** A failure as an SFTP status: the code, and a message that starts with the stable BFTP code. */

@@ -210,14 +210,16 @@ export class S3Storage implements Storage {
   async openUpload(cwd: string, input: string, options: UploadOptions): Promise<S3Upload> {
     const virtual = this.normalize(cwd, input);
     const existing = await this.refuseTarget(virtual, options.overwrite);
-    if (options.keep && existing !== undefined && existing.entry.size > 0) {
-      throw notSupported(
-        "rewrite part of",
-        virtual,
-        "an object store replaces whole objects; upload the whole file (open it with truncation)",
-      );
-    }
-    return new S3Upload(this, virtual, options.overwrite, options.partSize ?? this.store.partSize);
+    // Opened without truncation (scp does, then cuts the file to what it wrote): the upload
+    // starts empty, and commits only if the client wrote or cut away every old byte.
+    const kept = options.keep && existing !== undefined ? existing.entry.size : 0;
+    return new S3Upload(
+      this,
+      virtual,
+      options.overwrite,
+      options.partSize ?? this.store.partSize,
+      kept,
+    );
   }
 
   /**
@@ -647,7 +649,22 @@ export class S3ReadHandle implements ReadHandle {
     this.path = found.entry.path;
   }
 
-  async read(buffer: Buffer, position: number, length = buffer.length): Promise<number> {
+  /**
+   * Reads in the order they were asked: SFTP's read-ahead asks for several ranges at once, and
+   * in order they continue one GetObject instead of each reopening it.
+   */
+  read(buffer: Buffer, position: number, length = buffer.length): Promise<number> {
+    const turn = this.#queue.then(() => this.#read(buffer, position, length));
+    this.#queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  #queue: Promise<void> = Promise.resolve();
+
+  async #read(buffer: Buffer, position: number, length: number): Promise<number> {
     const size = this.found.entry.size;
     if (position >= size || length === 0) return 0;
     if (this.#cursor?.position !== position) {
@@ -705,7 +722,15 @@ export class S3Upload implements UploadHandle {
   readonly #early = new Map<number, Buffer>();
   #earlyBytes = 0;
 
-  constructor(storage: S3Storage, virtual: string, overwrite: boolean, partSize: number) {
+  /**
+   * Bytes of the file there before that the client has neither written over nor cut away
+   * (opened without truncation): an object store cannot keep them, so commit refuses while
+   * any remain.
+   */
+  #kept: number;
+
+  constructor(storage: S3Storage, virtual: string, overwrite: boolean, partSize: number, kept = 0) {
+    this.#kept = kept;
     this.#storage = storage;
     this.path = virtual;
     this.#overwrite = overwrite;
@@ -746,7 +771,11 @@ export class S3Upload implements UploadHandle {
   }
 
   truncate(size: number): Promise<void> {
+    this.#kept = Math.min(this.#kept, size); // old bytes past the cut are no longer needed
     if (size === this.writer.size) return Promise.resolve();
+    if (size > this.writer.size && this.#kept > this.writer.size) {
+      return Promise.reject(this.#needsOldBytes());
+    }
     if (size > this.writer.size)
       return this.write(Buffer.alloc(size - this.writer.size), this.writer.size);
     this.writer.truncate(size);
@@ -758,7 +787,7 @@ export class S3Upload implements UploadHandle {
     return Promise.resolve({
       name: path.posix.basename(this.path),
       type: "file",
-      size: this.writer.size,
+      size: Math.max(this.writer.size, this.#kept),
       mtime,
       path: this.path,
       mode: 0o100000 | (this.#meta.mode ?? 0o644),
@@ -777,7 +806,15 @@ export class S3Upload implements UploadHandle {
     this.#meta.mode = mode & 0o777;
   }
 
+  #needsOldBytes(): BftpError {
+    return new BftpError(
+      "BFTP_ERR_NOT_SUPPORTED",
+      `Cannot keep part of ${JSON.stringify(this.path)}: an object store replaces whole objects; write the whole file (or open it with truncation)`,
+    );
+  }
+
   async commit(): Promise<void> {
+    if (this.writer.size < this.#kept) throw this.#needsOldBytes();
     if (this.#early.size > 0) {
       throw new BftpError(
         "BFTP_ERR_SIZE_MISMATCH",
