@@ -288,7 +288,13 @@ export class BodyCursor {
         });
       }
       if (this.#pending !== undefined) {
-        const n = this.#pending.copy(target, offset + filled);
+        // At most what is asked for: the target may be larger (a range ends inside it).
+        const n = this.#pending.copy(
+          target,
+          offset + filled,
+          0,
+          Math.min(this.#pending.length, length - filled),
+        );
         filled += n;
         this.#pending = n < this.#pending.length ? this.#pending.subarray(n) : undefined;
         continue;
