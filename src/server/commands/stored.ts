@@ -264,7 +264,8 @@ export async function putStored(
   }
   const virtual = storage.normalize(ctx.cwd, req.path);
   await storage.refuseTarget(virtual, req.overwrite === true);
-  const meta = req.mtime === undefined ? {} : { mtime: Math.trunc(req.mtime * 1000) };
+  // PUT's mtime is in ms already (PROTOCOL.md §8.8), as the object's metadata keeps it.
+  const meta = req.mtime === undefined ? {} : { mtime: Math.trunc(req.mtime) };
   let writer: PartWriter;
   let sink: ChunkSink | undefined;
   if (resumable) {
@@ -307,7 +308,7 @@ export async function putStored(
       overwrite: req.overwrite === true,
       keep: false,
     });
-    if (req.mtime !== undefined) upload.setTimes(req.mtime, req.mtime);
+    if (req.mtime !== undefined) upload.setTimes(req.mtime / 1000, req.mtime / 1000); // seconds
     writer = upload.writer;
   }
   let keep = resumable;

@@ -754,7 +754,8 @@ export class S3Upload implements UploadHandle {
   }
 
   setTimes(_atime: number, mtime: number): void {
-    this.#meta.mtime = Math.trunc(mtime * 1000);
+    // Seconds, maybe fractional (BFTP's ms / 1000): rounded back to the exact ms.
+    this.#meta.mtime = Math.round(mtime * 1000);
   }
 
   setMode(mode: number): void {
