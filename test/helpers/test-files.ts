@@ -333,6 +333,8 @@ export interface S3Backing {
  */
 export async function s3Backing(label = "bftp-test"): Promise<S3Backing> {
   const gateway = await s3Gateway();
+  // As S3Store.open does: this SDK release warns on stderr that later ones need Node 22.
+  process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
   process.env["AWS_ACCESS_KEY_ID"] = gateway.accessKeyId;
   process.env["AWS_SECRET_ACCESS_KEY"] = gateway.secretAccessKey;
   process.env["AWS_REGION"] = gateway.region;
