@@ -11,6 +11,14 @@ import {
 import { BftpServer } from "../../src/server/server.js";
 import { UploadStaging } from "../../src/server/upload-staging.js";
 import { testTls } from "./protocol-connection.js";
+import {
+  diskFiles,
+  s3Backing,
+  testBackend,
+  type S3Backing,
+  type TestBackend,
+  type TestFiles,
+} from "./test-files.js";
 
 let certificate: Promise<CertificatePair> | undefined;
 
@@ -20,11 +28,21 @@ export function testCertificate(): Promise<CertificatePair> {
   return certificate;
 }
 
-/** A server on 127.0.0.1 port 0 serving a fresh temporary folder, and that folder's parent. */
+/**
+ * A server on 127.0.0.1 port 0 serving a fresh temporary folder, and that folder's parent; or,
+ * on the S3 backend, a fresh bucket (the folder then stays empty: it only anchors account
+ * roots).
+ */
 export interface TestServer {
   readonly server: BftpServer;
   readonly port: number;
-  /** Real path of the served root. */
+  /** Where the files live: the root folder, or an S3 bucket. */
+  readonly backend: TestBackend;
+  /** The served files, backend-neutral: for fixtures and checks (test-files.ts). */
+  readonly files: TestFiles;
+  /** The bucket on the S3 backend (its client, name and prefix), else undefined. */
+  readonly s3: S3Backing | undefined;
+  /** Real path of the served root (on S3, an empty folder: use `files`). */
   readonly root: string;
   /** Real path of a folder beside the root (outside it): for canaries. */
   readonly outside: string;
@@ -35,7 +53,7 @@ export interface TestServer {
   readonly staging: string;
   /** The server's certificate when it speaks TLS. */
   readonly tls: CertificatePair | undefined;
-  /** Stops the server and removes both folders. */
+  /** Stops the server and removes both folders (and the bucket). */
   readonly stop: () => Promise<void>;
 }
 
@@ -43,11 +61,18 @@ export interface TestServer {
  * Starts a server for one test; `limits` override the defaults (short timeouts, small caps);
  * `options.accounts` gives it accounts (none by default: anyone may do everything). It speaks
  * TLS with `tls: true`, or when BFTP_TEST_TLS=1 (test/server/tls-sessions.test.ts runs server
- * tests that way; ProtocolConnection then connects with TLS too).
+ * tests that way; ProtocolConnection then connects with TLS too). It serves an S3 bucket
+ * with `backend: "s3"`, or when BFTP_TEST_BACKEND=s3 (test/server/s3-sessions.test.ts):
+ * `s3://<fresh bucket>/files` on the test gateway, with `s3PartSize` if given.
  */
 export async function startServer(
   limits: Partial<ServerLimits> = {},
-  options: { readonly accounts?: AccountsOptions; readonly tls?: boolean } = {},
+  options: {
+    readonly accounts?: AccountsOptions;
+    readonly tls?: boolean;
+    readonly backend?: TestBackend;
+    readonly s3PartSize?: number;
+  } = {},
 ): Promise<TestServer> {
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-")));
   const root = path.join(base, "root");
@@ -56,23 +81,45 @@ export async function startServer(
   await fs.mkdir(outside);
   const temp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-test-temp-")));
   const tls = (options.tls ?? testTls()) ? await testCertificate() : undefined;
-  const server = await BftpServer.start({
-    root,
-    port: 0,
-    tempDir: temp,
-    limits: { shutdownGraceMs: 2000, ...limits },
-    ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
-    ...(tls === undefined ? {} : { tls }),
-  });
+  const backend = options.backend ?? testBackend();
+  const s3 = backend === "s3" ? await s3Backing("bftp-test") : undefined;
+  let server: BftpServer;
+  try {
+    server = await BftpServer.start({
+      root,
+      port: 0,
+      tempDir: temp,
+      limits: { shutdownGraceMs: 2000, ...limits },
+      ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(s3 === undefined
+        ? {}
+        : {
+            s3: {
+              url: s3.url,
+              endpoint: s3.gateway.endpoint,
+              ...(options.s3PartSize === undefined ? {} : { partSize: options.s3PartSize }),
+            },
+          }),
+    });
+  } catch (err) {
+    await s3?.remove();
+    throw err;
+  }
+  const staging = UploadStaging.folderFor(temp, root);
   return {
     server,
     port: server.address().port,
+    backend,
+    files: s3?.files ?? diskFiles(root, staging),
+    s3,
     root,
     outside,
-    staging: UploadStaging.folderFor(temp, root),
+    staging,
     tls,
     stop: async () => {
       await server.close();
+      await s3?.remove();
       await fs.rm(base, { recursive: true, force: true });
       await fs.rm(temp, { recursive: true, force: true });
     },

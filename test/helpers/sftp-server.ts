@@ -8,14 +8,32 @@ import { BftpServer } from "../../src/server/server.js";
 import { loadOrCreateHostKey, type HostKey } from "../../src/server/sftp/host-key.js";
 import type { SftpChannelLimits } from "../../src/server/sftp/sftp-channel.js";
 import { UploadStaging } from "../../src/server/upload-staging.js";
+import {
+  diskFiles,
+  s3Backing,
+  testBackend,
+  type S3Backing,
+  type TestBackend,
+  type TestFiles,
+} from "./test-files.js";
 
-/** A server with its SFTP front end on 127.0.0.1, both on port 0, serving a fresh folder. */
+/**
+ * A server with its SFTP front end on 127.0.0.1, both on port 0, serving a fresh folder (or,
+ * with BFTP_TEST_BACKEND=s3, a fresh bucket: see bftp-server.ts).
+ */
 export interface SftpTestServer {
   readonly server: BftpServer;
   /** The SFTP port. */
   readonly port: number;
   /** The BFTP port. */
   readonly bftpPort: number;
+  /** Where the files live: the root folder, or an S3 bucket. */
+  readonly backend: TestBackend;
+  /** The served files, backend-neutral: for fixtures and checks (test-files.ts). */
+  readonly files: TestFiles;
+  /** The bucket on the S3 backend, else undefined. */
+  readonly s3: S3Backing | undefined;
+  /** The served folder (on S3, an empty folder: use `files`). */
   readonly root: string;
   /** A folder beside the root (outside it), for canaries. */
   readonly outside: string;
@@ -30,6 +48,7 @@ export async function startSftpServer(
     readonly limits?: Partial<ServerLimits>;
     readonly accounts?: AccountsOptions;
     readonly channelLimits?: SftpChannelLimits;
+    readonly backend?: TestBackend;
   } = {},
 ): Promise<SftpTestServer> {
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-sftp-")));
@@ -40,28 +59,42 @@ export async function startSftpServer(
   await fs.mkdir(outside);
   const temp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-sftp-temp-")));
   const hostKey = await loadOrCreateHostKey(config);
-  const server = await BftpServer.start({
-    root,
-    port: 0,
-    tempDir: temp,
-    limits: { shutdownGraceMs: 1000, ...options.limits },
-    ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
-    sftp: {
+  const backend = options.backend ?? testBackend();
+  const s3 = backend === "s3" ? await s3Backing("bftp-sftp") : undefined;
+  let server: BftpServer;
+  try {
+    server = await BftpServer.start({
+      root,
       port: 0,
-      hostKey,
-      ...(options.channelLimits === undefined ? {} : { channelLimits: options.channelLimits }),
-    },
-  });
+      tempDir: temp,
+      limits: { shutdownGraceMs: 1000, ...options.limits },
+      ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
+      sftp: {
+        port: 0,
+        hostKey,
+        ...(options.channelLimits === undefined ? {} : { channelLimits: options.channelLimits }),
+      },
+      ...(s3 === undefined ? {} : { s3: { url: s3.url, endpoint: s3.gateway.endpoint } }),
+    });
+  } catch (err) {
+    await s3?.remove();
+    throw err;
+  }
+  const staging = UploadStaging.folderFor(temp, root);
   return {
     server,
     port: server.sftpAddress()?.port ?? 0,
     bftpPort: server.address().port,
+    backend,
+    files: s3?.files ?? diskFiles(root, staging),
+    s3,
     root,
     outside,
-    staging: UploadStaging.folderFor(temp, root),
+    staging,
     hostKey,
     stop: async () => {
       await server.close();
+      await s3?.remove();
       await fs.rm(base, { recursive: true, force: true });
       await fs.rm(temp, { recursive: true, force: true });
     },
