@@ -14,6 +14,7 @@ process.env["BFTP_TEST_BACKEND"] = "s3"; // read by startServer when each test s
 const SUBSET = [
   "./commands-get.test.js",
   "./commands-put.test.js",
+  "./commands-pwd-cd.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
