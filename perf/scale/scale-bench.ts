@@ -28,7 +28,7 @@ import { startCluster } from "../../test/helpers/cluster.js";
 import {
   emptyAndDeleteBucket,
   freshBucket,
-  s3Client,
+  useGateway,
   s3Gateway,
   stopS3Gateway,
 } from "../../test/helpers/s3-gateway.js";
@@ -90,10 +90,7 @@ const work = await fs.mkdtemp("/dev/shm/bftp-scale-");
 // The gateway's memstore OSD holds every object in RAM: room for the large ones measured here.
 process.env["MEMSTORE_BYTES"] ??= String(12 * 1024 ** 3);
 const gateway = await s3Gateway();
-process.env["AWS_ACCESS_KEY_ID"] = gateway.accessKeyId;
-process.env["AWS_SECRET_ACCESS_KEY"] = gateway.secretAccessKey;
-process.env["AWS_REGION"] = gateway.region;
-const s3 = s3Client(gateway);
+const s3 = useGateway(gateway);
 const bucket = await freshBucket(s3, "scale");
 const servers: ServeProcess[] = [];
 try {

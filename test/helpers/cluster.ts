@@ -8,7 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/
 import {
   emptyAndDeleteBucket,
   freshBucket,
-  s3Client,
+  useGateway,
   s3Gateway,
   type S3Gateway,
 } from "./s3-gateway.js";
@@ -50,10 +50,7 @@ export interface ClusterNode {
 /** Starts `count` nodes and HAProxy in front of them. */
 export async function startCluster(count = 3): Promise<Cluster> {
   const gateway = await s3Gateway();
-  process.env["AWS_ACCESS_KEY_ID"] = gateway.accessKeyId;
-  process.env["AWS_SECRET_ACCESS_KEY"] = gateway.secretAccessKey;
-  process.env["AWS_REGION"] = gateway.region;
-  const s3 = s3Client(gateway);
+  const s3 = useGateway(gateway);
   const bucket = await freshBucket(s3, "cluster");
   const work = await fs.mkdtemp(path.join(os.tmpdir(), "bftp-cluster-"));
   const nodes: ClusterNode[] = [];

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -162,4 +163,55 @@ export async function startSftpServe(
       await fs.rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/** Where an OpenSSH client runs: its scratch folder (askpass, batch files) and its folder. */
+export interface SshPlace {
+  readonly endpoint: SftpEndpoint;
+  /** A folder for the askpass script and batch files. */
+  readonly dir: string;
+  /** The client's working folder (local paths in the commands). */
+  readonly cwd: string;
+}
+
+/** OpenSSH's `sftp -b` with `lines` as its batch, logged in as `user` with `password`. */
+export async function sftpBatch(
+  place: SshPlace,
+  lines: readonly string[],
+  password = "alice-pw",
+  user = "alice",
+): Promise<SshRun> {
+  const batch = path.join(place.dir, `batch-${randomBytes(4).toString("hex")}`);
+  await fs.writeFile(batch, `${lines.join("\n")}\n`);
+  return runSsh(
+    "sftp",
+    [
+      ...sshOptions(place.endpoint),
+      "-o",
+      "BatchMode=no",
+      "-b",
+      batch,
+      "-P",
+      String(place.endpoint.port),
+      `${user}@127.0.0.1`,
+    ],
+    { password, dir: place.dir, cwd: place.cwd },
+  );
+}
+
+/** OpenSSH's `scp` with `args`, logged in with `password`. */
+export function scp(
+  place: SshPlace,
+  args: readonly string[],
+  password = "alice-pw",
+): Promise<SshRun> {
+  return runSsh(
+    "scp",
+    [...sshOptions(place.endpoint), "-P", String(place.endpoint.port), ...args],
+    {
+      password,
+      dir: place.dir,
+      cwd: place.cwd,
+    },
+  );
 }

@@ -198,3 +198,14 @@ export async function emptyAndDeleteBucket(client: S3Client, bucket: string): Pr
   } while (keyMarker !== undefined);
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
+
+/**
+ * Points the standard AWS variables at `gw` (the SDK chain of every bftp server this process
+ * starts, in it or as a child, reads them) and returns a client for it.
+ */
+export function useGateway(gw: S3Gateway): S3Client {
+  process.env["AWS_ACCESS_KEY_ID"] = gw.accessKeyId;
+  process.env["AWS_SECRET_ACCESS_KEY"] = gw.secretAccessKey;
+  process.env["AWS_REGION"] = gw.region;
+  return s3Client(gw);
+}

@@ -17,7 +17,7 @@ import { metaOf } from "../../src/server/storage/s3-upload.js";
 import {
   emptyAndDeleteBucket,
   freshBucket,
-  s3Client,
+  useGateway,
   s3Gateway,
   type S3Gateway,
 } from "./s3-gateway.js";
@@ -335,10 +335,7 @@ export async function s3Backing(label = "bftp-test"): Promise<S3Backing> {
   const gateway = await s3Gateway();
   // As S3Store.open does: this SDK release warns on stderr that later ones need Node 22.
   process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
-  process.env["AWS_ACCESS_KEY_ID"] = gateway.accessKeyId;
-  process.env["AWS_SECRET_ACCESS_KEY"] = gateway.secretAccessKey;
-  process.env["AWS_REGION"] = gateway.region;
-  const client = s3Client(gateway);
+  const client = useGateway(gateway);
   const bucket = await freshBucket(client, label);
   const prefix = "files/";
   return {

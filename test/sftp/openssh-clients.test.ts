@@ -10,9 +10,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import {
-  runSsh,
+  scp as scpIn,
+  sftpBatch as sftpBatchIn,
   sftpEndpoint,
-  sshOptions,
   startSftpServe,
   type SftpEndpoint,
   type SftpServe,
@@ -39,32 +39,11 @@ before(async () => {
 after(() => server.stop());
 
 function sftpBatch(lines: readonly string[], password = "alice-pw", user = "alice") {
-  return (async () => {
-    const batch = path.join(base, `batch-${randomBytes(4).toString("hex")}`);
-    await fs.writeFile(batch, `${lines.join("\n")}\n`);
-    return runSsh(
-      "sftp",
-      [
-        ...sshOptions(endpoint),
-        "-o",
-        "BatchMode=no",
-        "-b",
-        batch,
-        "-P",
-        String(endpoint.port),
-        `${user}@127.0.0.1`,
-      ],
-      { password, dir: base, cwd: local },
-    );
-  })();
+  return sftpBatchIn({ endpoint, dir: base, cwd: local }, lines, password, user);
 }
 
 function scp(args: readonly string[], password = "alice-pw") {
-  return runSsh("scp", [...sshOptions(endpoint), "-P", String(endpoint.port), ...args], {
-    password,
-    dir: base,
-    cwd: local,
-  });
+  return scpIn({ endpoint, dir: base, cwd: local }, args, password);
 }
 
 test("the printed fingerprint is the host key's, as ssh-keygen -l prints it; the key is 0600", async () => {

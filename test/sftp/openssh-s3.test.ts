@@ -8,9 +8,14 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { runSsh, sftpEndpoint, sshOptions, type SftpEndpoint } from "../helpers/openssh.js";
+import {
+  scp as scpIn,
+  sftpBatch as sftpBatchIn,
+  sftpEndpoint,
+  type SftpEndpoint,
+} from "../helpers/openssh.js";
 import { runCli } from "../helpers/run-cli.js";
-import { emptyAndDeleteBucket, freshBucket, s3Client, s3Gateway } from "../helpers/s3-gateway.js";
+import { emptyAndDeleteBucket, freshBucket, useGateway, s3Gateway } from "../helpers/s3-gateway.js";
 import { spawnServe, type ServeProcess } from "../helpers/spawn-serve.js";
 
 let base: string;
@@ -24,10 +29,7 @@ const sha = (data: Uint8Array): string => createHash("sha256").update(data).dige
 
 before(async () => {
   const gateway = await s3Gateway();
-  process.env["AWS_ACCESS_KEY_ID"] = gateway.accessKeyId;
-  process.env["AWS_SECRET_ACCESS_KEY"] = gateway.secretAccessKey;
-  process.env["AWS_REGION"] = gateway.region;
-  s3 = s3Client(gateway);
+  s3 = useGateway(gateway);
   bucket = await freshBucket(s3, "openssh");
   base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "bftp-openssh-s3-")));
   const config = path.join(base, "config");
@@ -67,31 +69,12 @@ async function stored(key: string): Promise<Buffer | undefined> {
   }
 }
 
-async function sftpBatch(lines: readonly string[]): Promise<Awaited<ReturnType<typeof runSsh>>> {
-  const batch = path.join(base, `batch-${randomBytes(4).toString("hex")}`);
-  await fs.writeFile(batch, `${lines.join("\n")}\n`);
-  return runSsh(
-    "sftp",
-    [
-      ...sshOptions(endpoint),
-      "-o",
-      "BatchMode=no",
-      "-b",
-      batch,
-      "-P",
-      String(endpoint.port),
-      "alice@127.0.0.1",
-    ],
-    { password: "alice-pw", dir: base, cwd: local },
-  );
+function sftpBatch(lines: readonly string[]) {
+  return sftpBatchIn({ endpoint, dir: base, cwd: local }, lines);
 }
 
-function scp(args: readonly string[]): ReturnType<typeof runSsh> {
-  return runSsh("scp", [...sshOptions(endpoint), "-P", String(endpoint.port), ...args], {
-    password: "alice-pw",
-    dir: base,
-    cwd: local,
-  });
+function scp(args: readonly string[]) {
+  return scpIn({ endpoint, dir: base, cwd: local }, args);
 }
 
 test("sftp -b on S3: put, mkdir, rename, ls, get and rm of a binary file, byte for byte", async () => {

@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { S3Store } from "../../src/server/storage/s3-store.js";
-import { emptyAndDeleteBucket, freshBucket, s3Client, s3Gateway } from "../helpers/s3-gateway.js";
+import { emptyAndDeleteBucket, freshBucket, useGateway, s3Gateway } from "../helpers/s3-gateway.js";
 
 let s3: S3Client;
 let bucket: string;
@@ -20,9 +20,7 @@ let store: S3Store;
 
 before(async () => {
   const gateway = await s3Gateway();
-  process.env["AWS_ACCESS_KEY_ID"] = gateway.accessKeyId;
-  process.env["AWS_SECRET_ACCESS_KEY"] = gateway.secretAccessKey;
-  s3 = s3Client(gateway);
+  s3 = useGateway(gateway);
   bucket = await freshBucket(s3, "sweep");
   store = await S3Store.open({
     url: `s3://${bucket}/served`,

@@ -54,13 +54,7 @@ async function upload(
   await refuseTarget(target, req.overwrite === true);
   const offset = req.offset ?? 0;
   const resumable = req.resumable === true;
-  if (offset > 0 && !resumable) {
-    throw new BftpError(
-      "BFTP_ERR_BAD_RANGE",
-      "Cannot upload from an offset without resumable: true",
-      { details: { offset } },
-    );
-  }
+  if (offset > 0 && !resumable) throw offsetWithoutResumable(offset);
   const area = await ctx.staging.areaFor(ctx.sandbox.root, target).catch((err: unknown) => {
     throw fsError(err, "upload to", target.virtual);
   });
@@ -157,6 +151,17 @@ export function phaseFailure(failure: BftpError, virtual: string): BftpError {
         { cause: failure },
       )
     : failure;
+}
+
+/** `BFTP_ERR_BAD_RANGE`: only a resumable PUT may start at an offset (§10). */
+export function offsetWithoutResumable(offset: number): BftpError {
+  return new BftpError(
+    "BFTP_ERR_BAD_RANGE",
+    "Cannot upload from an offset without resumable: true",
+    {
+      details: { offset },
+    },
+  );
 }
 
 /** `BFTP_ERR_SIZE_MISMATCH`: the phase carried `size` bytes in all, `expected` were announced. */

@@ -16,7 +16,7 @@ import { objectVersion, S3Storage, type S3ReadHandle } from "../storage/s3-stora
 import type { StoredEntry } from "../storage/storage.js";
 import { abortRequested } from "./abort.js";
 import { listFrames } from "./list.js";
-import { logPut, phaseFailure, shuttingDown, sizeMismatch } from "./put.js";
+import { logPut, offsetWithoutResumable, phaseFailure, shuttingDown, sizeMismatch } from "./put.js";
 
 /**
  * BFTP's reading and uploading commands on an object store (issue 15): the same requests,
@@ -260,13 +260,7 @@ export async function putStored(
   const started = Date.now();
   const offset = req.offset ?? 0;
   const resumable = req.resumable === true;
-  if (offset > 0 && !resumable) {
-    throw new BftpError(
-      "BFTP_ERR_BAD_RANGE",
-      "Cannot upload from an offset without resumable: true",
-      { details: { offset } },
-    );
-  }
+  if (offset > 0 && !resumable) throw offsetWithoutResumable(offset);
   const virtual = storage.normalize(ctx.cwd, req.path);
   await storage.refuseTarget(virtual, req.overwrite === true);
   // PUT's mtime is in ms already (PROTOCOL.md §8.8), as the object's metadata keeps it.
