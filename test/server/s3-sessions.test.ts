@@ -15,6 +15,7 @@ const SUBSET = [
   "./commands-get.test.js",
   "./commands-put.test.js",
   "./commands-pwd-cd.test.js",
+  "./commands-stat.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];

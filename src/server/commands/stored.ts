@@ -51,7 +51,9 @@ function wireEntry(entry: StoredEntry): {
   size: number;
   mtime: number;
 } {
-  return { name: entry.name, type: entry.type, size: entry.size, mtime: entry.mtime };
+  // The root is named "" on the wire (§8.5); SFTP's attributes call it "/".
+  const name = entry.path === "/" ? "" : entry.name;
+  return { name, type: entry.type, size: entry.size, mtime: entry.mtime };
 }
 
 export async function statStored(

@@ -79,7 +79,7 @@ export class S3Storage implements Storage {
   async stat(cwd: string, input: string): Promise<StoredEntry> {
     const virtual = this.normalize(cwd, input);
     const found = await this.#describe(virtual);
-    if (found === undefined) throw notFound("describe", virtual);
+    if (found === undefined) throw await this.#missing("describe", virtual);
     return found;
   }
 
@@ -128,6 +128,24 @@ export class S3Storage implements Storage {
     }
   }
 
+  /**
+   * Why nothing is at `virtual`: `BFTP_ERR_NOT_A_DIRECTORY` when a file stands on the way (as
+   * a disk says), else `BFTP_ERR_NOT_FOUND`.
+   */
+  async #missing(verb: string, virtual: string): Promise<BftpError> {
+    const ancestors: string[] = [];
+    for (let at = path.posix.dirname(virtual); at !== "/"; at = path.posix.dirname(at)) {
+      ancestors.push(at);
+    }
+    const files = await Promise.all(ancestors.map((at) => this.object(at)));
+    const file = files.find((f) => f !== undefined);
+    if (file === undefined) return notFound(verb, virtual);
+    return new BftpError(
+      "BFTP_ERR_NOT_A_DIRECTORY",
+      `Cannot ${verb} ${JSON.stringify(virtual)}: ${JSON.stringify(file.entry.path)} is a file`,
+    );
+  }
+
   /** Refuses a path whose parent folder does not exist or is a file, as a disk would. */
   async #parentMustBeFolder(virtual: string, verb: string): Promise<void> {
     const parent = path.posix.dirname(virtual);
@@ -150,7 +168,7 @@ export class S3Storage implements Storage {
   async openFolder(cwd: string, input: string): Promise<FolderReader> {
     const virtual = this.normalize(cwd, input);
     const found = await this.#describe(virtual);
-    if (found === undefined) throw notFound("list", virtual);
+    if (found === undefined) throw await this.#missing("list", virtual);
     if (found.type !== "dir") {
       throw new BftpError(
         "BFTP_ERR_NOT_A_DIRECTORY",
@@ -170,7 +188,7 @@ export class S3Storage implements Storage {
           `Cannot read ${JSON.stringify(virtual)}: it is a directory`,
         );
       }
-      throw notFound("open", virtual);
+      throw await this.#missing("open", virtual);
     }
     return new S3ReadHandle(this.store, found);
   }
