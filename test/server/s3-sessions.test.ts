@@ -16,6 +16,7 @@ const SUBSET = [
   "./commands-put.test.js",
   "./commands-pwd-cd.test.js",
   "./commands-stat.test.js",
+  "./commands-rename.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
