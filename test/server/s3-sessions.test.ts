@@ -17,6 +17,7 @@ const SUBSET = [
   "./commands-pwd-cd.test.js",
   "./commands-stat.test.js",
   "./commands-rename.test.js",
+  "./commands-delete-mkdir-rmdir.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];

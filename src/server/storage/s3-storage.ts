@@ -315,8 +315,9 @@ export class S3Storage implements Storage {
     for (const at of chain) {
       const found = await this.#describe(at);
       if (found?.type === "file") {
+        // As on a disk: a file at the name itself exists; one on the way is not a folder.
         throw new BftpError(
-          "BFTP_ERR_NOT_A_DIRECTORY",
+          at === virtual ? "BFTP_ERR_EXISTS" : "BFTP_ERR_NOT_A_DIRECTORY",
           `Cannot create directory ${JSON.stringify(virtual)}: ${JSON.stringify(at)} is a file`,
         );
       }
