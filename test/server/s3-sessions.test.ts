@@ -18,6 +18,7 @@ const SUBSET = [
   "./commands-stat.test.js",
   "./commands-rename.test.js",
   "./commands-delete-mkdir-rmdir.test.js",
+  "./commands-resume.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
