@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import fs from "node:fs/promises";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { assertError } from "../helpers/assert-reply.js";
 import { startServer, type TestServer } from "../helpers/bftp-server.js";
 import { ProtocolConnection } from "../helpers/protocol-connection.js";
-import { versionOf } from "../../src/server/file-version.js";
 
 // PROTOCOL.md §8.10 HASH: the SHA-256 of a file or a range, the digits sha256sum prints.
 
@@ -17,10 +14,10 @@ let conn: ProtocolConnection;
 
 before(async () => {
   srv = await startServer();
-  await fs.writeFile(path.join(srv.root, "data.bin"), DATA);
-  await fs.writeFile(path.join(srv.root, "empty"), "");
-  await fs.writeFile(path.join(srv.root, "abc.txt"), "abc");
-  await fs.mkdir(path.join(srv.root, "dir"));
+  await srv.files.write("data.bin", DATA);
+  await srv.files.write("empty", "");
+  await srv.files.write("abc.txt", "abc");
+  await srv.files.mkdir("dir");
   conn = await ProtocolConnection.open(srv.port);
 });
 
@@ -31,7 +28,7 @@ after(async () => {
 
 /** The file's version token as HASH reports it (§8.10). */
 async function versionAt(name: string): Promise<string> {
-  return versionOf(await fs.stat(path.join(srv.root, name), { bigint: true }));
+  return srv.files.version(name);
 }
 
 function sha256(data: Uint8Array): string {

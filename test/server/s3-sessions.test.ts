@@ -19,6 +19,8 @@ const SUBSET = [
   "./commands-rename.test.js",
   "./commands-delete-mkdir-rmdir.test.js",
   "./commands-resume.test.js",
+  "./commands-hash.test.js",
+  "./commands-list.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
