@@ -18,6 +18,9 @@ import type { OpenMode } from "ssh2";
 import { setTimeout as sleep } from "node:timers/promises";
 
 let server: SftpTestServer;
+
+/** Run again against an object store by s3-sftp.test.ts (BFTP_TEST_BACKEND=s3). */
+const onS3 = process.env["BFTP_TEST_BACKEND"] === "s3";
 let c: SftpTestClient;
 
 before(async () => {
@@ -80,7 +83,7 @@ async function download(name: string): Promise<Buffer> {
 test("a file goes up and comes back byte for byte, with 64 writes in flight", async () => {
   const data = randomBytes(5 * 1024 * 1024 + 123);
   await upload("/big.bin", data);
-  assert.equal(sha(await fs.readFile(path.join(server.root, "big.bin"))), sha(data));
+  assert.equal(sha(await server.files.read("big.bin")), sha(data));
   assert.equal(sha(await download("/big.bin")), sha(data));
   const stats = await call<{ size: number }>((cb) => {
     c.sftp.stat("/big.bin", cb);
@@ -89,7 +92,7 @@ test("a file goes up and comes back byte for byte, with 64 writes in flight", as
 });
 
 test("an upload is invisible until CLOSE, and a dropped session leaves the old file", async () => {
-  await fs.writeFile(path.join(server.root, "keep.txt"), "old content");
+  await server.files.write("keep.txt", "old content");
   const other = await connectSftp(server.port, server.hostKey);
   const handle = await call<Buffer>((cb) => {
     other.sftp.open("/keep.txt", "w", cb);
@@ -99,26 +102,26 @@ test("an upload is invisible until CLOSE, and a dropped session leaves the old f
     other.sftp.write(handle, part, 0, part.length, 0, cb);
   });
   // Written, not closed: the name still shows the old file, and no new name appeared.
-  assert.equal(await fs.readFile(path.join(server.root, "keep.txt"), "utf8"), "old content");
+  assert.equal(await server.files.text("keep.txt"), "old content");
   const fresh = await call<Buffer>((cb) => {
     other.sftp.open("/new-never.txt", "w", cb);
   });
   await call((cb) => {
     other.sftp.write(fresh, part, 0, part.length, 0, cb);
   });
-  await assert.rejects(fs.stat(path.join(server.root, "new-never.txt")), { code: "ENOENT" });
+  assert.equal(await server.files.exists("new-never.txt"), false);
   other.client.destroy(); // the connection drops with both uploads open
   // The server notices the drop and removes both uploads (10 s deadline).
-  for (let i = 0; (await fs.readdir(server.staging)).length > 0; i++) {
+  for (let i = 0; (await server.files.staged()).length > 0; i++) {
     assert.ok(i < 1000, "the dropped uploads were not removed within 10 s");
     await sleep(10);
   }
-  assert.equal(await fs.readFile(path.join(server.root, "keep.txt"), "utf8"), "old content");
-  await assert.rejects(fs.stat(path.join(server.root, "new-never.txt")), { code: "ENOENT" });
+  assert.equal(await server.files.text("keep.txt"), "old content");
+  assert.equal(await server.files.exists("new-never.txt"), false);
 });
 
 test("CLOSE refuses an upload with a hole, and keeps the old file", async () => {
-  await fs.writeFile(path.join(server.root, "holes.txt"), "before");
+  await server.files.write("holes.txt", "before");
   const handle = await call<Buffer>((cb) => {
     c.sftp.open("/holes.txt", "w", cb);
   });
@@ -136,8 +139,8 @@ test("CLOSE refuses an upload with a hole, and keeps the old file", async () => 
     STATUS.FAILURE,
     "BFTP_ERR_SIZE_MISMATCH",
   );
-  assert.equal(await fs.readFile(path.join(server.root, "holes.txt"), "utf8"), "before");
-  assert.deepEqual(await fs.readdir(server.staging), []);
+  assert.equal(await server.files.text("holes.txt"), "before");
+  assert.deepEqual(await server.files.staged(), []);
 });
 
 test("writes may arrive out of order: the file is whole when they cover it", async () => {
@@ -154,35 +157,42 @@ test("writes may arrive out of order: the file is whole when they cover it", asy
   await call((cb) => {
     c.sftp.close(handle, cb);
   });
-  assert.equal(sha(await fs.readFile(path.join(server.root, "shuffled.bin"))), sha(data));
+  assert.equal(sha(await server.files.read("shuffled.bin")), sha(data));
 });
 
-test("open without TRUNC rewrites part of a file; APPEND adds at the end", async () => {
-  await fs.writeFile(path.join(server.root, "part.txt"), "0123456789");
-  const handle = await call<Buffer>((cb) => {
-    c.sftp.open("/part.txt", OPEN_MODE.WRITE, cb);
-  });
-  await call((cb) => {
-    c.sftp.write(handle, Buffer.from("ab"), 0, 2, 3, cb);
-  });
-  await call((cb) => {
-    c.sftp.close(handle, cb);
-  });
-  assert.equal(await fs.readFile(path.join(server.root, "part.txt"), "utf8"), "012ab56789");
-  const appending = await call<Buffer>((cb) => {
-    c.sftp.open("/part.txt", "a", cb);
-  });
-  await call((cb) => {
-    c.sftp.write(appending, Buffer.from("XY"), 0, 2, 0, cb);
-  });
-  await call((cb) => {
-    c.sftp.close(appending, cb);
-  });
-  assert.equal(await fs.readFile(path.join(server.root, "part.txt"), "utf8"), "012ab56789XY");
-});
+test(
+  "open without TRUNC rewrites part of a file; APPEND adds at the end",
+  {
+    skip:
+      onS3 && "an object store replaces whole objects (BFTP_ERR_NOT_SUPPORTED; docs/scale-out.md)",
+  },
+  async () => {
+    await server.files.write("part.txt", "0123456789");
+    const handle = await call<Buffer>((cb) => {
+      c.sftp.open("/part.txt", OPEN_MODE.WRITE, cb);
+    });
+    await call((cb) => {
+      c.sftp.write(handle, Buffer.from("ab"), 0, 2, 3, cb);
+    });
+    await call((cb) => {
+      c.sftp.close(handle, cb);
+    });
+    assert.equal(await server.files.text("part.txt"), "012ab56789");
+    const appending = await call<Buffer>((cb) => {
+      c.sftp.open("/part.txt", "a", cb);
+    });
+    await call((cb) => {
+      c.sftp.write(appending, Buffer.from("XY"), 0, 2, 0, cb);
+    });
+    await call((cb) => {
+      c.sftp.close(appending, cb);
+    });
+    assert.equal(await server.files.text("part.txt"), "012ab56789XY");
+  },
+);
 
 test("EXCL refuses an existing name; RENAME refuses an existing target", async () => {
-  await fs.writeFile(path.join(server.root, "there.txt"), "x");
+  await server.files.write("there.txt", "x");
   await rejectsWithStatus(
     call<Buffer>((cb) => {
       c.sftp.open("/there.txt", "wx", cb);
@@ -190,7 +200,7 @@ test("EXCL refuses an existing name; RENAME refuses an existing target", async (
     STATUS.FAILURE,
     "BFTP_ERR_EXISTS",
   );
-  await fs.writeFile(path.join(server.root, "from.txt"), "y");
+  await server.files.write("from.txt", "y");
   await rejectsWithStatus(
     call((cb) => {
       c.sftp.rename("/from.txt", "/there.txt", cb);
@@ -201,17 +211,17 @@ test("EXCL refuses an existing name; RENAME refuses an existing target", async (
   await call((cb) => {
     c.sftp.rename("/from.txt", "/moved.txt", cb);
   });
-  assert.equal(await fs.readFile(path.join(server.root, "moved.txt"), "utf8"), "y");
-  assert.equal(await fs.readFile(path.join(server.root, "there.txt"), "utf8"), "x");
+  assert.equal(await server.files.text("moved.txt"), "y");
+  assert.equal(await server.files.text("there.txt"), "x");
 });
 
 test("SETSTAT sets a file's times (scp -p, rclone); FSETSTAT before CLOSE applies at commit", async () => {
-  await fs.writeFile(path.join(server.root, "t.txt"), "t");
+  await server.files.write("t.txt", "t");
   const mtime = 1_577_934_245; // 2020-01-02
   await call((cb) => {
     c.sftp.utimes("/t.txt", mtime, mtime, cb);
   });
-  assert.equal((await fs.stat(path.join(server.root, "t.txt"))).mtimeMs, mtime * 1000);
+  assert.equal(await server.files.mtime("t.txt"), mtime * 1000);
   const handle = await call<Buffer>((cb) => {
     c.sftp.open("/u.txt", "w", cb);
   });
@@ -224,7 +234,7 @@ test("SETSTAT sets a file's times (scp -p, rclone); FSETSTAT before CLOSE applie
   await call((cb) => {
     c.sftp.close(handle, cb);
   });
-  assert.equal((await fs.stat(path.join(server.root, "u.txt"))).mtimeMs, (mtime + 60) * 1000);
+  assert.equal(await server.files.mtime("u.txt"), (mtime + 60) * 1000);
   const attrs = await call<{ mtime: number }>((cb) => {
     c.sftp.stat("/u.txt", cb);
   });
@@ -243,8 +253,8 @@ test("folders: MKDIR, READDIR in pages of 100 with reserved names hidden, RMDIR,
   await call((cb) => {
     c.sftp.mkdir("/many", cb);
   });
-  for (let i = 0; i < 250; i++) await fs.writeFile(path.join(server.root, "many", `f${i}`), "");
-  await fs.writeFile(path.join(server.root, "many", ".bftp-hidden"), "");
+  for (let i = 0; i < 250; i++) await server.files.write(`many/f${i}`, "");
+  if (!onS3) await fs.writeFile(path.join(server.root, "many", ".bftp-hidden"), "");
   const names = await call<{ filename: string; longname: string }[]>((cb) => {
     c.sftp.readdir("/many", cb);
   });
@@ -273,7 +283,7 @@ test("folders: MKDIR, READDIR in pages of 100 with reserved names hidden, RMDIR,
   await call((cb) => {
     c.sftp.rmdir("/empty", cb);
   });
-  await assert.rejects(fs.stat(path.join(server.root, "empty")), { code: "ENOENT" });
+  assert.equal(await server.files.exists("empty"), false);
 });
 
 test("REALPATH answers virtual paths: the account's root is /", async () => {
@@ -298,7 +308,7 @@ test("accounts: a read-only account cannot write; write without delete cannot re
   );
   const s = await startSftpServer({ accounts: { users }, limits: { loginDelayMs: 10 } });
   try {
-    await fs.writeFile(path.join(s.root, "exists.txt"), "old");
+    await s.files.write("exists.txt", "old");
     const reader = await connectSftp(s.port, s.hostKey, {
       username: "reader",
       password: "pw-reader",
@@ -328,7 +338,7 @@ test("accounts: a read-only account cannot write; write without delete cannot re
     await call((cb) => {
       drop.sftp.close(handle, cb);
     });
-    assert.equal(await fs.readFile(path.join(s.root, "new.txt"), "utf8"), "n");
+    assert.equal(await s.files.text("new.txt"), "n");
     await rejectsWithStatus(
       call<Buffer>((cb) => {
         drop.sftp.open("/exists.txt", "w", cb);
@@ -336,7 +346,7 @@ test("accounts: a read-only account cannot write; write without delete cannot re
       STATUS.PERMISSION_DENIED,
       "BFTP_ERR_FORBIDDEN",
     );
-    assert.equal(await fs.readFile(path.join(s.root, "exists.txt"), "utf8"), "old");
+    assert.equal(await s.files.text("exists.txt"), "old");
     await drop.end();
   } finally {
     await s.stop();
