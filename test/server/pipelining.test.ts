@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import fs from "node:fs/promises";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { HEX_SIZE_HEADER, encodeFrame, writeAll } from "../../src/wire/index.js";
 import { assertOk } from "../helpers/assert-reply.js";
@@ -21,7 +19,7 @@ before(async () => {
   // must survive TCP backpressure, not only a server that swallows everything at once.
   srv = await startServer({ readAheadBytes: 4096 });
   for (let i = 0; i < SMALL_FILES; i++) {
-    await fs.writeFile(path.join(srv.root, `small-${i}.txt`), contentOf(i));
+    await srv.files.write(`small-${i}.txt`, contentOf(i));
   }
 });
 
@@ -111,7 +109,7 @@ test("1,000 pipelined PUTs, then 1,000 pipelined GETs, all correct", async () =>
       });
     }
     for (const [i, data] of files.entries()) {
-      assert.deepEqual(await fs.readFile(path.join(srv.root, "many", `f-${i}.bin`)), data);
+      assert.deepEqual(await srv.files.read(`many/f-${i}.bin`), data);
     }
 
     await writeAll(
@@ -127,7 +125,7 @@ test("1,000 pipelined PUTs, then 1,000 pipelined GETs, all correct", async () =>
       assert.deepEqual(got.data, data, `GET ${i}`);
       assert.deepEqual(got.trailer, { ok: true, checksum: { alg: "crc32", value: crc32(data) } });
     }
-    const names = await fs.readdir(path.join(srv.root, "many"));
+    const names = await srv.files.list("many");
     assert.equal(names.length, COUNT, "no temporary file is left beside the uploads");
   } finally {
     conn.close();
@@ -158,7 +156,7 @@ test("errors in the middle of a pipeline keep their place and the stream in step
       assert.equal(reply.error?.code, expected, `reply ${i}`);
       assert.equal(reply["tag"], i);
     }
-    assert.deepEqual(await fs.readFile(path.join(srv.root, "small-0.txt")), contentOf(0));
+    assert.deepEqual(await srv.files.read("small-0.txt"), contentOf(0));
     assertOk(await conn.request({ op: "NOOP" }));
   } finally {
     conn.close();

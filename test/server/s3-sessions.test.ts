@@ -21,6 +21,8 @@ const SUBSET = [
   "./commands-resume.test.js",
   "./commands-hash.test.js",
   "./commands-list.test.js",
+  "./commands-hello-login.test.js",
+  "./pipelining.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
