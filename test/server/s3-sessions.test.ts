@@ -23,6 +23,7 @@ const SUBSET = [
   "./commands-list.test.js",
   "./commands-hello-login.test.js",
   "./pipelining.test.js",
+  "./commands-abort.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
