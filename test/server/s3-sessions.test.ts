@@ -24,6 +24,7 @@ const SUBSET = [
   "./commands-hello-login.test.js",
   "./pipelining.test.js",
   "./commands-abort.test.js",
+  "./commands-get-version.test.js",
   "./commands-request-shape.test.js",
   "./commands-noop-help-quit.test.js",
 ];
