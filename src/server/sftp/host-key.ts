@@ -36,7 +36,7 @@ export async function loadOrCreateHostKey(dir: string): Promise<HostKey> {
   let created = false;
   let text = await readKeyFile(file);
   if (text === undefined) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `bftp@${os.hostname()}` });
+    const pair = generateHostKey();
     await writePrivateFile(file, pair.private);
     await fs.writeFile(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
     created = true;
@@ -53,6 +53,20 @@ export async function loadOrCreateHostKey(dir: string): Promise<HostKey> {
   const blob = parsed.getPublicSSH();
   const publicLine = `${parsed.type} ${blob.toString("base64")}`;
   return { privateKey: text, publicLine, fingerprint: sshFingerprint(blob), file, created };
+}
+
+/**
+ * A new Ed25519 key pair that ssh2 can read back. About 1 in 300 of the private keys ssh2's
+ * generateKeyPairSync writes fail its own parseKey ("Malformed OpenSSH private key"): written
+ * to disk, such a key stopped the first start with BFTP_ERR_LOCAL_FILE, and every start after.
+ */
+function generateHostKey(): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `bftp@${os.hostname()}` });
+    const parsed = ssh2.utils.parseKey(pair.private);
+    if (!(parsed instanceof Error) && !Array.isArray(parsed) && parsed.isPrivateKey()) return pair;
+    if (attempt === 10) throw new BftpError("BFTP_ERR_INTERNAL", "Cannot make an SFTP host key");
+  }
 }
 
 /** The key file's text, or undefined when there is none; refused when others may read it. */
