@@ -92,9 +92,10 @@ export class ClientConnection {
     const feed = (chunk: Buffer): void => {
       (late.reader as StreamReader).feed(chunk);
     };
+    const reads = options.tls === undefined ? slabOnread(feed) : undefined;
     const socket =
-      options.tls === undefined
-        ? net.connect({ host, port, noDelay: true, onread: slabOnread(feed) })
+      reads !== undefined
+        ? net.connect({ host, port, noDelay: true, onread: reads })
         : tls.connect({
             host,
             port,
@@ -105,7 +106,7 @@ export class ClientConnection {
             rejectUnauthorized: false,
           });
     // Made now, before any I/O, so the first bytes the socket reads have a reader to go to.
-    const reader = new StreamReader(socket);
+    const reader = new StreamReader(socket, reads === undefined ? {} : { recycle: reads.recycle });
     late.reader = reader;
     socket.setNoDelay(true);
     socket.on("error", () => {

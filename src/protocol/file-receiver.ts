@@ -167,7 +167,10 @@ export class FileReceiver implements Consumer {
     for (;;) {
       if (this.#state === DATA) {
         if (!this.hungry()) return false;
-        if (queue.length === 0) return this.#more(ended);
+        if (queue.length === 0) {
+          this.#release();
+          return this.#more(ended);
+        }
         const piece = queue.takeSome(this.#left);
         this.#left -= piece.length;
         this.#bytes += piece.length;
@@ -211,6 +214,14 @@ export class FileReceiver implements Consumer {
       this.#result = judgeTrailer(queue.take(size), this.#sum, this.#bytes);
       return true;
     }
+  }
+
+  /**
+   * Every piece taken is written and none is gathered or being written: this receiver holds
+   * no view of a received byte, so the reader's source may reuse its read memory.
+   */
+  #release(): void {
+    if (this.#gathered === 0 && this.#inFlight === 0) this.#reader.recycle();
   }
 
   #more(ended: boolean): boolean {

@@ -16,6 +16,11 @@ export interface StreamReaderOptions {
    * own limit is reached. Default 256 KiB.
    */
   readonly highWaterMark?: number;
+  /**
+   * Called by {@link StreamReader.recycle} when every byte fed has been read and no view of
+   * one is kept: the source may reuse the memory it read into (`SlabReads.recycle`).
+   */
+  readonly recycle?: () => void;
 }
 
 /** Options for {@link StreamReader.readFrame}. */
@@ -71,10 +76,21 @@ export class StreamReader {
   // below reach it without a getter call per try.
   readonly #engine: ReadEngine;
   readonly #queue: ChunkQueue;
+  readonly #recycle: (() => void) | undefined;
 
   constructor(source: Readable, options: StreamReaderOptions = {}) {
     this.#engine = new ReadEngine(source, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#queue = this.#engine.queue;
+    this.#recycle = options.recycle;
+  }
+
+  /**
+   * Says that the caller holds no view of any byte it has read (it wrote them all, and kept
+   * none): when nothing is queued either, the source's read memory may be reused (the
+   * `recycle` option). A consumer that cannot promise this must not call it.
+   */
+  recycle(): void {
+    if (this.#recycle !== undefined && this.#queue.length === 0) this.#recycle();
   }
 
   /**
