@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parse, TomlError } from "smol-toml";
-import * as z from "zod";
 import type { Location } from "../client/location.js";
 import { configDir } from "../config-dir.js";
 import { BftpError } from "../errors.js";
@@ -16,20 +15,41 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 /** A remote's name: what may come before the `:` of `NAME:PATH` (no `/`, no `:`). */
 const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/u;
 
-const remoteShape = z.strictObject({
-  host: z.string().min(1).max(255),
-  port: z.number().int().min(1).max(65535).optional(),
-  tls: z.boolean().optional(),
-  user: z.string().min(1).max(255).optional(),
-  path: z.string().startsWith("/").max(4096).optional(),
-});
-
-const configShape = z.strictObject({
-  remotes: z.record(z.string().regex(REMOTE_NAME), remoteShape).optional(),
-});
-
 /** One `[remotes.NAME]` table: where `NAME:PATH` goes. */
-export type RemoteConfig = z.infer<typeof remoteShape>;
+export interface RemoteConfig {
+  host: string;
+  port?: number;
+  tls?: boolean;
+  user?: string;
+  path?: string;
+}
+
+/** Each key a remote may have, and what its value must be (checked by hand: no zod at start-up). */
+const REMOTE_KEYS: Readonly<
+  Record<keyof RemoteConfig, { ok: (v: unknown) => boolean; must: string }>
+> = {
+  host: { ok: (v) => isText(v, 1, 255), must: "must be a string of 1 to 255 characters" },
+  port: {
+    ok: (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 65535,
+    must: "must be an integer from 1 to 65535",
+  },
+  tls: { ok: (v) => typeof v === "boolean", must: "must be true or false" },
+  user: { ok: (v) => isText(v, 1, 255), must: "must be a string of 1 to 255 characters" },
+  path: {
+    ok: (v) => isText(v, 1, 4096) && (v as string).startsWith("/"),
+    must: 'must be a string that starts with "/" (at most 4096 characters)',
+  },
+};
+
+function isText(value: unknown, min: number, max: number): boolean {
+  return typeof value === "string" && value.length >= min && value.length <= max;
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
+}
 
 /** The client configuration: the named remotes, and the file they came from. */
 export interface ClientConfig {
@@ -91,19 +111,53 @@ export function parseClientConfig(text: string, file: string): Record<string, Re
     const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : "";
     throw bad(file, `it is not valid TOML${where}`);
   }
-  const checked = configShape.safeParse(document);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const at = issue?.path.join(".") ?? "";
-    if (issue?.code === "unrecognized_keys" && issue.keys.includes("password")) {
-      throw bad(
-        file,
-        `${at === "" ? "" : `[${at}] `}holds a password: passwords go in a credentials file only its owner can read (chmod 600), or in ~/.netrc`,
-      );
-    }
-    throw bad(file, `${at === "" ? "its top level" : `[${at}]`}: ${issue?.message ?? "invalid"}`);
+  return checkConfig(document, file);
+}
+
+/** The remotes of a parsed document, or BFTP_ERR_LOCAL_FILE saying which key is wrong. */
+function checkConfig(document: unknown, file: string): Record<string, RemoteConfig> {
+  if (!isTable(document)) throw bad(file, "its top level: must be a table");
+  for (const key of Object.keys(document)) {
+    if (key === "password") throw holdsPassword(file, "");
+    if (key !== "remotes") throw bad(file, `its top level: unknown key ${JSON.stringify(key)}`);
   }
-  return checked.data.remotes ?? {};
+  const { remotes } = document;
+  if (remotes === undefined) return {};
+  if (!isTable(remotes)) throw bad(file, "[remotes]: must be a table of [remotes.NAME] tables");
+  const out: Record<string, RemoteConfig> = {};
+  for (const [name, remote] of Object.entries(remotes)) {
+    const at = `remotes.${name}`;
+    if (!REMOTE_NAME.test(name)) {
+      throw bad(file, `[${at}]: a remote's name is letters, digits, ".", "_" and "-" (up to 64)`);
+    }
+    if (!isTable(remote)) throw bad(file, `[${at}]: must be a table`);
+    for (const key of Object.keys(remote)) {
+      if (key === "password") throw holdsPassword(file, at);
+      if (!Object.hasOwn(REMOTE_KEYS, key)) {
+        throw bad(file, `[${at}]: unknown key ${JSON.stringify(key)}`);
+      }
+    }
+    for (const [key, rule] of Object.entries(REMOTE_KEYS)) {
+      const value = remote[key];
+      if ((value !== undefined || key === "host") && !rule.ok(value)) {
+        throw bad(file, `[${at}.${key}]: ${rule.must}`);
+      }
+    }
+    // A plain object of the known keys (the TOML parser's tables are not plain objects).
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(REMOTE_KEYS)) {
+      if (remote[key] !== undefined) copy[key] = remote[key];
+    }
+    out[name] = copy as unknown as RemoteConfig;
+  }
+  return out;
+}
+
+function holdsPassword(file: string, at: string): BftpError {
+  return bad(
+    file,
+    `${at === "" ? "" : `[${at}] `}holds a password: passwords go in a credentials file only its owner can read (chmod 600), or in ~/.netrc`,
+  );
 }
 
 function bad(file: string, why: string): BftpError {

@@ -1,67 +1,77 @@
-import * as z from "zod";
 import { BftpError } from "../errors.js";
+import {
+  array,
+  boolean,
+  either,
+  integer,
+  object,
+  oneOf,
+  optional,
+  string,
+  u64,
+  type Infer,
+  type Shape,
+} from "../protocol/shape.js";
 import { CHECKSUM_ALGORITHMS } from "../protocol/version.js";
 
-const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** A file-system entry (PROTOCOL.md §8). Names are checked again before any local use. */
-export const entryShape = z.object({
-  name: z.string().max(4096),
-  type: z.enum(["file", "dir", "symlink", "other"]),
+export const entryShape = object({
+  name: string(4096),
+  type: oneOf(["file", "dir", "symlink", "other"]),
   size: u64,
-  mtime: z.number().int(),
+  mtime: integer(),
 });
 
 /** An entry from STAT or LIST. */
-export type Entry = z.infer<typeof entryShape>;
+export type Entry = Infer<typeof entryShape>;
 
 /** The server's HELLO reply, as far as the client relies on it. */
-export const helloShape = z.looseObject({
-  version: z.number().int(),
-  server: z.string().max(256),
-  limits: z.looseObject({ maxChunk: u64, maxControlFrame: u64 }),
-  checksums: z.array(z.string()).max(16),
+export const helloShape = object({
+  version: integer(),
+  server: string(256),
+  limits: object({ maxChunk: u64, maxControlFrame: u64 }),
+  checksums: array(string(Number.MAX_SAFE_INTEGER), 16),
   /** Whether a LOGIN is needed, and which kinds it accepts ("password", "anonymous"). */
-  auth: z
-    .looseObject({ required: z.boolean(), methods: z.array(z.string().max(64)).max(16) })
-    .optional(),
+  auth: optional(object({ required: boolean, methods: array(string(64), 16) })),
 });
 
-/** What the server announced in HELLO. */
-export type ServerInfo = z.infer<typeof helloShape>;
+/** What the server announced in HELLO (other fields are kept, unchecked). */
+export type ServerInfo = Infer<typeof helloShape> & Readonly<Record<string, unknown>>;
 
-export const pathReply = z.looseObject({ path: z.string().max(8192) });
-export const statReply = z.looseObject({ entry: entryShape });
-export const listFrame = z.array(entryShape).max(100_000);
-export const getReply = z.looseObject({
+export const pathReply = object({ path: string(8192) });
+export const statReply = object({ entry: entryShape });
+export const listFrame = array(entryShape, 100_000);
+export const getReply = object({
   size: u64,
-  mtime: z.number().int(),
+  mtime: integer(),
   offset: u64,
   length: u64,
   /** The file's version token (§8.7); absent from servers older than issue 11. */
-  version: z.string().max(64).optional(),
+  version: optional(string(64)),
 });
-export const putReply = z.looseObject({
+export const putReply = object({
   size: u64,
-  checksum: z.object({ alg: z.enum(CHECKSUM_ALGORITHMS), value: z.string().max(128) }),
+  checksum: object({ alg: oneOf(CHECKSUM_ALGORITHMS), value: string(128) }),
 });
-export const hashReply = z.looseObject({
-  alg: z.literal("sha256"),
-  value: z.string().regex(/^[0-9a-f]{64}$/),
+export const hashReply = object({
+  alg: oneOf(["sha256"]),
+  value: string(64, { pattern: SHA256_HEX }),
   offset: u64,
   length: u64,
-  version: z.string().max(64).optional(),
+  version: optional(string(64)),
 });
-export const resumeReply = z.looseObject({
+export const resumeReply = object({
   offset: u64,
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256: string(64, { pattern: SHA256_HEX }),
 });
 
-export const loginReply = z.union([
-  z.looseObject({ user: z.string().max(256) }),
+export const loginReply = either(
+  object({ user: string(256) }),
   // The first step of a key login (PROTOCOL.md §8.2.1).
-  z.looseObject({ challenge: z.string().max(64) }),
-]);
+  object({ challenge: string(64) }),
+);
 
 /**
  * The reply shape of each command answered by a reply alone. `ClientConnection.request()`
@@ -70,7 +80,7 @@ export const loginReply = z.union([
  * exchange, it would reject the call and leave the connection open. Commands not listed
  * (DELETE, RMDIR, NOOP, QUIT, ABORT) carry no field the client uses.
  */
-export const REPLY_SHAPES: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+export const REPLY_SHAPES: ReadonlyMap<string, Shape<unknown>> = new Map<string, Shape<unknown>>([
   ["HELLO", helloShape],
   ["LOGIN", loginReply],
   ["PWD", pathReply],
@@ -87,14 +97,13 @@ export const REPLY_SHAPES: ReadonlyMap<string, z.ZodType> = new Map<string, z.Zo
  * BFTP_ERR_PROTOCOL, which closes the connection when thrown inside an exchange (replies
  * from `request()` have been checked there already, against {@link REPLY_SHAPES}).
  */
-export function expectShape<T>(shape: z.ZodType<T>, body: unknown, what: string): T {
-  const parsed = shape.safeParse(body);
-  if (!parsed.success) {
+export function expectShape<T>(shape: Shape<T>, body: unknown, what: string): T {
+  if (!shape(body)) {
     throw new BftpError(
       "BFTP_ERR_PROTOCOL",
       `Cannot use the server's ${what} reply: it does not match PROTOCOL.md`,
       { connectionUsable: false },
     );
   }
-  return parsed.data;
+  return body;
 }

@@ -79,9 +79,9 @@ export async function readHeld(
   for await (const frame of phase.frames()) {
     let paths: string[];
     try {
-      const parsed = heldFrame.safeParse(JSON.parse(frame.toString("utf8")));
-      if (!parsed.success) throw broken("a frame is not an array of paths");
-      paths = parsed.data;
+      const parsed: unknown = JSON.parse(frame.toString("utf8"));
+      if (!heldFrame(parsed)) throw broken("a frame is not an array of paths");
+      paths = parsed;
     } catch (err) {
       throw err instanceof BftpError ? err : broken("a frame is not JSON");
     }

@@ -1,7 +1,7 @@
 import path from "node:path";
-import * as z from "zod";
 import { BftpError } from "../errors.js";
 import { remoteError } from "../protocol/replies.js";
+import { object, optional, u64 } from "../protocol/shape.js";
 import { TreeDecoder } from "../protocol/tree-decoder.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
 import { writeAll } from "../wire/write-all.js";
@@ -19,12 +19,7 @@ const BATCH_BYTES = 1024 * 1024;
 /** Files sent and not yet answered before the client waits for results (a bound). */
 const MAX_UNANSWERED = 16_384;
 
-const finalReply = z.looseObject({
-  files: z.number().int().min(0),
-  committed: z.number().int().min(0),
-  failed: z.number().int().min(0),
-  held: z.number().int().min(0).optional(),
-});
+const finalReply = object({ files: u64, committed: u64, failed: u64, held: optional(u64) });
 
 /**
  * Copies a local folder into the existing remote folder `remoteDir` with one PUTTREE

@@ -1,25 +1,18 @@
-import * as z from "zod";
 import { BftpError, RemoteError } from "../errors.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 import type { Checksum } from "./checksum.js";
 import type { DataPhaseResult } from "./data-phase-reader.js";
-import { remoteError, type WireError } from "./replies.js";
+import { remoteError, wireError, type WireError } from "./replies.js";
+import { either, object, oneOf, string } from "./shape.js";
 import { CHECKSUM_ALGORITHMS } from "./version.js";
 
-const trailerSchema = z.union([
-  z.looseObject({
-    ok: z.literal(true),
-    checksum: z.object({ alg: z.enum(CHECKSUM_ALGORITHMS), value: z.string().max(128) }),
+const trailerShape = either(
+  object({
+    ok: oneOf([true]),
+    checksum: object({ alg: oneOf(CHECKSUM_ALGORITHMS), value: string(128) }),
   }),
-  z.looseObject({
-    ok: z.literal(false),
-    error: z.object({
-      code: z.string().max(128),
-      status: z.number().int(),
-      message: z.string().max(4096),
-    }),
-  }),
-]);
+  object({ ok: oneOf([false]), error: wireError }),
+);
 
 /**
  * The outcome of a data phase whose trailer frame's payload is `payload`, `sum` having taken
@@ -27,9 +20,9 @@ const trailerSchema = z.union([
  * Throws `BFTP_ERR_PROTOCOL` for a malformed trailer.
  */
 export function judgeTrailer(payload: Buffer, sum: Checksum, bytes: number): DataPhaseResult {
-  let parsed;
+  let trailer: unknown;
   try {
-    parsed = trailerSchema.safeParse(JSON.parse(decodeUtf8(payload)));
+    trailer = JSON.parse(decodeUtf8(payload));
   } catch (err) {
     throw new BftpError(
       "BFTP_ERR_PROTOCOL",
@@ -37,10 +30,9 @@ export function judgeTrailer(payload: Buffer, sum: Checksum, bytes: number): Dat
       { cause: err },
     );
   }
-  if (!parsed.success)
+  if (!trailerShape(trailer))
     throw new BftpError("BFTP_ERR_PROTOCOL", "Cannot read the transfer's trailer: malformed");
   const checksum = sum.digest();
-  const trailer = parsed.data;
   let failure: BftpError | undefined;
   if (!trailer.ok) {
     failure = aborted(trailer.error);

@@ -1,5 +1,5 @@
-import * as z from "zod";
 import { jsonArrayFrames } from "./json-array-frames.js";
+import { array } from "./shape.js";
 import { recordPath } from "./tree-records.js";
 
 /** Bytes of JSON one held-list frame carries at most (PROTOCOL.md §8.14). */
@@ -14,7 +14,7 @@ export const HELD_FRAME_PATHS = 100_000;
  * allowed: the server sends one per batch of the offer it has checked, so the client's stall
  * deadline measures the server's progress, not the count of files held.
  */
-export const heldFrame = z.array(recordPath).max(HELD_FRAME_PATHS);
+export const heldFrame = array(recordPath, HELD_FRAME_PATHS);
 
 /**
  * `paths` as held-list data frames (header and payload each): JSON arrays of at most

@@ -1,7 +1,7 @@
-import * as z from "zod";
 import { BftpError, ERROR_CODES, RemoteError, type ErrorCode } from "../errors.js";
 import { encodeFrame } from "../wire/encode-frame.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
+import { boolean, either, integer, object, oneOf, optional, string } from "./shape.js";
 
 /** The error object of an error reply or an error trailer (PROTOCOL.md §5.1). */
 export interface WireError {
@@ -39,17 +39,18 @@ export function toWireError(err: unknown): WireError {
   };
 }
 
-const wireError = z.object({
-  code: z.string().max(128),
-  status: z.number().int(),
-  message: z.string().max(4096),
+/** The error object of an error reply or trailer (§5.1), as every receiver checks it. */
+export const wireError = object({
+  code: string(128),
+  status: integer(),
+  message: string(4096),
 });
 // An ok reply may carry any fields (unknown ones are ignored, PROTOCOL.md §4.1); an error
 // reply must carry its error object (§5.1), and `close` when present is a boolean (§5.2).
-const replyShape = z.union([
-  z.looseObject({ ok: z.literal(true) }),
-  z.looseObject({ ok: z.literal(false), error: wireError, close: z.boolean().optional() }),
-]);
+const replyShape = either(
+  object({ ok: oneOf([true]) }),
+  object({ ok: oneOf([false]), error: wireError, close: optional(boolean) }),
+);
 
 /**
  * Parses a reply or trailer frame's payload. Resolves the body of an `ok` reply; an error
@@ -69,17 +70,15 @@ export function parseReply(payload: Uint8Array): ReplyBody {
       connectionUsable: false,
     });
   }
-  const parsed = replyShape.safeParse(value);
-  if (!parsed.success) {
+  if (!replyShape(value)) {
     throw new BftpError(
       "BFTP_ERR_PROTOCOL",
       'Cannot read the reply: it is not an object with a boolean "ok" and, when "ok" is false, an error object',
       { connectionUsable: false },
     );
   }
-  const body = parsed.data;
-  if (body.ok) return body;
-  throw remoteError(body.error, body.close === true);
+  if (value.ok) return value;
+  throw remoteError(value.error, value.close === true);
 }
 
 /** The local error for a server's error object. */

@@ -3,10 +3,10 @@ import { BftpError, type ErrorCode } from "../errors.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import { createChecksum, type Checksum } from "./checksum.js";
-import type { WireError } from "./replies.js";
+import { wireError, type WireError } from "./replies.js";
+import { either, object, oneOf, string, type Shape } from "./shape.js";
 import { MAX_RECORD_JSON, MAX_RECORD_PATH, RECORD, RECORD_SHAPES } from "./tree-records.js";
 import type { ChecksumAlg } from "./version.js";
-import * as z from "zod";
 
 /** What the decoder found, in stream order. `data` events are views into the pushed chunks. */
 export type TreeEvent =
@@ -53,20 +53,13 @@ export interface TreeDecoderOptions {
   readonly results?: boolean;
 }
 
-const trailerShape = z.union([
-  z.looseObject({
-    ok: z.literal(true),
-    checksum: z.object({ alg: z.literal("crc32"), value: z.string().max(128) }),
+const trailerShape = either(
+  object({
+    ok: oneOf([true]),
+    checksum: object({ alg: oneOf(["crc32"]), value: string(128) }),
   }),
-  z.looseObject({
-    ok: z.literal(false),
-    error: z.object({
-      code: z.string().max(128),
-      status: z.number().int(),
-      message: z.string().max(4096),
-    }),
-  }),
-]);
+  object({ ok: oneOf([false]), error: wireError }),
+);
 
 /** The file whose bytes are arriving. */
 interface OpenFile {
@@ -339,10 +332,9 @@ export class TreeDecoder {
     }
   }
 
-  #shape<T>(schema: z.ZodType<T>, value: unknown): T {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) throw this.#broken("a record of the wrong shape");
-    return parsed.data;
+  #shape<T>(shape: Shape<T>, value: unknown): T {
+    if (!shape(value)) throw this.#broken("a record of the wrong shape");
+    return value;
   }
 
   #broken(why: string): BftpError {

@@ -1,5 +1,17 @@
-import * as z from "zod";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
+import { wireError } from "./replies.js";
+import {
+  array,
+  either,
+  object,
+  oneOf,
+  optional,
+  refine,
+  strictObject,
+  string,
+  u64,
+  type Infer,
+} from "./shape.js";
 
 /**
  * The record types of a tree data phase (PROTOCOL.md §8.13): every data frame of the phase
@@ -50,77 +62,62 @@ export function isRecordPath(rel: string): boolean {
 }
 
 /** A have-list path (or a held-list path, §8.14), checked strictly: the receiver acts on it. */
-export const recordPath = z.string().max(MAX_RECORD_PATH).refine(isRecordPath);
+export const recordPath = refine(string(MAX_RECORD_PATH), isRecordPath);
 /**
  * A path in a record, as the decoder lets it through: a non-empty string. Whether its names
  * are safe is the receiver's call, name by name (the client skips an unsafe one with a
  * warning, PROTOCOL.md §8.13), so a hostile name costs that file, not the connection.
  */
-const sentPath = z.string().min(1).max(MAX_RECORD_PATH);
-const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const wireError = z.object({
-  code: z.string().max(128),
-  status: z.number().int(),
-  message: z.string().max(4096),
-});
+const sentPath = string(MAX_RECORD_PATH, { min: 1 });
+const SHA256_HEX = /^[0-9a-f]{64}$/u;
 
 /** The JSON body of each record type, as a receiver checks it. */
 export const RECORD_SHAPES = {
-  folder: z.looseObject({ path: sentPath }),
-  head: z.looseObject({ path: sentPath, size: u64, mtime: u64 }),
-  end: z.union([
-    z.looseObject({ ok: z.literal(true), checksum: z.string().max(128) }),
-    z.looseObject({ ok: z.literal(false), error: wireError }),
-  ]),
-  skip: z.looseObject({
-    path: sentPath,
-    type: z.string().max(16),
-    error: wireError.optional(),
-  }),
-  kept: z.looseObject({ path: sentPath }),
-  result: z.union([
-    z.looseObject({ path: sentPath, ok: z.literal(true) }),
-    z.looseObject({ path: sentPath, ok: z.literal(false), error: wireError }),
-  ]),
+  folder: object({ path: sentPath }),
+  head: object({ path: sentPath, size: u64, mtime: u64 }),
+  end: either(
+    object({ ok: oneOf([true]), checksum: string(128) }),
+    object({ ok: oneOf([false]), error: wireError }),
+  ),
+  skip: object({ path: sentPath, type: string(16), error: optional(wireError) }),
+  kept: object({ path: sentPath }),
+  result: either(
+    object({ path: sentPath, ok: oneOf([true]) }),
+    object({ path: sentPath, ok: oneOf([false]), error: wireError }),
+  ),
 } as const;
 
 /** One entry of a have list (PROTOCOL.md §8.13): a file the receiver already holds. */
-export const haveEntry = z.strictObject({
+export const haveEntry = strictObject({
   path: recordPath,
   size: u64,
-  mtime: u64.optional(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/u)
-    .optional(),
+  mtime: optional(u64),
+  sha256: optional(string(64, { pattern: SHA256_HEX })),
 });
 
 /** A have-list frame: a JSON array of entries. */
-export const haveFrame = z.array(haveEntry).max(100_000);
+export const haveFrame = array(haveEntry, 100_000);
 
 /**
  * One entry of a GETTREE path list (PROTOCOL.md §8.13): a path as a request names it, and,
  * when the client holds a copy of that file, its `size` (and `mtime` or `sha256`) as in a
  * have-list entry. The path is checked by the sandbox, one by one, not here.
  */
-export const listEntry = z.strictObject({
-  path: z.string().max(MAX_RECORD_PATH),
-  size: u64.optional(),
-  mtime: u64.optional(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/u)
-    .optional(),
+export const listEntry = strictObject({
+  path: string(MAX_RECORD_PATH),
+  size: optional(u64),
+  mtime: optional(u64),
+  sha256: optional(string(64, { pattern: SHA256_HEX })),
 });
 
 /** A path-list frame: a JSON array of entries. */
-export const listFrame = z.array(listEntry).max(100_000);
+export const listFrame = array(listEntry, 100_000);
 
 /** A path-list entry. */
-export type ListEntry = z.infer<typeof listEntry>;
+export type ListEntry = Infer<typeof listEntry>;
 
 /** A have-list entry. */
-export type HaveEntry = z.infer<typeof haveEntry>;
+export type HaveEntry = Infer<typeof haveEntry>;
 
 /**
  * One record as a frame: the 8-hex-digit header, the type byte, then the body (JSON for all

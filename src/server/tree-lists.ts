@@ -1,5 +1,6 @@
 import { BftpError } from "../errors.js";
 import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
+import type { Shape } from "../protocol/shape.js";
 import { haveFrame, listFrame, type HaveEntry, type ListEntry } from "../protocol/tree-records.js";
 
 /** Most have-list entries one request may carry (§8.13). */
@@ -60,7 +61,7 @@ export function badList(why: string, what = "path list"): BftpError {
  */
 async function readArrays<T>(
   phase: DataPhaseReader | undefined,
-  schema: { safeParse(value: unknown): { success: true; data: T[] } | { success: false } },
+  shape: Shape<T[]>,
   max: number,
   what: string,
   add: (entries: T[]) => number,
@@ -70,16 +71,16 @@ async function readArrays<T>(
   let refusal: BftpError | undefined;
   for await (const frame of phase.frames()) {
     if (refusal !== undefined) continue;
-    let parsed: ReturnType<typeof schema.safeParse>;
+    let parsed: unknown;
     try {
-      parsed = schema.safeParse(JSON.parse(frame.toString("utf8")));
+      parsed = JSON.parse(frame.toString("utf8"));
     } catch {
       refusal = badList("a frame is not JSON", what);
       continue;
     }
-    if (!parsed.success) refusal = badList("an entry is malformed", what);
-    else if (kept + parsed.data.length > max) refusal = badList(`more than ${max} entries`, what);
-    else kept = add(parsed.data);
+    if (!shape(parsed)) refusal = badList("an entry is malformed", what);
+    else if (kept + parsed.length > max) refusal = badList(`more than ${max} entries`, what);
+    else kept = add(parsed);
   }
   if (phase.result.failure !== undefined) throw phase.result.failure;
   if (refusal !== undefined) throw refusal;
