@@ -5,6 +5,7 @@ import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import { createChecksum, type Checksum } from "./checksum.js";
 import { wireError, type WireError } from "./replies.js";
 import { either, object, oneOf, string, type Shape } from "./shape.js";
+import { readHeadText, readOkEndText, readOkResultText } from "./tree-record-text.js";
 import { MAX_RECORD_JSON, MAX_RECORD_PATH, RECORD, RECORD_SHAPES } from "./tree-records.js";
 import type { ChecksumAlg } from "./version.js";
 
@@ -249,7 +250,8 @@ export class TreeDecoder {
   }
 
   #recordEnds(body: Buffer, events: TreeEvent[]): void {
-    const value = this.#json(body);
+    // H, E and R in the encoder's own spelling are read by hand; the same checks follow.
+    const value = quickRecord(this.#recordType, body) ?? this.#json(body);
     switch (this.#recordType) {
       case RECORD.FOLDER:
         events.push({ type: "folder", path: this.#shape(RECORD_SHAPES.folder, value).path });
@@ -357,6 +359,20 @@ export class TreeDecoder {
 
 function isU64(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** The hot records read by hand (tree-record-text.ts), or undefined: parse them as JSON. */
+function quickRecord(type: number, body: Buffer): object | undefined {
+  if (type === RECORD.HEAD) return readHeadText(body);
+  if (type === RECORD.END) {
+    const checksum = readOkEndText(body);
+    return checksum === undefined ? undefined : { ok: true, checksum };
+  }
+  if (type === RECORD.RESULT) {
+    const path = readOkResultText(body);
+    return path === undefined ? undefined : { path, ok: true };
+  }
+  return undefined;
 }
 
 function isHead(value: unknown): value is { path: string; size: number; mtime: number } {
