@@ -73,20 +73,22 @@ export function readHeadText(
   };
 }
 
+/** The one string of a body that is exactly `open`, the string's text, then `close`. */
+function onlyString(body: Buffer, open: Buffer, close: Buffer): string | undefined {
+  if (!startsAt(body, 0, open)) return undefined;
+  const end = plainStringEnd(body, open.length);
+  if (end < 0 || end + close.length !== body.length || !startsAt(body, end, close)) {
+    return undefined;
+  }
+  return body.toString("latin1", open.length, end);
+}
+
 /** A committed `E` body's checksum in the encoder's spelling, or undefined. */
 export function readOkEndText(body: Buffer): string | undefined {
-  if (!startsAt(body, 0, END_START)) return undefined;
-  const end = plainStringEnd(body, END_START.length);
-  if (end < 0 || end + END_CLOSE.length !== body.length) return undefined;
-  if (!startsAt(body, end, END_CLOSE)) return undefined;
-  return body.toString("latin1", END_START.length, end);
+  return onlyString(body, END_START, END_CLOSE);
 }
 
 /** A committed `R` body's path in the encoder's spelling, or undefined. */
 export function readOkResultText(body: Buffer): string | undefined {
-  if (!startsAt(body, 0, HEAD_START)) return undefined;
-  const end = plainStringEnd(body, HEAD_START.length);
-  if (end < 0 || end + RESULT_CLOSE.length !== body.length) return undefined;
-  if (!startsAt(body, end, RESULT_CLOSE)) return undefined;
-  return body.toString("latin1", HEAD_START.length, end);
+  return onlyString(body, HEAD_START, RESULT_CLOSE);
 }
