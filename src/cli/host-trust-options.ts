@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import path from "node:path";
-import readline from "node:readline/promises";
 import type { Command } from "commander";
 import type { TlsOptions, UnknownHost } from "../client/host-trust.js";
 import { KNOWN_HOSTS_FILE } from "../client/known-hosts.js";
@@ -70,6 +69,8 @@ async function askAtTerminal(host: UnknownHost): Promise<boolean> {
       "",
     ].join("\n"),
   );
+  // Loaded only when a person is asked (a few ms of every command's start-up otherwise).
+  const readline = await import("node:readline/promises");
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   rl.on("SIGINT", () => {
     rl.close(); // Ctrl-C answers no

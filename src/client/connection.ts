@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import net from "node:net";
-import tls from "node:tls";
 import { BftpError, isBftpError } from "../errors.js";
 import { parseReply, type ReplyBody } from "../protocol/replies.js";
 import { encodeMessage } from "../protocol/replies.js";
@@ -93,10 +92,12 @@ export class ClientConnection {
       (late.reader as StreamReader).feed(chunk);
     };
     const reads = options.tls === undefined ? slabOnread(feed) : undefined;
+    // node:tls (and the modules it loads) only for bftps://: a plain command starts faster.
+    const tlsModule = reads === undefined ? (await import("node:tls")).default : undefined;
     const socket =
-      reads !== undefined
+      tlsModule === undefined
         ? net.connect({ host, port, noDelay: true, onread: reads })
-        : tls.connect({
+        : tlsModule.connect({
             host,
             port,
             // RFC 6066 allows only names in SNI, not addresses.
@@ -137,7 +138,7 @@ export class ClientConnection {
       clearTimeout(timer);
     }
     try {
-      if (socket instanceof tls.TLSSocket) {
+      if (tlsModule !== undefined && socket instanceof tlsModule.TLSSocket) {
         await checkServerCertificate(socket, { host, port }, options.tls);
         if (socket.destroyed) throw new Error("closed while its certificate was checked");
       }

@@ -181,6 +181,10 @@ for (const build of BUILDS) {
       // zod: the client checks replies with protocol/shape.ts (about 45 ms of start-up).
       assert.deepEqual(ours(modules, "server"), [], args.join(" "));
       assert.deepEqual(packagesIn(modules), [], args.join(" "));
+      // node's TLS and prompt modules only for bftps:// and for questions to a person.
+      for (const builtin of ["node:tls", "node:readline/promises", "node:readline"]) {
+        assert.ok(!modules.includes(builtin), `${args.join(" ")} loaded ${builtin}`);
+      }
       const commands = ours(modules, "cli").filter((m) => /-command(s)?\.js$/.test(m));
       const own = args[0] === "ls" ? "remote-commands.js" : `${args[0] ?? ""}-command.js`;
       assert.ok(
