@@ -6,7 +6,7 @@ import { createChecksum, type Checksum } from "./checksum.js";
 import { wireError, type WireError } from "./replies.js";
 import { either, object, oneOf, string, type Shape } from "./shape.js";
 import { readHeadText, readOkEndText, readOkResultText } from "./tree-record-text.js";
-import { MAX_RECORD_JSON, MAX_RECORD_PATH, RECORD, RECORD_SHAPES } from "./tree-records.js";
+import { MAX_RECORD_JSON, RECORD, RECORD_SHAPES } from "./tree-records.js";
 import type { ChecksumAlg } from "./version.js";
 
 /** What the decoder found, in stream order. `data` events are views into the pushed chunks. */
@@ -260,8 +260,7 @@ export class TreeDecoder {
         events.push({ type: "kept", path: this.#shape(RECORD_SHAPES.kept, value).path });
         return;
       case RECORD.RESULT: {
-        // One R per file: the committed kind is checked by hand, as H and E below.
-        const result = isOkResult(value) ? value : this.#shape(RECORD_SHAPES.result, value);
+        const result = this.#shape(RECORD_SHAPES.result, value);
         events.push(
           result.ok
             ? { type: "result", path: result.path }
@@ -280,9 +279,7 @@ export class TreeDecoder {
         return;
       }
       case RECORD.HEAD: {
-        // The hot records (one H and one E per file) are checked by hand: the same rules as
-        // RECORD_SHAPES, at a fraction of a schema's cost.
-        const head = isHead(value) ? value : this.#shape(RECORD_SHAPES.head, value);
+        const head = this.#shape(RECORD_SHAPES.head, value);
         this.#file = {
           path: head.path,
           size: head.size,
@@ -293,7 +290,7 @@ export class TreeDecoder {
         return;
       }
       default: {
-        const end = isOkEnd(value) ? value : this.#shape(RECORD_SHAPES.end, value);
+        const end = this.#shape(RECORD_SHAPES.end, value);
         const file = this.#file as OpenFile;
         this.#file = undefined;
         if (!end.ok) {
@@ -357,10 +354,6 @@ export class TreeDecoder {
   }
 }
 
-function isU64(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-}
-
 /** The hot records read by hand (tree-record-text.ts), or undefined: parse them as JSON. */
 function quickRecord(type: number, body: Buffer): object | undefined {
   if (type === RECORD.HEAD) return readHeadText(body);
@@ -373,32 +366,6 @@ function quickRecord(type: number, body: Buffer): object | undefined {
     return path === undefined ? undefined : { path, ok: true };
   }
   return undefined;
-}
-
-function isHead(value: unknown): value is { path: string; size: number; mtime: number } {
-  if (typeof value !== "object" || value === null) return false;
-  const { path, size, mtime } = value as Record<string, unknown>;
-  return (
-    typeof path === "string" &&
-    path.length > 0 &&
-    path.length <= MAX_RECORD_PATH &&
-    isU64(size) &&
-    isU64(mtime)
-  );
-}
-
-function isOkResult(value: unknown): value is { path: string; ok: true } {
-  if (typeof value !== "object" || value === null) return false;
-  const { path, ok } = value as Record<string, unknown>;
-  return (
-    ok === true && typeof path === "string" && path.length > 0 && path.length <= MAX_RECORD_PATH
-  );
-}
-
-function isOkEnd(value: unknown): value is { ok: true; checksum: string } {
-  if (typeof value !== "object" || value === null) return false;
-  const { ok, checksum } = value as Record<string, unknown>;
-  return ok === true && typeof checksum === "string" && checksum.length <= 128;
 }
 
 function mismatch(path: string): WireError {
