@@ -4,6 +4,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { remoteError } from "../protocol/replies.js";
 import { TreeDecoder, type TreeEvent } from "../protocol/tree-decoder.js";
+import { readTreePhase } from "../protocol/tree-phase-reader.js";
 import type { HaveEntry } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import { jsonArrayFrames } from "../protocol/json-array-frames.js";
@@ -131,19 +132,18 @@ export async function runTreeStream(
         alg,
         errorCode: "BFTP_ERR_PROTOCOL",
       });
-      const wait = { timeout: conn.limits.stallTimeoutMs };
       try {
-        while (!decoder.done) {
-          const chunk = await conn.reader.readSome(decoder.want(), wait);
-          for (const event of decoder.push(chunk)) {
+        await readTreePhase(conn.reader, decoder, {
+          timeout: conn.limits.stallTimeoutMs,
+          onEvent: (event) => {
             if (event.type === "trailer") {
               if (event.error !== undefined) throw remoteError(event.error);
-              continue;
+              return;
             }
             onEvent?.(event);
             sink.handle(event);
-          }
-        }
+          },
+        });
       } finally {
         sink.abandon();
       }

@@ -1,9 +1,10 @@
 import path from "node:path";
 import { BftpError } from "../errors.js";
-import { remoteError } from "../protocol/replies.js";
+import { remoteError, type WireError } from "../protocol/replies.js";
 import { object, optional, u64 } from "../protocol/shape.js";
 import { TreeDecoder } from "../protocol/tree-decoder.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
+import { readTreePhase } from "../protocol/tree-phase-reader.js";
 import { writeAll } from "../wire/write-all.js";
 import type { BftpClient } from "./client.js";
 import type { TransferResult } from "./download.js";
@@ -112,19 +113,15 @@ export async function uploadTreeStream(
       errorCode: "BFTP_ERR_PROTOCOL",
       results: true,
     });
-    while (!decoder.done) {
-      const chunk = await conn.reader.readSome(decoder.want(), wait);
-      for (const event of decoder.push(chunk)) {
+    let ended: WireError | undefined;
+    await readTreePhase(conn.reader, decoder, {
+      timeout: conn.limits.stallTimeoutMs,
+      onEvent: (event) => {
         if (event.type === "trailer") {
-          // A server that ended the results early sends its final reply all the same (a
-          // fatal one says close): read it, so the stream stays in step or ends here.
-          if (event.error !== undefined) {
-            await conn.readReply();
-            throw remoteError(event.error);
-          }
-          continue;
+          ended = event.error;
+          return;
         }
-        if (event.type !== "result") continue; // the decoder allows nothing else here
+        if (event.type !== "result") return; // the decoder allows nothing else here
         const sent = unanswered[answeredAt];
         if (sent?.rel !== event.path) throw outOfStep();
         answeredAt++;
@@ -147,7 +144,13 @@ export async function uploadTreeStream(
           files.push(result);
           options.onFile?.(result);
         } else failed.push({ path: remote, error: remoteError(event.error) });
-      }
+      },
+    });
+    // A server that ended the results early sends its final reply all the same (a fatal
+    // one says close): read it, so the stream stays in step or ends here.
+    if (ended !== undefined) {
+      await conn.readReply();
+      throw remoteError(ended);
     }
     const counts = expectShape(finalReply, await conn.readReply(), "PUTTREE");
     if (

@@ -117,14 +117,21 @@ export class TreeDecoder {
     return this.#state === State.Done;
   }
 
-  /** The most bytes that certainly belong to the phase: read no more than this at once. */
+  /**
+   * The most bytes that certainly belong to the phase: read no more than this at once. Inside
+   * a record that is the rest of its frame and the next frame's header (a record is always
+   * followed by one, if only the terminator), so a reader takes about one read per record.
+   */
   want(): number {
     switch (this.#state) {
       case State.Header:
       case State.TrailerHeader:
         return HEX_SIZE_HEADER.width - this.#headerHave;
       case State.Type:
-        return 1;
+        return 1 + this.#left + HEX_SIZE_HEADER.width;
+      case State.Json:
+      case State.Data:
+        return this.#left + HEX_SIZE_HEADER.width;
       case State.Done:
         return 0;
       default:

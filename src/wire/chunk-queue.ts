@@ -60,6 +60,15 @@ export class ChunkQueue {
     return out;
   }
 
+  /**
+   * The unconsumed bytes of the first chunk, as a view, without consuming them (empty when
+   * nothing is queued): for a parser that reads as far as it can and then `skip`s that many.
+   */
+  first(): Buffer {
+    const first = this.#chunks[this.#head];
+    return first === undefined ? Buffer.alloc(0) : first.subarray(this.#offset);
+  }
+
   /** Removes and returns between 1 and `max` bytes from the first chunk, as a view (length > 0). */
   takeSome(max: number): Buffer {
     const first = this.#chunks[this.#head];
