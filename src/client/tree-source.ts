@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BftpError } from "../errors.js";
-import { createChecksum, type Checksum } from "../protocol/checksum.js";
+import { createChecksum, updateWithCrc, type Checksum } from "../protocol/checksum.js";
 import { toWireError } from "../protocol/replies.js";
 import type { TreeEncoder } from "../protocol/tree-encoder.js";
 import { isRecordPath } from "../protocol/tree-records.js";
@@ -159,10 +159,8 @@ export class TreeSource {
         this.#failed(out, sent, rel, size, local);
         return;
       }
-      if (frame !== undefined) {
-        sum.update(frame.subarray(frame.length - size));
-        out.pushFrame(frame);
-      }
+      if (frame !== undefined)
+        out.pushFrame(frame, updateWithCrc(sum, frame.subarray(frame.length - size)));
       const checksum = sum.digest();
       out.endOk(checksum);
       sent.push({ rel, size, checksum });
@@ -179,8 +177,7 @@ export class TreeSource {
     const body = frame.subarray(frame.length - n);
     const whole = readFully(big.fd, body, big.position) === n;
     if (whole) {
-      big.sum.update(body);
-      out.pushFrame(frame);
+      out.pushFrame(frame, updateWithCrc(big.sum, body));
       big.position += n;
       if (big.position < big.size) return;
     }

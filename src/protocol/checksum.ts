@@ -1,5 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import zlib from "node:zlib";
+import { crc32Combine } from "./crc32-combine.js";
 import type { ChecksumAlg } from "./version.js";
 
 /** An incremental checksum over the bytes of a data phase (PROTOCOL.md §9). */
@@ -9,6 +10,25 @@ export interface Checksum {
   update(chunk: Uint8Array): void;
   /** The value in lowercase hex: 8 digits for crc32, 64 for sha256. */
   digest(): string;
+  /**
+   * CRC-32 only: adds `len` bytes whose own CRC-32 the caller already has (see
+   * {@link updateWithCrc}), without reading them again.
+   */
+  readonly combine?: ((crc: number, len: number) => void) | undefined;
+}
+
+/**
+ * Adds `bytes` to `sum` and returns their own CRC-32, for a tree phase's checksum: when `sum`
+ * is CRC-32 too, the bytes are read once for both (issue 12).
+ *
+ * @example
+ * out.pushFrame(frame, updateWithCrc(sum, body));
+ */
+export function updateWithCrc(sum: Checksum, bytes: Uint8Array): number {
+  const crc = zlib.crc32(bytes);
+  if (sum.combine === undefined) sum.update(bytes);
+  else sum.combine(crc, bytes.length);
+  return crc;
 }
 
 /**
@@ -33,6 +53,9 @@ export function createChecksum(alg: ChecksumAlg): Checksum {
     alg,
     update: (chunk) => {
       crc = zlib.crc32(chunk, crc);
+    },
+    combine: (chunkCrc, len) => {
+      crc = crc32Combine(crc, chunkCrc, len);
     },
     digest: () => crc.toString(16).padStart(8, "0"),
   };

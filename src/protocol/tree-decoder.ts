@@ -2,7 +2,8 @@ import zlib from "node:zlib";
 import { BftpError, type ErrorCode } from "../errors.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
-import { createChecksum, type Checksum } from "./checksum.js";
+import { createChecksum, updateWithCrc, type Checksum } from "./checksum.js";
+import { crc32Byte, crc32Combine } from "./crc32-combine.js";
 import { wireError, type WireError } from "./replies.js";
 import { either, object, oneOf, string, type Shape } from "./shape.js";
 import { readHeadText, readOkEndText, readOkResultText } from "./tree-record-text.js";
@@ -160,7 +161,7 @@ export class TreeDecoder {
         case State.Type: {
           const type = chunk[at] as number;
           at++;
-          this.#phaseCrc = zlib.crc32(chunk.subarray(at - 1, at), this.#phaseCrc);
+          this.#phaseCrc = crc32Byte(type, this.#phaseCrc);
           this.#recordStarts(type);
           break;
         }
@@ -169,9 +170,9 @@ export class TreeDecoder {
           const bytes = chunk.subarray(at, at + n);
           at += n;
           this.#left -= n;
-          this.#phaseCrc = zlib.crc32(bytes, this.#phaseCrc);
+          // The bytes are read once: their CRC-32 joins the phase's and (with crc32) the file's.
           const file = this.#file as OpenFile;
-          file.sum.update(bytes);
+          this.#phaseCrc = crc32Combine(this.#phaseCrc, updateWithCrc(file.sum, bytes), n);
           events.push({ type: "data", bytes });
           if (this.#left === 0) this.#state = State.Header;
           break;

@@ -1,5 +1,6 @@
 import zlib from "node:zlib";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
+import { crc32Byte, crc32Combine } from "./crc32-combine.js";
 import type { WireError } from "./replies.js";
 import { RECORD } from "./tree-records.js";
 
@@ -79,10 +80,17 @@ export class TreeEncoder {
     return this.#arena.subarray(start, start + WIDTH + 1 + n);
   }
 
-  /** Appends the frame the latest {@link dataFrame} handed out, once filled. */
-  pushFrame(frame: Buffer): void {
+  /**
+   * Appends the frame the latest {@link dataFrame} handed out, once filled. `bodyCrc`, when
+   * given, is the CRC-32 of the body (what follows the type byte), which the caller took for
+   * the file's own checksum: the phase checksum then joins it instead of reading the bytes.
+   */
+  pushFrame(frame: Buffer, bodyCrc?: number): void {
     if (this.#reserved < 0) throw new Error("pushFrame without dataFrame");
-    this.crc = zlib.crc32(frame.subarray(WIDTH), this.crc);
+    this.crc =
+      bodyCrc === undefined
+        ? zlib.crc32(frame.subarray(WIDTH), this.crc)
+        : crc32Combine(crc32Byte(RECORD.DATA, this.crc), bodyCrc, frame.length - WIDTH - 1);
     this.#used = this.#reserved + frame.length;
     this.#reserved = -1;
   }

@@ -3,7 +3,7 @@ import fsp, { type FileHandle } from "node:fs/promises";
 import { promisify } from "node:util";
 import { BftpError, isBftpError } from "../errors.js";
 import { remoteError, toWireError } from "../protocol/replies.js";
-import { createChecksum } from "../protocol/checksum.js";
+import { createChecksum, updateWithCrc } from "../protocol/checksum.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
 import type { HaveEntry, ListEntry } from "../protocol/tree-records.js";
 import type { ChecksumAlg } from "../protocol/version.js";
@@ -347,8 +347,7 @@ export class TreeSender {
           error = changedError(big.virtual); // shorter than when it was opened
           break;
         }
-        sum.update(body);
-        out.pushFrame(frame);
+        out.pushFrame(frame, updateWithCrc(sum, body));
         position += n;
         await this.#write(out.take());
       }

@@ -83,7 +83,12 @@ function settled(fd: number, stats: BigIntStats): BigIntStats | undefined {
 
 function digest(alg: ChecksumAlg, bytes: Uint8Array): string {
   if (alg === "sha256") return createHash("sha256").update(bytes).digest("hex");
-  return zlib.crc32(bytes).toString(16).padStart(8, "0");
+  return hex8(zlib.crc32(bytes));
+}
+
+/** A CRC-32 as the 8 lowercase hex digits of §9. */
+function hex8(crc: number): string {
+  return crc.toString(16).padStart(8, "0");
 }
 
 function changed(virtual: string): WireError {
@@ -165,12 +170,14 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
         const { size, mtime } = whole;
         out.head(item.rel, size, mtime);
         const body = scratch.subarray(0, size);
+        // With crc32 the file's checksum is also its D frame's: the bytes are read once.
+        const crc = job.alg === "crc32" ? zlib.crc32(body) : undefined;
         if (size > 0 && size < job.maxChunk) {
           const frame = out.dataFrame(size);
           body.copy(frame, frame.length - size);
-          out.pushFrame(frame);
+          out.pushFrame(frame, crc);
         } else out.data(body);
-        out.endOk(digest(job.alg, body));
+        out.endOk(crc === undefined ? digest(job.alg, body) : hex8(crc));
         files++;
         bytes += size;
         continue;
@@ -231,9 +238,10 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
         out.kept(item.rel);
         continue;
       }
-      if (frame !== undefined) out.pushFrame(frame);
+      const crc = job.alg === "crc32" ? zlib.crc32(body) : undefined;
+      if (frame !== undefined) out.pushFrame(frame, crc);
       else out.data(body);
-      out.endOk(sum !== undefined && job.alg === "sha256" ? sum : digest(job.alg, body));
+      out.endOk(crc !== undefined ? hex8(crc) : sum !== undefined ? sum : digest(job.alg, body));
       files++;
       bytes += size;
     } catch (err) {
