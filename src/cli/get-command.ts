@@ -23,7 +23,12 @@ import { isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { STDIO, checkPipeFlags, getToStdout } from "./pipe-transfer.js";
 import { commandEndpoint, runTransfer, type Endpoint } from "./run-transfer.js";
 import { localKind, planRemoteTree } from "./transfer-plan.js";
-import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
+import {
+  isAlreadyComplete,
+  isExistsFailure,
+  movedFile,
+  type TransferReport,
+} from "./transfer-report.js";
 import { removeLeftPartials } from "./continued-tree.js";
 import { localTreeTarget } from "./tree-target.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
@@ -304,7 +309,7 @@ async function getTree(job: GetJob): Promise<Omit<TransferReport, "ms">> {
     tree: true,
     files: result.files
       .filter((f) => !isAlreadyComplete(f))
-      .map((f) => ({ ...f, local: localOf(f.path) })),
+      .map((f) => movedFile(f, localOf(f.path))),
     failed: result.failed,
     kept,
     skipped: result.skipped,

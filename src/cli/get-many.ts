@@ -9,7 +9,7 @@ import { note, usageError, warn, type CommonFlags } from "./common.js";
 import { expandRemoteGlob, isRemoteGlob, unescapeGlob } from "./remote-glob.js";
 import { runTransfer, type Endpoint } from "./run-transfer.js";
 import { localKind } from "./transfer-plan.js";
-import { isAlreadyComplete } from "./transfer-report.js";
+import { isAlreadyComplete, movedFile } from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp get` that a batch reads. */
@@ -101,7 +101,7 @@ export async function getMany(
       tree: true,
       files: result.files
         .filter((f) => !isAlreadyComplete(f))
-        .map((f) => ({ ...f, local: localOf.get(f.path) ?? local })),
+        .map((f) => movedFile(f, localOf.get(f.path) ?? local)),
       failed: [...result.failed],
       kept: result.files.filter(isAlreadyComplete).map((f) => localOf.get(f.path) ?? local),
       skipped: result.skipped + warnings.length,
@@ -117,7 +117,7 @@ export async function getMany(
       report.files.push(
         ...copied.files
           .filter((f) => !isAlreadyComplete(f))
-          .map((f) => ({ ...f, local: below(f.path) })),
+          .map((f) => movedFile(f, below(f.path))),
       );
       report.kept.push(...copied.files.filter(isAlreadyComplete).map((f) => below(f.path)));
       report.failed.push(...copied.failed);

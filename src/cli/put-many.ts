@@ -11,7 +11,7 @@ import { STDIO } from "./pipe-transfer.js";
 import { keptWithContinue, putTreeInto, sameContent } from "./put-tree.js";
 import { runTransfer, type Endpoint } from "./run-transfer.js";
 import { localKind, planLocalTree } from "./transfer-plan.js";
-import type { TransferReport } from "./transfer-report.js";
+import { movedFile, type TransferReport } from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp put` that a batch reads. */
@@ -175,7 +175,7 @@ async function putFiles(
     source: files.join(" "),
     destination: dir,
     tree: true,
-    files: result.files.map((f) => ({ ...f, local: local(f.path) })),
+    files: result.files.map((f) => movedFile(f, local(f.path))),
     failed: [...failed, ...result.failed.filter((_, i) => done[i] !== true)],
     kept: [...kept, ...result.failed.filter((_, i) => done[i] === true).map((f) => f.path)],
     skipped: result.skipped,

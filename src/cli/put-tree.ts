@@ -6,7 +6,12 @@ import { uploadTree } from "../client/tree.js";
 import { note, type CommonFlags } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
 import { planLocalTree } from "./transfer-plan.js";
-import { isAlreadyComplete, isExistsFailure, type TransferReport } from "./transfer-report.js";
+import {
+  isAlreadyComplete,
+  isExistsFailure,
+  movedFile,
+  type TransferReport,
+} from "./transfer-report.js";
 import { treeTransferOptions } from "./tree-transfer-options.js";
 
 /** Flags of `bftp put` that a folder copy reads. */
@@ -52,7 +57,7 @@ export async function putTreeInto(
     // With -c, the files the server said it holds were not sent (PROTOCOL.md §8.14).
     files: result.files
       .filter((f) => !isAlreadyComplete(f))
-      .map((f) => ({ ...f, local: localOf(f.path) })),
+      .map((f) => movedFile(f, localOf(f.path))),
     failed: result.failed.filter((_, i) => done[i] !== true),
     kept: [
       ...result.files.filter(isAlreadyComplete).map((f) => f.path),

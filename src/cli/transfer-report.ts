@@ -9,6 +9,24 @@ export interface MovedFile extends TransferResult {
   readonly local: string;
 }
 
+/**
+ * `file` with its local path. Written out field by field: spreading each of a tree's 10,000
+ * results into a new object took some 15 ms of `get -r` (issue 12).
+ */
+export function movedFile(file: TransferResult, local: string): MovedFile {
+  const moved: { -readonly [K in keyof MovedFile]: MovedFile[K] } = {
+    path: file.path,
+    bytes: file.bytes,
+    size: file.size,
+    offset: file.offset,
+    checksum: file.checksum,
+    local,
+  };
+  if (file.mtime !== undefined) moved.mtime = file.mtime;
+  if (file.held !== undefined) moved.held = file.held;
+  return moved;
+}
+
 /** What a get or put did, for the result line, the JSON document and the exit code. */
 export interface TransferReport {
   readonly direction: "get" | "put";

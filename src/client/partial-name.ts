@@ -20,7 +20,9 @@ const MAX_NAME_BYTES = 255;
  */
 export function partialName(name: string): string {
   const plain = `${name}${PARTIAL_SUFFIX}`;
-  if (Buffer.byteLength(plain) <= MAX_NAME_BYTES) return plain;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: a short name needs no count.
+  if (plain.length * 3 <= MAX_NAME_BYTES || Buffer.byteLength(plain) <= MAX_NAME_BYTES)
+    return plain;
   const tag = `~${createHash("sha256").update(name).digest("hex").slice(0, 16)}${PARTIAL_SUFFIX}`;
   const budget = MAX_NAME_BYTES - Buffer.byteLength(tag);
   let prefix = "";

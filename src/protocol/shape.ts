@@ -90,11 +90,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** An object with (at least) these fields; other keys are allowed and kept. */
 export function object<F extends Fields>(fields: F): Shape<ObjectOf<F>> {
-  const entries = Object.entries(fields);
+  const keys = Object.keys(fields);
+  const shapes = Object.values(fields);
+  /** Keys Object.prototype has (`toString`, `constructor`...): always read with hasOwn. */
+  const inherited = keys.map((key) => key in Object.prototype);
   return (value): value is ObjectOf<F> => {
     if (!isPlainObject(value)) return false;
-    for (const [key, shape] of entries) {
-      if (!shape(Object.hasOwn(value, key) ? value[key] : undefined)) return false;
+    // What JSON.parse and the hand readers make has Object.prototype behind it: for a key
+    // that prototype lacks, a plain read is an own read, without a call per field.
+    const plain = Object.getPrototypeOf(value) === Object.prototype;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const own = plain && !inherited[i] ? true : Object.hasOwn(value, key);
+      if (!(shapes[i] as Shape<unknown>)(own ? value[key] : undefined)) return false;
     }
     return true;
   };

@@ -148,6 +148,13 @@ export class TreeDecoder {
       switch (this.#state) {
         case State.Header:
         case State.TrailerHeader: {
+          if (this.#headerHave === 0 && chunk.length - at >= HEX_SIZE_HEADER.width) {
+            // The whole header is in this chunk (nearly always): read it where it is.
+            const length = HEX_SIZE_HEADER.parse(chunk, at);
+            at += HEX_SIZE_HEADER.width;
+            this.#frameStarts(length);
+            break;
+          }
           const n = Math.min(HEX_SIZE_HEADER.width - this.#headerHave, chunk.length - at);
           chunk.copy(this.#header, this.#headerHave, at, at + n);
           this.#headerHave += n;

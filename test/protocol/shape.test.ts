@@ -73,6 +73,14 @@ test("object keeps unknown keys; strictObject refuses them; missing required key
   const proto = Object.create({ size: 1 }) as Record<string, unknown>;
   proto["path"] = "a";
   assert.ok(!loose(proto));
+  // A field named like one of Object.prototype's keys is read as the object's own too.
+  const named = object({ constructor: string(10), toString: optional(string(10)) });
+  assert.ok(!named({}), "constructor comes from the prototype, not the object");
+  assert.ok(named({ constructor: "own" }));
+  assert.ok(named(JSON.parse('{"constructor":"own","toString":"x"}')));
+  assert.ok(!named(JSON.parse('{"constructor":"own","toString":1}')));
+  assert.ok(!object({ path: string(10) })(Object.assign(Object.create(null), { size: 1 })));
+  assert.ok(object({ path: string(10) })(Object.assign(Object.create(null), { path: "a" })));
 });
 
 test("either and refine", () => {
