@@ -43,10 +43,6 @@ export const MAX_RECORD_JSON = 8192;
 /** Longest relative path in a record, in UTF-8 bytes (PROTOCOL.md §6's path limit). */
 export const MAX_RECORD_PATH = 4096;
 
-// C0, DEL, C1 controls, backslash, lone surrogates: as PROTOCOL.md §6 refuses in paths.
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\\ud800-\udfff]/u;
-
 /**
  * Whether `rel` is a well-formed relative record path: `/`-separated names, none empty, `.`
  * or `..`, no leading `/`, no control character or backslash, at most 4096 bytes. A receiver
@@ -54,12 +50,39 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\\ud800-\udfff]/u;
  * sandbox); this is the shape every record path must have.
  */
 export function isRecordPath(rel: string): boolean {
-  if (rel === "" || FORBIDDEN.test(rel) || Buffer.byteLength(rel) > MAX_RECORD_PATH) return false;
-  for (const name of rel.split("/")) {
-    if (name === "" || name === "." || name === "..") return false;
+  const n = rel.length;
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count the bytes only when the units cannot tell.
+  if (n === 0 || n > MAX_RECORD_PATH) return false;
+  if (n * 3 > MAX_RECORD_PATH && Buffer.byteLength(rel) > MAX_RECORD_PATH) return false;
+  // One pass over the units (a check per file of a tree, issue 12): no C0 or C1 control, no
+  // backslash, no lone surrogate, and no name that is empty, "." or "..".
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? SLASH : rel.charCodeAt(i);
+    if (c === SLASH) {
+      const length = i - start;
+      if (length === 0) return false;
+      if (
+        length <= 2 &&
+        rel.charCodeAt(start) === DOT &&
+        (length === 1 || rel.charCodeAt(start + 1) === DOT)
+      )
+        return false;
+      start = i + 1;
+    } else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === BACKSLASH) return false;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      // A high surrogate followed by a low one is a character; any other surrogate is not.
+      const next = i + 1 < n ? rel.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || next < 0xdc00 || next > 0xdfff) return false;
+      i++;
+    }
   }
   return true;
 }
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
 /** A have-list path (or a held-list path, §8.14), checked strictly: the receiver acts on it. */
 export const recordPath = refine(string(MAX_RECORD_PATH), isRecordPath);

@@ -90,7 +90,17 @@ export class CommitBatches {
   /** Adds the verified file whose room this is; a full batch goes once the one before is done. */
   async add(slot: Slot, file: Omit<BatchEntry, "start" | "size">): Promise<void> {
     if (this.#open === slot) this.#open = undefined;
-    this.#batch.push({ ...file, start: slot.start, size: slot.size });
+    // Field by field: a spread per file was most of this method's cost (issue 12).
+    this.#batch.push({
+      rel: file.rel,
+      virtual: file.virtual,
+      dirFd: file.dirFd,
+      name: file.name,
+      serial: file.serial,
+      mtime: file.mtime,
+      start: slot.start,
+      size: slot.size,
+    });
     if (this.#used >= BATCH_BYTES) await this.startNext();
   }
 

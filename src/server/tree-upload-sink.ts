@@ -406,7 +406,8 @@ export class TreeUploadSink {
  * (`..`, absolute, empty names, control characters), or a name the server reserves (§6).
  */
 function refusal(rel: string, virtual: string): BftpError | undefined {
-  if (isRecordPath(rel) && !rel.split("/").some((name) => name.startsWith(TEMP_PREFIX)))
+  // No name may start with the staging prefix: at the start, or after a separator.
+  if (isRecordPath(rel) && !rel.startsWith(TEMP_PREFIX) && !rel.includes(`/${TEMP_PREFIX}`))
     return undefined;
   return new BftpError(
     "BFTP_ERR_PATH_REFUSED",
