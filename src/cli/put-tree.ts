@@ -3,6 +3,7 @@ import path from "node:path";
 import type { BftpClient } from "../client/client.js";
 import { sha256Of } from "../client/download.js";
 import { uploadTree } from "../client/tree.js";
+import { isRecordPath } from "../protocol/tree-records.js";
 import { note, type CommonFlags } from "./common.js";
 import type { ProgressDisplay } from "./progress-display.js";
 import { planLocalTree } from "./transfer-plan.js";
@@ -46,8 +47,16 @@ export async function putTreeInto(
   note(flags, `copying ${local} into ${dest}`);
   const { options, warnings } = treeTransferOptions(flags, { display, verb: "sent" });
   const result = await uploadTree(client, local, dest, options);
-  const localOf = (remote: string): string =>
-    path.join(local, ...path.posix.relative(dest, remote).split("/"));
+  // The results' paths are the sent record paths below dest (no empty, "." or ".." name):
+  // those are joined by hand, far cheaper than relative and join for each of 10,000.
+  const remotePrefix = path.posix.join(dest, "x").slice(0, -1);
+  const localPrefix = path.join(local, "x").slice(0, -1);
+  const localOf = (remote: string): string => {
+    const rel = remote.slice(remotePrefix.length);
+    return remote.startsWith(remotePrefix) && isRecordPath(rel)
+      ? `${localPrefix}${path.sep === "/" ? rel : rel.replaceAll("/", path.sep)}`
+      : path.join(local, ...path.posix.relative(dest, remote).split("/"));
+  };
   const done = await keptWithContinue(client, flags, result.failed, localOf);
   return {
     direction: "put",

@@ -36,6 +36,8 @@ export interface TreeSourceOptions {
 /** A folder being walked: its entries, and how far. */
 interface Level {
   readonly dir: string;
+  /** What `path.join(dir, name)` puts before a name from the folder's listing: made once. */
+  readonly prefix: string;
   readonly rel: string;
   /** Read when the folder's turn comes (its `F` then goes out), not when it is found. */
   entries: fs.Dirent[] | undefined;
@@ -117,7 +119,8 @@ export class TreeSource {
   }
 
   #entry(top: Level, entry: fs.Dirent, out: TreeEncoder, sent: SentFile[]): void {
-    const local = path.join(top.dir, entry.name);
+    // A listed name has no separator and is neither "." nor "..": joined without parsing.
+    const local = `${top.prefix}${entry.name}`;
     const rel = top.rel === "" ? entry.name : `${top.rel}/${entry.name}`;
     if (!isRecordPath(rel) || entry.name === "") {
       this.#skip(`skipped ${escapeControls(local)}: a name the protocol cannot carry`);
@@ -209,7 +212,8 @@ export class TreeSource {
 }
 
 function level(dir: string, rel: string): Level {
-  return { dir, rel, entries: undefined, at: 0, dirs: [] };
+  const prefix = path.join(dir, "x").slice(0, -1);
+  return { dir, prefix, rel, entries: undefined, at: 0, dirs: [] };
 }
 
 /** Reads into `buffer` from `position` until it is full or the file ends; returns the count. */

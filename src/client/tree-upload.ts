@@ -62,7 +62,9 @@ export async function uploadTreeStream(
   let wake: (() => void) | undefined;
   let receiving = true;
   const replied = deferred();
-  const remoteOf = (rel: string): string => path.posix.join(remoteDir, rel);
+  // Every path sent passed isRecordPath (no empty, "." or ".." name): joining it is appending.
+  const remotePrefix = path.posix.join(remoteDir, "x").slice(0, -1);
+  const remoteOf = (rel: string): string => `${remotePrefix}${rel}`;
   const request = {
     op: "PUTTREE",
     path: remoteDir,

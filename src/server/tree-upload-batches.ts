@@ -67,9 +67,20 @@ export class CommitBatches {
 
   /** Room for the file now arriving; waits for the batch before when this one is full. */
   async reserve(size: number): Promise<Slot> {
-    if (this.#used + size > this.#arena.length || this.#batch.length >= BATCH_FILES) {
-      await this.startNext();
-    }
+    if (this.#full(size)) await this.startNext();
+    return this.#take(size);
+  }
+
+  /** Room for the file now arriving when this batch has it, without waiting; else undefined. */
+  reserveNow(size: number): Slot | undefined {
+    return this.#full(size) ? undefined : this.#take(size);
+  }
+
+  #full(size: number): boolean {
+    return this.#used + size > this.#arena.length || this.#batch.length >= BATCH_FILES;
+  }
+
+  #take(size: number): Slot {
     const slot = { start: this.#used, size };
     this.#used += size;
     this.#open = slot;
@@ -87,8 +98,11 @@ export class CommitBatches {
     this.#open = undefined;
   }
 
-  /** Adds the verified file whose room this is; a full batch goes once the one before is done. */
-  async add(slot: Slot, file: Omit<BatchEntry, "start" | "size">): Promise<void> {
+  /**
+   * Adds the verified file whose room this is; a full batch goes once the one before is done
+   * (the promise; undefined when nothing waits).
+   */
+  add(slot: Slot, file: Omit<BatchEntry, "start" | "size">): Promise<void> | undefined {
     if (this.#open === slot) this.#open = undefined;
     // Field by field: a spread per file was most of this method's cost (issue 12).
     this.#batch.push({
@@ -101,7 +115,7 @@ export class CommitBatches {
       start: slot.start,
       size: slot.size,
     });
-    if (this.#used >= BATCH_BYTES) await this.startNext();
+    return this.#used >= BATCH_BYTES ? this.startNext() : undefined;
   }
 
   /** Commits the batch filling and waits for every batch: their results are given. */

@@ -29,6 +29,11 @@ export class UploadFolders {
     this.#virtual = virtual;
   }
 
+  /** The folder at `rel` if it is open already (the target always is), without waiting. */
+  known(rel: string): number | undefined {
+    return rel === "" ? this.#rootFd : this.#dirs.get(rel);
+  }
+
   /**
    * The open folder at `rel`. `settle` is awaited before the oldest folder is closed to make
    * room: work in flight may still commit into it.

@@ -159,23 +159,33 @@ export class TreeUploadSink {
     const { reader } = this.#ctx;
     const waits = { timeout: this.#ctx.limits.stallTimeoutMs };
     for (;;) {
-      let chunk: Buffer;
-      try {
-        this.#idle = reader.buffered === 0;
-        chunk = await reader.readSome(Math.min(this.#decoder.want(), READ_BYTES), waits);
-      } catch (err) {
-        if (isBftpError(err, "BFTP_ERR_PEER_CLOSED")) {
-          throw new BftpError("BFTP_ERR_UNEXPECTED_EOF", "Cannot finish the tree: the peer closed");
+      // Bytes at hand are taken without a promise; only an empty queue is awaited.
+      const want = Math.min(this.#decoder.want(), READ_BYTES);
+      let chunk = reader.readSomeNow(want);
+      if (chunk === undefined) {
+        try {
+          this.#idle = true;
+          chunk = await reader.readSome(want, waits);
+        } catch (err) {
+          if (isBftpError(err, "BFTP_ERR_PEER_CLOSED")) {
+            throw new BftpError(
+              "BFTP_ERR_UNEXPECTED_EOF",
+              "Cannot finish the tree: the peer closed",
+            );
+          }
+          throw err;
+        } finally {
+          this.#idle = false;
         }
-        throw err;
-      } finally {
-        this.#idle = false;
       }
       for (const event of this.#decoder.push(chunk)) {
         if (event.type === "trailer") {
           return event.error === undefined ? undefined : remoteOf(event.error);
         }
-        await this.#event(event);
+        // Most records are handled at once (a small file's bytes go to the batch buffer);
+        // only those that wait on the disk or the pool return a promise (issue 12).
+        const pending = this.#event(event);
+        if (pending !== undefined) await pending;
       }
       // Whenever no more records are at hand, the batch goes to the pool (unless one is there:
       // then it goes when that one is answered) and the results at hand go out, so a client
@@ -189,11 +199,10 @@ export class TreeUploadSink {
     }
   }
 
-  async #event(event: Exclude<TreeEvent, { type: "trailer" }>): Promise<void> {
+  #event(event: Exclude<TreeEvent, { type: "trailer" }>): Promise<void> | undefined {
     switch (event.type) {
       case "folder":
-        await this.#folder(event.path);
-        return;
+        return this.#folder(event.path);
       case "file":
         this.#files++;
         this.#file = {
@@ -203,15 +212,19 @@ export class TreeUploadSink {
           position: 0,
           size: event.size,
         };
-        await this.#start(this.#file);
-        return;
+        return this.#start(this.#file);
       case "data":
-        await this.#data(this.#file as Incoming, event.bytes);
-        return;
-      case "end":
-        await this.#end(this.#file as Incoming, event.error);
-        this.#file = undefined;
-        return;
+        return this.#data(this.#file as Incoming, event.bytes);
+      case "end": {
+        const ending = this.#end(this.#file as Incoming, event.error);
+        if (ending === undefined) {
+          this.#file = undefined;
+          return undefined;
+        }
+        return ending.then(() => {
+          this.#file = undefined;
+        });
+      }
       default:
         throw new BftpError(
           "BFTP_ERR_BAD_REQUEST",
@@ -235,21 +248,42 @@ export class TreeUploadSink {
     }
   }
 
-  /** An `H`: its path checked, its folder opened, its staging file created. */
-  async #start(file: Incoming): Promise<void> {
+  /**
+   * An `H`: its path checked, its folder opened, its staging file created. A small file whose
+   * folder is open and whose batch has room is done here and now; else the promise.
+   */
+  #start(file: Incoming): Promise<void> | undefined {
     file.error = refusal(file.rel, file.virtual);
-    if (file.error !== undefined) return;
+    if (file.error !== undefined) return undefined;
     if (this.#ctx.windingDown) {
       file.error = new BftpError(
         "BFTP_ERR_SHUTTING_DOWN",
         `Cannot commit ${JSON.stringify(file.virtual)}: the server is shutting down`,
       );
-      return;
+      return undefined;
     }
     const cut = file.rel.lastIndexOf("/");
     const name = file.rel.slice(cut + 1);
+    const dir = cut < 0 ? "" : file.rel.slice(0, cut);
+    if (file.size <= SMALL_FILE) {
+      const dirFd = this.#folders.known(dir);
+      const slot = dirFd === undefined ? undefined : this.#batches.reserveNow(file.size);
+      if (slot !== undefined) {
+        file.dirFd = dirFd;
+        file.name = name;
+        file.slot = slot;
+        if (this.#writeFailure !== undefined)
+          file.error = fsError(this.#writeFailure, "upload to", file.virtual);
+        return undefined;
+      }
+    }
+    return this.#open(file, dir, name);
+  }
+
+  /** The rest of {@link #start}, when the folder must be opened or the batch has no room. */
+  async #open(file: Incoming, dir: string, name: string): Promise<void> {
     try {
-      file.dirFd = await this.#folders.open(cut < 0 ? "" : file.rel.slice(0, cut), this.#settling);
+      file.dirFd = await this.#folders.open(dir, this.#settling);
       file.name = name;
       if (file.size <= SMALL_FILE) {
         // Its bytes go to the batch buffer; the worker stages and commits it (link: EEXIST
@@ -271,16 +305,21 @@ export class TreeUploadSink {
     }
   }
 
-  async #data(file: Incoming, bytes: Buffer): Promise<void> {
-    if (file.error !== undefined) return;
+  #data(file: Incoming, bytes: Buffer): Promise<void> | undefined {
+    if (file.error !== undefined) return undefined;
     if (file.slot !== undefined) {
       this.#batches.copy(file.slot, bytes, file.position); // the decoder checked the size
       file.position += bytes.length;
-      return;
+      return undefined;
     }
-    if (file.large === undefined) return;
+    if (file.large === undefined) return undefined;
+    return this.#write(file, file.large, bytes);
+  }
+
+  /** A large file's bytes, written to its staging file as they arrive. */
+  async #write(file: Incoming, large: LargeUpload, bytes: Buffer): Promise<void> {
     try {
-      await file.large.write(bytes, file.position);
+      await large.write(bytes, file.position);
       file.position += bytes.length;
     } catch (err) {
       file.error = fsError(err, "write", file.virtual);
@@ -288,14 +327,17 @@ export class TreeUploadSink {
     }
   }
 
-  /** An `E`: a verified file is flushed, stamped and committed; any file gets its `R`. */
-  async #end(file: Incoming, error: WireError | undefined): Promise<void> {
+  /**
+   * An `E`: a verified file is flushed, stamped and committed; any file gets its `R`. A small
+   * verified file joins the batch here and now (a promise only when the batch is full).
+   */
+  #end(file: Incoming, error: WireError | undefined): Promise<void> | undefined {
     if (error !== undefined && file.error === undefined) file.error = remoteOf(error);
     if (file.slot !== undefined) {
       const { slot } = file;
       file.slot = undefined; // its bytes are the batch's now, or given back
       if (file.error === undefined) {
-        await this.#batches.add(slot, {
+        return this.#batches.add(slot, {
           rel: file.rel,
           virtual: file.virtual,
           dirFd: file.dirFd as number,
@@ -303,10 +345,14 @@ export class TreeUploadSink {
           serial: this.#files,
           mtime: file.mtime,
         });
-        return;
       }
       this.#batches.release(slot);
     }
+    return this.#finish(file);
+  }
+
+  /** The rest of {@link #end}: a large file committed, or any failed file's `R`. */
+  async #finish(file: Incoming): Promise<void> {
     // Results go out in the order of the files: the batch before this one's.
     await this.#batches.runAll();
     if (file.error === undefined && file.large !== undefined) {

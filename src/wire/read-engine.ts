@@ -254,6 +254,18 @@ export class ReadEngine {
     });
   }
 
+  /**
+   * Runs `take` now, with no promise, when no read is pending (else `BFTP_ERR_READ_PENDING`),
+   * then lets the source flow again if the queue fell below the high-water mark.
+   */
+  now<T>(take: () => T): T {
+    const busy = this.#busyError();
+    if (busy) throw busy;
+    const value = take();
+    this.#updateFlow();
+    return value;
+  }
+
   #service(): void {
     this.#waiter?.attempt();
     this.#updateFlow();

@@ -302,6 +302,16 @@ export class StreamReader {
     return this.#engine.read("read", options, () => this.#readSomeAttempt(max));
   }
 
+  /**
+   * Between 1 and `max` bytes if some are queued now (a view), else undefined: `readSome`
+   * without a promise, for a loop that awaits only when nothing has arrived (a PUTTREE's
+   * records, issue 12). Failures and the end of the stream are left to `readSome`.
+   */
+  readSomeNow(max: number): Buffer | undefined {
+    if (!isLength(max) || max === 0) throw badLength(max);
+    return this.#engine.now(() => (this.#queue.length > 0 ? this.#queue.takeSome(max) : undefined));
+  }
+
   /** Discards exactly `n` bytes as they arrive, without buffering them. */
   async skip(n: number, options: WaitOptions = {}): Promise<void> {
     if (!isLength(n)) throw badLength(n);
