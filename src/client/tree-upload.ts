@@ -6,6 +6,7 @@ import { TreeDecoder } from "../protocol/tree-decoder.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
 import { readTreePhase } from "../protocol/tree-phase-reader.js";
 import { writeAll } from "../wire/write-all.js";
+import { writeFlushed } from "../wire/write-flushed.js";
 import type { BftpClient } from "./client.js";
 import type { TransferResult } from "./download.js";
 import { expectShape, pathReply } from "./reply-shapes.js";
@@ -79,9 +80,19 @@ export async function uploadTreeStream(
       if (offer !== undefined) await writeAll(conn.socket, jsonArrayPhase(offer), wait);
       if (!(await replied.promise)) return; // refused: no records follow (§8.14)
       const out = new TreeEncoder(maxChunk);
+      // One batch in the kernel while the next is built; once a write has completed, its
+      // memory builds the batch after (two arenas in turn, no fresh megabyte per batch).
+      let previous: { flushed: Promise<void>; batch: Buffer } | undefined;
       while (!source.done) {
         for (const file of source.fill(out, BATCH_BYTES)) unanswered.push(file);
-        await writeAll(conn.socket, out.take(), wait);
+        const batch = out.take();
+        const flushed = writeFlushed(conn.socket, [batch], wait);
+        flushed.catch(() => undefined); // awaited below, or by the next round
+        if (previous !== undefined) {
+          await previous.flushed;
+          out.giveBack(previous.batch);
+        }
+        previous = { flushed, batch };
         // A bound on what is sent and not answered: the server sends its results whenever
         // it has no more records to hand (§8.14), so waiting here always ends.
         while (receiving && unanswered.length - answeredAt >= MAX_UNANSWERED) {
@@ -89,6 +100,7 @@ export async function uploadTreeStream(
         }
         if (!receiving) return; // the results failed: the exchange reports why
       }
+      if (previous !== undefined) await previous.flushed;
       await writeAll(conn.socket, out.finish(), wait);
     },
     () =>
