@@ -9,6 +9,7 @@ import { TreeDecoder, type TreeEvent } from "../../src/protocol/tree-decoder.js"
 import { TreeEncoder } from "../../src/protocol/tree-encoder.js";
 import { RECORD, encodeRecord } from "../../src/protocol/tree-records.js";
 import { splits } from "../helpers/feed.js";
+import { clientTreeDecoder } from "../helpers/tree-decoder.js";
 
 const MAX_CHUNK = 128;
 const STABLE = new Set([
@@ -18,12 +19,7 @@ const STABLE = new Set([
 ]);
 
 function decoder(): TreeDecoder {
-  return new TreeDecoder({
-    maxChunk: MAX_CHUNK,
-    maxTrailer: 8192,
-    alg: "crc32",
-    errorCode: "BFTP_ERR_PROTOCOL",
-  });
+  return clientTreeDecoder(MAX_CHUNK);
 }
 
 /** Feeds the pieces as a receiver does (never more than `want()` at once); data joined per file. */

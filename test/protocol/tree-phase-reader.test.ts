@@ -13,16 +13,12 @@ import { readTreePhase } from "../../src/protocol/tree-phase-reader.js";
 import { HEX_SIZE_HEADER, StreamReader } from "../../src/wire/index.js";
 import { rejectsWithCode } from "../helpers/assert-code.js";
 import { readableFrom, splits } from "../helpers/feed.js";
+import { clientTreeDecoder } from "../helpers/tree-decoder.js";
 
 const MAX_CHUNK = 128;
 
 function decoder(): TreeDecoder {
-  return new TreeDecoder({
-    maxChunk: MAX_CHUNK,
-    maxTrailer: 8192,
-    alg: "crc32",
-    errorCode: "BFTP_ERR_PROTOCOL",
-  });
+  return clientTreeDecoder(MAX_CHUNK);
 }
 
 function crc(bytes: Uint8Array): string {
