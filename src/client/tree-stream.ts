@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import { crc32Hex } from "../protocol/checksum.js";
 import { remoteError } from "../protocol/replies.js";
 import { TreeDecoder, type TreeEvent } from "../protocol/tree-decoder.js";
 import { readTreePhase } from "../protocol/tree-phase-reader.js";
@@ -162,7 +163,7 @@ export function jsonArrayPhase(entries: readonly object[]): Buffer[] {
   const trailer = Buffer.from(
     JSON.stringify({
       ok: true,
-      checksum: { alg: "crc32", value: crc.toString(16).padStart(8, "0") },
+      checksum: { alg: "crc32", value: crc32Hex(crc) },
     }),
   );
   frames.push(HEX_SIZE_HEADER.encode(0), HEX_SIZE_HEADER.encode(trailer.length), trailer);

@@ -17,6 +17,11 @@ export interface Checksum {
   readonly combine?: ((crc: number, len: number) => void) | undefined;
 }
 
+/** A CRC-32 value as §9 writes it: 8 lowercase hex digits. */
+export function crc32Hex(crc: number): string {
+  return crc.toString(16).padStart(8, "0");
+}
+
 /**
  * Adds `bytes` to `sum` and returns their own CRC-32, for a tree phase's checksum: when `sum`
  * is CRC-32 too, the bytes are read once for both (issue 12).
@@ -57,6 +62,6 @@ export function createChecksum(alg: ChecksumAlg): Checksum {
     combine: (chunkCrc, len) => {
       crc = crc32Combine(crc, chunkCrc, len);
     },
-    digest: () => crc.toString(16).padStart(8, "0"),
+    digest: () => crc32Hex(crc),
   };
 }

@@ -2,7 +2,7 @@ import zlib from "node:zlib";
 import { BftpError, type ErrorCode } from "../errors.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
-import { createChecksum, updateWithCrc, type Checksum } from "./checksum.js";
+import { createChecksum, crc32Hex, updateWithCrc, type Checksum } from "./checksum.js";
 import { crc32Byte, crc32Combine } from "./crc32-combine.js";
 import { wireError, type WireError } from "./replies.js";
 import { either, object, oneOf, string, type Shape } from "./shape.js";
@@ -326,7 +326,7 @@ export class TreeDecoder {
   #trailer(body: Buffer): TreeEvent {
     const trailer = this.#shape(trailerShape, this.#json(body));
     if (!trailer.ok) return { type: "trailer", error: trailer.error };
-    const mine = this.#phaseCrc.toString(16).padStart(8, "0");
+    const mine = crc32Hex(this.#phaseCrc);
     if (trailer.checksum.value.toLowerCase() === mine) return { type: "trailer" };
     return {
       type: "trailer",

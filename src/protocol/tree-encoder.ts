@@ -1,5 +1,6 @@
 import zlib from "node:zlib";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
+import { crc32Hex } from "./checksum.js";
 import { crc32Byte, crc32Combine } from "./crc32-combine.js";
 import type { WireError } from "./replies.js";
 import { RECORD } from "./tree-records.js";
@@ -176,7 +177,7 @@ export class TreeEncoder {
     const trailer = Buffer.from(
       JSON.stringify(
         error === undefined
-          ? { ok: true, checksum: { alg: "crc32", value: this.crc.toString(16).padStart(8, "0") } }
+          ? { ok: true, checksum: { alg: "crc32", value: crc32Hex(this.crc) } }
           : { ok: false, error },
       ),
     );

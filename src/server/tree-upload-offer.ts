@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { BftpError, isBftpError } from "../errors.js";
+import { crc32Hex } from "../protocol/checksum.js";
 import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import { heldFrames } from "../protocol/held-list.js";
 import { encodeMessage, toWireError } from "../protocol/replies.js";
@@ -108,7 +109,7 @@ export async function sendHeld(
   }
   const trailer =
     failure === undefined
-      ? { ok: true, checksum: { alg: "crc32", value: crc.toString(16).padStart(8, "0") } }
+      ? { ok: true, checksum: { alg: "crc32", value: crc32Hex(crc) } }
       : { ok: false, error: toWireError(failure) };
   await writeAll(ctx.socket, [HEX_SIZE_HEADER.encode(0), encodeMessage(trailer)], wait).catch(lost);
   return { held, failure };

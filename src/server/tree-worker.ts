@@ -8,6 +8,7 @@ import fs, { type BigIntStats } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import zlib from "node:zlib";
 import { BftpError } from "../errors.js";
+import { crc32Hex } from "../protocol/checksum.js";
 import { toWireError, type WireError } from "../protocol/replies.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
 import { isRecordPath } from "../protocol/tree-records.js";
@@ -83,12 +84,7 @@ function settled(fd: number, stats: BigIntStats): BigIntStats | undefined {
 
 function digest(alg: ChecksumAlg, bytes: Uint8Array): string {
   if (alg === "sha256") return createHash("sha256").update(bytes).digest("hex");
-  return hex8(zlib.crc32(bytes));
-}
-
-/** A CRC-32 as the 8 lowercase hex digits of §9. */
-function hex8(crc: number): string {
-  return crc.toString(16).padStart(8, "0");
+  return crc32Hex(zlib.crc32(bytes));
 }
 
 function changed(virtual: string): WireError {
@@ -177,7 +173,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
           body.copy(frame, frame.length - size);
           out.pushFrame(frame, crc);
         } else out.data(body);
-        out.endOk(crc === undefined ? digest(job.alg, body) : hex8(crc));
+        out.endOk(crc === undefined ? digest(job.alg, body) : crc32Hex(crc));
         files++;
         bytes += size;
         continue;
@@ -241,7 +237,9 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
       const crc = job.alg === "crc32" ? zlib.crc32(body) : undefined;
       if (frame !== undefined) out.pushFrame(frame, crc);
       else out.data(body);
-      out.endOk(crc !== undefined ? hex8(crc) : sum !== undefined ? sum : digest(job.alg, body));
+      out.endOk(
+        crc !== undefined ? crc32Hex(crc) : sum !== undefined ? sum : digest(job.alg, body),
+      );
       files++;
       bytes += size;
     } catch (err) {
