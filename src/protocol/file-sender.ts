@@ -43,10 +43,26 @@ export interface FileSenderOptions {
    * stats compared with those it had when the transfer began); an error ends the phase with it.
    */
   readonly beforeLast?: () => Promise<BftpError | undefined>;
-  /** Size for a new buffer, asked before each is made (the server's budget share). */
+  /**
+   * Size for a new buffer (the server's budget share), asked before each is made and when
+   * one comes back from the socket: a buffer of another size than this then leaves the
+   * rotation, and the next read takes one of today's size.
+   */
   readonly bufferSize: () => number;
-  /** How many buffers rotate (default 4): reads run this far ahead of the socket. */
-  readonly buffers?: number;
+  /**
+   * Largest first buffer, each next one at most twice the largest made before (default: no
+   * such ramp). The server's GETs start at 128 KiB: when a hundred start at once, the first
+   * of them would otherwise each take 1 MiB while the server still looked quiet, fill the
+   * shared slab before the rest had claimed their share, and leave those to allocate buffers
+   * of their own (issue 12: peak RSS). A lone large GET reaches 1 MiB by its fourth read.
+   */
+  readonly firstBuffer?: number;
+  /**
+   * How many buffers rotate (default 4): reads run this far ahead of the socket. A function is
+   * asked again whenever a buffer comes back from the socket (the server's budget share,
+   * which wants fewer and larger buffers as more transfers run).
+   */
+  readonly buffers?: number | (() => number);
   /**
    * Where buffers come from (the server's arena, transfer-arena.ts); undefined when it has
    * none to spare: then the rotation goes on with the buffers it has (a buffer of its own is
@@ -92,8 +108,9 @@ export class FileSender {
   readonly #options: FileSenderOptions;
   readonly #sum: Checksum;
   readonly #end: number;
-  readonly #most: number;
-  #made = 0; // buffers allocated so far
+  #made = 0; // buffers in the rotation now
+  /** Largest buffer this phase may make next (`firstBuffer`, doubling with each one made). */
+  #ramp: number;
   readonly #free: Buffer[] = [];
   /** Buffers `allocate` gave, for `release` once the phase is over and every write is done. */
   readonly #lent: Buffer[] = [];
@@ -123,7 +140,7 @@ export class FileSender {
     this.#sum = createChecksum(options.alg);
     this.#position = options.offset;
     this.#end = options.offset + options.length;
-    this.#most = Math.max(2, options.buffers ?? 4);
+    this.#ramp = options.firstBuffer ?? Number.POSITIVE_INFINITY;
     this.#prefix = [...(options.prefix ?? [])];
   }
 
@@ -178,19 +195,32 @@ export class FileSender {
     );
   }
 
+  /** How many buffers may rotate now (at least one). */
+  #most(): number {
+    const { buffers } = this.#options;
+    const most = typeof buffers === "function" ? buffers() : (buffers ?? 4);
+    return Math.max(1, most);
+  }
+
+  /** The size for the next buffer: the caller's, within the ramp. */
+  #size(): number {
+    return Math.min(this.#options.bufferSize(), this.#ramp);
+  }
+
   /** Starts the next read if none is running, a buffer is free and bytes are left. */
   #read(): void {
     if (this.#reading || this.#stopping || this.#fatal || this.#position >= this.#end) return;
     let buffer = this.#free.pop();
     if (buffer === undefined) {
-      if (this.#made >= this.#most) return; // every buffer is read ahead or in the socket
-      const size = this.#options.bufferSize();
+      if (this.#made >= this.#most()) return; // every buffer is read ahead or in the socket
+      const size = this.#size();
       const lent = this.#options.allocate?.(size);
       // The arena is full: go on with the buffers already made (a flush frees one).
-      if (lent === undefined && this.#options.allocate !== undefined && this.#made >= 2) return;
+      if (lent === undefined && this.#options.allocate !== undefined && this.#made >= 1) return;
       this.#made++;
       if (lent !== undefined) this.#lent.push(lent);
       buffer = lent ?? Buffer.allocUnsafe(size);
+      this.#ramp = Math.max(this.#ramp, 2 * buffer.length);
     }
     this.#reading = true;
     const want = Math.min(buffer.length, this.#end - this.#position);
@@ -261,16 +291,24 @@ export class FileSender {
   }
 
   /**
-   * A buffer the socket is done with goes back in the rotation; a lent one larger than the
-   * size asked for now (a GET that began while the server was quiet, now in a crowd) goes back
-   * to its lender instead, and the next read takes one of today's size.
+   * A buffer the socket is done with goes back in the rotation, unless the rotation should
+   * now hold fewer buffers, or buffers of another size: a GET that began while the server was
+   * quiet, now in a crowd, gives its large buffers back; one whose first buffers were small
+   * (the ramp, a crowd that has gone) replaces them with larger ones. A lent buffer goes back
+   * to its lender, one of the phase's own to the collector; the next read takes one of
+   * today's size.
    */
   #recycle(buffer: Buffer): void {
+    const size = this.#size();
     const index = this.#lent.indexOf(buffer);
-    if (index >= 0 && buffer.length > this.#options.bufferSize()) {
-      this.#lent.splice(index, 1);
+    // A lent one smaller than asked for, from an arena that was full, is taken again at once
+    // if that is still all there is (a scan of the arena's block map, against a read).
+    if (buffer.length !== size || this.#made > this.#most()) {
       this.#made--;
-      this.#options.release?.(buffer);
+      if (index >= 0) {
+        this.#lent.splice(index, 1);
+        this.#options.release?.(buffer);
+      }
       return;
     }
     this.#free.push(buffer);

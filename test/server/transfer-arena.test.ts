@@ -233,3 +233,85 @@ test("a lent buffer larger than the size asked for now goes back, and a smaller 
   ]);
   assert.equal(arena.inUse, 0);
 });
+
+test("a rotation that the budget cuts to one buffer holds one, and the bytes still arrive whole", async () => {
+  const arena = new TransferArena(1024 * KiB);
+  const out = new HeldWritable();
+  let most = 4; // a quiet server: four buffers
+  let full!: () => void;
+  const rotationFull = new Promise<void>((resolve) => (full = resolve));
+  let taken = 0;
+  let cut = false;
+  const heldAtRead: number[] = []; // after the cut: the bytes lent when each read starts
+  const base = sender(arena);
+  const sending = new FileSender(
+    out,
+    sender(arena, {
+      buffers: () => most,
+      bufferSize: () => 64 * KiB,
+      allocate: (want) => {
+        if (++taken === 4) full();
+        return arena.take(want);
+      },
+      readAt: (buffer, length, position, done) => {
+        if (cut) heldAtRead.push(arena.inUse);
+        base.readAt(buffer, length, position, done);
+      },
+    }),
+  ).run();
+  const received = receive(new StreamReader(out.passed));
+  await rotationFull; // four buffers out, their writes held
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(arena.inUse, 4 * BLOCK);
+  most = 1; // then a crowd arrives
+  cut = true;
+  const pump = setInterval(() => {
+    out.release();
+  }, 1);
+  try {
+    assert.deepEqual(await received, FILE);
+    await sending;
+  } finally {
+    clearInterval(pump);
+  }
+  // The stream calls the four held writes back one by one; each buffer then leaves the
+  // rotation until one is left, which every later read reuses.
+  assert.ok(heldAtRead.length > 20, `${heldAtRead.length} reads after the cut`);
+  const late = heldAtRead.slice(-10);
+  assert.ok(
+    late.every((held) => held === BLOCK),
+    `lent at the last reads: ${late.join(",")}`,
+  );
+  assert.equal(arena.inUse, 0);
+});
+
+test("with firstBuffer the buffers start small and double, and the small ones are replaced", async () => {
+  const arena = new TransferArena(4096 * KiB);
+  const out = new HeldWritable();
+  const taken: number[] = [];
+  const sending = new FileSender(
+    out,
+    sender(arena, {
+      bufferSize: () => 256 * KiB,
+      firstBuffer: 64 * KiB,
+      allocate: (want) => {
+        taken.push(want / KiB);
+        return arena.take(want);
+      },
+    }),
+  ).run();
+  const received = receive(new StreamReader(out.passed));
+  const pump = setInterval(() => {
+    out.release();
+  }, 1);
+  try {
+    assert.deepEqual(await received, FILE);
+    await sending;
+  } finally {
+    clearInterval(pump);
+  }
+  // 64, 128, then 256 KiB (the size asked for) for the rest of the rotation; the 64 and the
+  // 128 KiB buffers leave it when their writes are called back, and two of 256 KiB replace them.
+  assert.deepEqual(taken, [64, 128, 256, 256, 256, 256]);
+  assert.equal(arena.inUse, 0);
+});

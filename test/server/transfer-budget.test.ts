@@ -29,3 +29,36 @@ test("sizes are powers of two between 64 KiB and the maximum", () => {
   assert.ok(size >= 64 * 1024 && size <= MiB);
   for (const share of shares) share.release();
 });
+
+test("a rotation that can make do with one buffer buys larger buffers, not more, in a crowd", () => {
+  const lone = claimBuffers(4, MiB, 1);
+  assert.deepEqual([lone.size(), lone.count()], [MiB, 4]); // a quiet server: 4 x 1 MiB
+  const few = Array.from({ length: 7 }, () => claimBuffers(4, MiB, 1));
+  assert.deepEqual([lone.size(), lone.count()], [MiB, 2]); // 8 at once: 2 MiB each
+  const crowd = Array.from({ length: 92 }, () => claimBuffers(4, MiB, 1));
+  assert.deepEqual([lone.size(), lone.count()], [128 * 1024, 1]); // 100: 160 KiB each
+  const fixed = claimBuffers(4, MiB); // one that needs all four: a quarter of its share each
+  assert.deepEqual([fixed.size(), fixed.count()], [64 * 1024, 4]);
+  fixed.release();
+  for (const share of [...few, ...crowd]) share.release();
+  assert.deepEqual([lone.size(), lone.count()], [MiB, 4]);
+  lone.release();
+});
+
+test("however many rotations run, what they hold stays within the budget until the 64 KiB floor", () => {
+  for (const n of [1, 2, 3, 5, 8, 13, 16, 17, 31, 64, 100, 128, 200, 255, 256]) {
+    const shares = Array.from({ length: n }, () => claimBuffers(4, MiB, 1));
+    const held = shares.reduce((sum, share) => sum + share.size() * share.count(), 0);
+    assert.ok(held <= 16 * MiB, `${n} rotations hold ${held} bytes`);
+    for (const share of shares) {
+      assert.ok(share.count() >= 1 && share.count() <= 4);
+      assert.ok(share.size() >= 64 * 1024 && share.size() <= MiB);
+    }
+    for (const share of shares) share.release();
+  }
+});
+
+test("least must be a whole number from 1 to the buffers", () => {
+  for (const least of [0, 5, 1.5, Number.NaN])
+    assert.throws(() => claimBuffers(4, MiB, least), { name: "RangeError" });
+});

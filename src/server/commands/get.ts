@@ -17,7 +17,7 @@ import {
 } from "../file-version.js";
 import { fsError } from "../fs-error.js";
 import { sharedArena } from "../transfer-arena.js";
-import { claimBuffers } from "../transfer-budget.js";
+import { claimBuffers, FIRST_BUFFER } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
 import type { Prepared } from "./prepared.js";
@@ -27,7 +27,10 @@ import { defineCommand, needs } from "./command.js";
 /** Largest read from the file at once: large writes are what let a socket reach its ceiling. */
 const READ_CHUNK = 1024 * 1024;
 
-/** Buffers a large GET rotates: one being read, the rest read ahead or in the socket. */
+/**
+ * Most buffers a large GET rotates: one being read, the rest read ahead or in the socket.
+ * In a crowd it holds fewer, and larger, as its share of the budget allows (transfer-budget.ts).
+ */
 const BUFFERS = 4;
 
 /** A range this small is read whole while the GET is prepared, and its file closed at once. */
@@ -203,9 +206,10 @@ async function readWhole(
 
 /**
  * Sends a range too large to read while the GET is prepared, straight from the descriptor
- * to the socket (FileSender, issue 12): positioned reads into a rotation of four buffers,
- * sized from the transfer's share of the process's buffer budget (transfer-budget.ts, at most
- * 1 MiB), each sent as soon as it is read. The reads go through `FileHandle.read` (one
+ * to the socket (FileSender, issue 12): positioned reads into a rotation of up to four
+ * buffers, counted and sized from the transfer's share of the process's buffer budget
+ * (transfer-budget.ts, at most 1 MiB; one of 128 KiB each when a hundred GETs run), each sent
+ * as soon as it is read. The reads go through `FileHandle.read` (one
  * promise per 1 MiB read, nothing per frame), which the issue-11 tests hook to change a file
  * at an exact point of a GET. A file that ends early (it shrank) or whose stats differ, once
  * the last byte is read and before it leaves, from `stats` ends the phase with
@@ -226,7 +230,7 @@ async function sendRange(
 ): Promise<SentDataPhase> {
   const { virtual } = options;
   const chunk = Math.min(READ_CHUNK, turn.limits.maxChunk);
-  const share = claimBuffers(BUFFERS, chunk);
+  const share = claimBuffers(BUFFERS, chunk, 1); // alone: four of 1 MiB; in a crowd: one
   try {
     return await new FileSender(turn.socket, {
       alg: options.alg,
@@ -237,8 +241,9 @@ async function sendRange(
       shouldStop: () => abortRequested(turn),
       offset: range.offset,
       length: range.length,
-      buffers: BUFFERS,
+      buffers: () => share.count(),
       bufferSize: () => share.size(),
+      firstBuffer: FIRST_BUFFER,
       // From the server's one slab: no buffer of a finished GET left for the collector.
       allocate: (size) => sharedArena().takeUpTo(size),
       release: (buffer) => {

@@ -8,7 +8,7 @@ import type { CommandContext } from "../command-context.js";
 import { logTransfer } from "../transfer-log.js";
 import { fileChanged } from "../file-version.js";
 import { LIST_FRAME_BYTES } from "../limits.js";
-import { claimBuffers } from "../transfer-budget.js";
+import { claimBuffers, FIRST_BUFFER } from "../transfer-budget.js";
 import { ChunkSink } from "../storage/s3-partials.js";
 import { s3Error } from "../storage/s3-store.js";
 import { PartWriter } from "../storage/s3-upload.js";
@@ -145,7 +145,7 @@ export async function getStored(
       length: range.length,
       version,
     };
-    const share = claimBuffers(4, Math.min(READ_CHUNK, ctx.limits.maxChunk));
+    const share = claimBuffers(4, Math.min(READ_CHUNK, ctx.limits.maxChunk), 1);
     let sent;
     try {
       sent = await new FileSender(ctx.socket, {
@@ -156,8 +156,9 @@ export async function getStored(
         shouldStop: () => abortRequested(ctx),
         offset: range.offset,
         length: range.length,
-        buffers: 4,
+        buffers: () => share.count(),
         bufferSize: () => share.size(),
+        firstBuffer: FIRST_BUFFER,
         readAt: (buffer, length, position, done) => {
           handle.read(buffer, position, length).then(
             (n) => {
