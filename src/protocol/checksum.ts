@@ -17,9 +17,21 @@ export interface Checksum {
   readonly combine?: ((crc: number, len: number) => void) | undefined;
 }
 
-/** A CRC-32 value as §9 writes it: 8 lowercase hex digits. */
+/** Each byte's two lowercase hex digits. */
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * A CRC-32 value as §9 writes it: 8 lowercase hex digits. Spelled from a table of bytes: a
+ * CRC at or above 2^31 is not a small integer to V8, and `toString(16)` on it took about
+ * 0.6 µs against 0.1 (once per file of a tree, on both ends).
+ */
 export function crc32Hex(crc: number): string {
-  return crc.toString(16).padStart(8, "0");
+  return (
+    (BYTE_HEX[crc >>> 24] as string) +
+    (BYTE_HEX[(crc >>> 16) & 255] as string) +
+    (BYTE_HEX[(crc >>> 8) & 255] as string) +
+    (BYTE_HEX[crc & 255] as string)
+  );
 }
 
 /**

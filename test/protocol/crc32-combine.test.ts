@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import zlib from "node:zlib";
 import fc from "fast-check";
-import { createChecksum, updateWithCrc } from "../../src/protocol/checksum.js";
+import { crc32Hex, createChecksum, updateWithCrc } from "../../src/protocol/checksum.js";
 import { crc32Byte, crc32Combine } from "../../src/protocol/crc32-combine.js";
 import { TreeEncoder } from "../../src/protocol/tree-encoder.js";
 
@@ -103,4 +103,17 @@ test("a D frame pushed with its body's CRC-32 gives the same bytes and phase che
     }),
     { numRuns: 200 },
   );
+});
+
+test("crc32Hex spells every 32-bit value as 8 lowercase hex digits", () => {
+  const reference = (crc: number): string => crc.toString(16).padStart(8, "0");
+  for (const crc of [0, 1, 0xf, 0x10, 0xff, 0x7fffffff, 0x80000000, 0xcbf43926, 0xffffffff])
+    assert.equal(crc32Hex(crc), reference(crc));
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), (crc) => {
+      assert.equal(crc32Hex(crc), reference(crc));
+    }),
+    { numRuns: 20_000 },
+  );
+  assert.equal(createChecksum("crc32").digest(), "00000000");
 });
