@@ -117,6 +117,26 @@ class HeldWritable extends Writable {
   }
 }
 
+/**
+ * Calls back the stream's held writes every millisecond until the phase is sent, then checks
+ * that the bytes arrived whole: the buffers take turns as the test, not the kernel, allows.
+ */
+async function releasingEachTick(
+  out: HeldWritable,
+  received: Promise<Buffer>,
+  sending: Promise<unknown>,
+): Promise<void> {
+  const pump = setInterval(() => {
+    out.release();
+  }, 1);
+  try {
+    assert.deepEqual(await received, FILE);
+    await sending;
+  } finally {
+    clearInterval(pump);
+  }
+}
+
 test("with the arena full after two buffers the rotation goes on with two", async () => {
   const arena = new TransferArena(4 * BLOCK); // two buffers of 128 KiB
   const out = new HeldWritable();
@@ -137,17 +157,8 @@ test("with the arena full after two buffers the rotation goes on with two", asyn
   await wasRefused;
   assert.equal(arena.inUse, 4 * BLOCK);
   // From now on, each write is called back on a later tick: the two buffers take turns.
-  const pump = setInterval(() => {
-    out.release();
-  }, 1);
-  try {
-    const data = await received;
-    await sending;
-    assert.deepEqual(data, FILE);
-    assert.equal(arena.inUse, 0);
-  } finally {
-    clearInterval(pump);
-  }
+  await releasingEachTick(out, received, sending);
+  assert.equal(arena.inUse, 0);
 });
 
 test("a peer lost mid-way: no block comes back before the stream has called back its writes", async () => {
@@ -213,15 +224,7 @@ test("a lent buffer larger than the size asked for now goes back, and a smaller 
   const received = receive(new StreamReader(out.passed));
   await rotationFull; // four buffers out, their writes held
   await new Promise((resolve) => setImmediate(resolve));
-  const pump = setInterval(() => {
-    out.release();
-  }, 1);
-  try {
-    assert.deepEqual(await received, FILE);
-    await sending;
-  } finally {
-    clearInterval(pump);
-  }
+  await releasingEachTick(out, received, sending);
   // The 256 KiB buffer went back as soon as its write was done, and a 64 KiB one replaced it.
   assert.deepEqual(log.slice(0, 6), [
     "take 256",
@@ -265,15 +268,7 @@ test("a rotation that the budget cuts to one buffer holds one, and the bytes sti
   assert.equal(arena.inUse, 4 * BLOCK);
   most = 1; // then a crowd arrives
   cut = true;
-  const pump = setInterval(() => {
-    out.release();
-  }, 1);
-  try {
-    assert.deepEqual(await received, FILE);
-    await sending;
-  } finally {
-    clearInterval(pump);
-  }
+  await releasingEachTick(out, received, sending);
   // The stream calls the four held writes back one by one; each buffer then leaves the
   // rotation until one is left, which every later read reuses.
   assert.ok(heldAtRead.length > 20, `${heldAtRead.length} reads after the cut`);
@@ -301,15 +296,7 @@ test("with firstBuffer the buffers start small and double, and the small ones ar
     }),
   ).run();
   const received = receive(new StreamReader(out.passed));
-  const pump = setInterval(() => {
-    out.release();
-  }, 1);
-  try {
-    assert.deepEqual(await received, FILE);
-    await sending;
-  } finally {
-    clearInterval(pump);
-  }
+  await releasingEachTick(out, received, sending);
   // 64, 128, then 256 KiB (the size asked for) for the rest of the rotation; the 64 and the
   // 128 KiB buffers leave it when their writes are called back, and two of 256 KiB replace them.
   assert.deepEqual(taken, [64, 128, 256, 256, 256, 256]);
