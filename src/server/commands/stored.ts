@@ -116,8 +116,9 @@ const READ_CHUNK = 256 * 1024;
 
 /**
  * GET: one ranged GetObject streamed to the socket (FileSender: the store's bytes framed as
- * they arrive, four buffers rotating). Every request to the store names the object's ETag,
- * so an object replaced while it is sent ends the phase with `BFTP_ERR_FILE_CHANGED`.
+ * they arrive, up to four buffers rotating, fewer in a crowd: transfer-budget.ts). Every
+ * request to the store names the object's ETag, so an object replaced while it is sent ends
+ * the phase with `BFTP_ERR_FILE_CHANGED`.
  */
 export async function getStored(
   ctx: CommandContext,
