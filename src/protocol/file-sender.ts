@@ -66,7 +66,7 @@ export interface FileSenderOptions {
   /**
    * Where buffers come from (the server's arena, transfer-arena.ts); undefined when it has
    * none to spare: then the rotation goes on with the buffers it has (a buffer of its own is
-   * made only for the first two). Default: each buffer its own allocation.
+   * made only when it has none). Default: each buffer its own allocation.
    */
   readonly allocate?: (size: number) => Buffer | undefined;
   /** Gives back each buffer `allocate` gave, once nothing reads into it or writes from it. */

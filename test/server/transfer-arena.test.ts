@@ -302,3 +302,28 @@ test("with firstBuffer the buffers start small and double, and the small ones ar
   assert.deepEqual(taken, [64, 128, 256, 256, 256, 256]);
   assert.equal(arena.inUse, 0);
 });
+
+test("with nothing to lend at all, the phase goes on with one buffer of its own", async () => {
+  const arena = new TransferArena(1024 * KiB);
+  const out = new HeldWritable();
+  const used = new Set<Buffer>();
+  let asked = 0;
+  const base = sender(arena);
+  const sending = new FileSender(
+    out,
+    sender(arena, {
+      allocate: () => {
+        asked++;
+        return undefined; // every block is held by other transfers
+      },
+      readAt: (buffer, length, position, done) => {
+        used.add(buffer);
+        base.readAt(buffer, length, position, done);
+      },
+    }),
+  ).run();
+  await releasingEachTick(out, receive(new StreamReader(out.passed)), sending);
+  assert.equal(used.size, 1, "one buffer of its own, reused for every read");
+  assert.ok(asked >= 1);
+  assert.equal(arena.inUse, 0);
+});
