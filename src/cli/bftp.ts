@@ -47,13 +47,13 @@ function commandsFor(argv: readonly string[]): (() => Promise<Command>)[] {
   return named === undefined ? COMMANDS.map(([, build]) => build) : [named[1]];
 }
 
-// `bftp serve` keeps V8's young generation small under load (issue 12, item 5): set before the
-// server's modules load, since V8 already grows it while compiling them.
+// `bftp serve` keeps V8's young generation small under load (issue 12, item 5) and its
+// collections on the main thread (issue 12, item 1): set before the server's modules load,
+// since V8 already grows the young generation while compiling them.
 if (process.argv[2] === "serve") {
-  (await import("./young-generation.js")).keepYoungGenerationSmall({
-    execArgv: process.execArgv,
-    nodeOptions: process.env["NODE_OPTIONS"],
-  });
+  const sources = { execArgv: process.execArgv, nodeOptions: process.env["NODE_OPTIONS"] };
+  (await import("./young-generation.js")).keepYoungGenerationSmall(sources);
+  (await import("./collector-threads.js")).collectOnMainThread(sources);
 }
 
 const program = new Command("bftp")

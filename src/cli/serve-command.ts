@@ -206,7 +206,10 @@ accounts and TLS (--tls or --cert/--key); --insecure overrides that on a trusted
 Memory: serve keeps V8's young generation at its start size, which keeps its memory low
 under many transfers at no cost in speed. To size it yourself, start node with
 --max-semi-space-size=N (MiB; also accepted in NODE_OPTIONS), --min-semi-space-size or
---semi-space-growth-factor: serve then leaves V8's sizing alone.
+--semi-space-growth-factor: serve then leaves V8's sizing alone. It also keeps V8's
+collections on its main thread (helper threads cost more CPU than they save for a heap of a
+few MB); a V8 flag of your own such as --single-threaded-gc or --concurrent-marking on the
+node command line leaves that to you.
 
 Examples:
   bftp serve                          share ./${DEFAULT_FOLDER} on 127.0.0.1:${DEFAULT_PORT}
