@@ -12,7 +12,7 @@
  * are the rest of what `--single-threaded-gc` turns off.
  */
 import v8 from "node:v8";
-import type { NodeFlagSources } from "./young-generation.js";
+import { nodeFlagNames, type NodeFlagSources } from "./young-generation.js";
 
 /** What `bftp serve` sets: each V8 flag that moves collection work to background threads, off. */
 export const MAIN_THREAD_COLLECTOR_FLAGS = [
@@ -45,10 +45,8 @@ const USER_CHOICES = new Set([
  * userChoseCollectorThreads({ execArgv: ["--single-threaded-gc"], nodeOptions: undefined }); // true
  */
 export function userChoseCollectorThreads(sources: NodeFlagSources): boolean {
-  const flags = [...sources.execArgv, ...(sources.nodeOptions ?? "").split(/\s+/)];
-  return flags.some((flag) => {
-    if (!flag.startsWith("--")) return false;
-    const name = (flag.split("=", 1)[0] ?? "").slice(2).replaceAll("_", "-");
+  return nodeFlagNames(sources).some((flag) => {
+    const name = flag.slice(2);
     return USER_CHOICES.has(name.startsWith("no-") ? name.slice(3) : name);
   });
 }

@@ -32,11 +32,21 @@ export interface NodeFlagSources {
  * userSizedYoungGeneration({ execArgv: ["--max-semi-space-size=16"], nodeOptions: undefined }); // true
  */
 export function userSizedYoungGeneration(sources: NodeFlagSources): boolean {
-  const flags = [...sources.execArgv, ...(sources.nodeOptions ?? "").split(/\s+/)];
-  return flags.some((flag) => {
-    const name = flag.split("=", 1)[0]?.replaceAll("_", "-") ?? "";
-    return USER_FLAGS.some((known) => name === known);
-  });
+  return nodeFlagNames(sources).some((name) => USER_FLAGS.some((known) => name === known));
+}
+
+/**
+ * The names of the flags the user gave `node`, on its command line and in `NODE_OPTIONS`,
+ * without values and with `_` spelled `-` (V8 accepts either).
+ *
+ * @example
+ * nodeFlagNames({ execArgv: ["--max_semi_space_size=16"], nodeOptions: "--expose-gc" });
+ * // ["--max-semi-space-size", "--expose-gc"]
+ */
+export function nodeFlagNames(sources: NodeFlagSources): string[] {
+  return [...sources.execArgv, ...(sources.nodeOptions ?? "").split(/\s+/)]
+    .filter((flag) => flag.startsWith("--"))
+    .map((flag) => (flag.split("=", 1)[0] ?? "").replaceAll("_", "-"));
 }
 
 /**
