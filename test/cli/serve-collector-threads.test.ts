@@ -157,12 +157,17 @@ test("left alone, V8 scavenges on background threads too (what the setting chang
 });
 
 /**
- * Runs `node ...nodeArgs bftp serve` with a hook loaded first (--import) that switches
+ * Runs `node ...nodeArgs bftp serve ...serveArgs` with a hook loaded first (--import,
+ * inherited by --workers processes) that switches
  * tracing on right after bftp sets the collector's flags; puts 6 uploads of
  * 32 MiB through it (each piece a fresh buffer: the garbage this is about), stops it with
  * SIGTERM and returns its stdout, the trace among it.
  */
-async function traceServeUnderUploads(name: string, nodeArgs: readonly string[]): Promise<string> {
+async function traceServeUnderUploads(
+  name: string,
+  nodeArgs: readonly string[],
+  serveArgs: readonly string[] = [],
+): Promise<string> {
   const dir = path.join(base, name);
   await fs.mkdir(dir);
   const hook = path.join(base, `${name}-hook.mjs`);
@@ -178,7 +183,7 @@ v8.setFlagsFromString = (flags) => {
   );
   const child = spawn(
     process.execPath,
-    [...nodeArgs, "--import", hook, CLI, "serve", dir, "--port", "0", "--quiet"],
+    [...nodeArgs, "--import", hook, CLI, "serve", dir, "--port", "0", "--quiet", ...serveArgs],
     {
       stdio: ["ignore", "pipe", "ignore"],
       env: { ...process.env, XDG_CONFIG_HOME: NO_CONFIG_HOME },
@@ -226,6 +231,15 @@ v8.setFlagsFromString = (flags) => {
 
 test("bftp serve collects on its main thread while it takes uploads", async () => {
   assertNoBackgroundWork(await traceServeUnderUploads("one", []));
+});
+
+test("so does each process of bftp serve --workers 2", async () => {
+  // The workers inherit stdout and the hook (--import); the primary only accepts. Each line
+  // names its process: every process that traced has set the flags before it did.
+  const trace = await traceServeUnderUploads("workers", [], ["--workers", "2"]);
+  assertNoBackgroundWork(trace);
+  const pids = new Set([...trace.matchAll(/^\[(\d+):0x[\da-f]+\] .* gc=/gm)].map((m) => m[1]));
+  assert.ok(pids.size >= 2, `collections traced in ${String(pids.size)} process(es)`);
 });
 
 test("a user's V8 flag on the node command line stands: bftp serve then sets nothing", async () => {
