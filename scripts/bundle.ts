@@ -34,9 +34,18 @@ const result = await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  // Loaded only to make a TLS certificate, and CommonJS whose named exports node's own loader
-  // finds (a bundled copy would offer only a default export): left to node, from node_modules.
-  external: ["@peculiar/x509", "reflect-metadata", "ssh2", "@aws-sdk/*", "prom-client", "pino"],
+  // Loaded only to make a TLS certificate, CommonJS whose named exports node's own loader
+  // finds (a bundled copy would offer only a default export), and a native addon that picks
+  // its platform's build at run time: left to node, from node_modules.
+  external: [
+    "@node-rs/crc32",
+    "@peculiar/x509",
+    "reflect-metadata",
+    "ssh2",
+    "@aws-sdk/*",
+    "prom-client",
+    "pino",
+  ],
   // The CommonJS packages (commander's, cli-progress's dependencies) call require(): an ES
   // module has none, so each output gets one made for it.
   banner: {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
+import { crc32 } from "../protocol/crc32.js";
 import { crc32Hex } from "../protocol/checksum.js";
 import { remoteError } from "../protocol/replies.js";
 import { TreeDecoder, type TreeEvent } from "../protocol/tree-decoder.js";
@@ -159,7 +159,7 @@ export async function runTreeStream(
 export function jsonArrayPhase(entries: readonly object[]): Buffer[] {
   const frames = jsonArrayFrames(entries, ARRAY_FRAME_BYTES, 100_000);
   let crc = 0;
-  for (let i = 1; i < frames.length; i += 2) crc = zlib.crc32(frames[i] as Buffer, crc);
+  for (let i = 1; i < frames.length; i += 2) crc = crc32(frames[i] as Buffer, crc);
   const trailer = Buffer.from(
     JSON.stringify({
       ok: true,

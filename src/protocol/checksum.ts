@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import zlib from "node:zlib";
+import { crc32 } from "./crc32.js";
 import { crc32Combine } from "./crc32-combine.js";
 import type { ChecksumAlg } from "./version.js";
 
@@ -42,7 +42,7 @@ export function crc32Hex(crc: number): string {
  * out.pushFrame(frame, updateWithCrc(sum, body));
  */
 export function updateWithCrc(sum: Checksum, bytes: Uint8Array): number {
-  const crc = zlib.crc32(bytes);
+  const crc = crc32(bytes);
   if (sum.combine === undefined) sum.update(bytes);
   else sum.combine(crc, bytes.length);
   return crc;
@@ -69,7 +69,7 @@ export function createChecksum(alg: ChecksumAlg): Checksum {
   return {
     alg,
     update: (chunk) => {
-      crc = zlib.crc32(chunk, crc);
+      crc = crc32(chunk, crc);
     },
     combine: (chunkCrc, len) => {
       crc = crc32Combine(crc, chunkCrc, len);

@@ -1,4 +1,4 @@
-import zlib from "node:zlib";
+import { crc32 } from "./crc32.js";
 import { BftpError, type ErrorCode } from "../errors.js";
 import { decodeUtf8 } from "../wire/decode-utf8.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
@@ -195,7 +195,7 @@ export class TreeDecoder {
               this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts);
             this.#parts = [];
             if (this.#state === State.Json) {
-              this.#phaseCrc = zlib.crc32(body, this.#phaseCrc);
+              this.#phaseCrc = crc32(body, this.#phaseCrc);
               this.#state = State.Header;
               this.#recordEnds(body, events);
             } else {

@@ -1,4 +1,4 @@
-import zlib from "node:zlib";
+import { crc32 } from "./crc32.js";
 import { HEX_SIZE_HEADER } from "../wire/size-header.js";
 import { crc32Hex } from "./checksum.js";
 import { crc32Byte, crc32Combine } from "./crc32-combine.js";
@@ -92,7 +92,7 @@ export class TreeEncoder {
     if (this.#reserved < 0) throw new Error("pushFrame without dataFrame");
     this.crc =
       bodyCrc === undefined
-        ? zlib.crc32(frame.subarray(WIDTH), this.crc)
+        ? crc32(frame.subarray(WIDTH), this.crc)
         : crc32Combine(crc32Byte(RECORD.DATA, this.crc), bodyCrc, frame.length - WIDTH - 1);
     this.#used = this.#reserved + frame.length;
     this.#reserved = -1;
@@ -199,7 +199,7 @@ export class TreeEncoder {
     const n = this.#arena.write(text, start + WIDTH + 1, "utf8");
     this.#header(start, 1 + n);
     this.#arena[start + WIDTH] = type;
-    this.crc = zlib.crc32(this.#arena.subarray(start + WIDTH, start + WIDTH + 1 + n), this.crc);
+    this.crc = crc32(this.#arena.subarray(start + WIDTH, start + WIDTH + 1 + n), this.crc);
     this.#used = start + WIDTH + 1 + n;
   }
 

@@ -1,7 +1,7 @@
 import fsp from "node:fs/promises";
 import fs from "node:fs";
 import { promisify } from "node:util";
-import zlib from "node:zlib";
+import { crc32 } from "../protocol/crc32.js";
 import { BftpError, isBftpError } from "../errors.js";
 import { crc32Hex } from "../protocol/checksum.js";
 import type { DataPhaseReader } from "../protocol/data-phase-reader.js";
@@ -98,7 +98,7 @@ export async function sendHeld(
       at += Math.max(1, result.consumed);
       held += paths.length;
       const frames = heldFrames(paths);
-      for (let i = 1; i < frames.length; i += 2) crc = zlib.crc32(frames[i] as Buffer, crc);
+      for (let i = 1; i < frames.length; i += 2) crc = crc32(frames[i] as Buffer, crc);
       await writeAll(ctx.socket, frames, wait).catch(lost);
     }
   } catch (err) {

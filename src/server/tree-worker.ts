@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import fs, { type BigIntStats } from "node:fs";
 import { parentPort } from "node:worker_threads";
-import zlib from "node:zlib";
+import { crc32 } from "../protocol/crc32.js";
 import { BftpError } from "../errors.js";
 import { crc32Hex } from "../protocol/checksum.js";
 import { toWireError, type WireError } from "../protocol/replies.js";
@@ -84,7 +84,7 @@ function settled(fd: number, stats: BigIntStats): BigIntStats | undefined {
 
 function digest(alg: ChecksumAlg, bytes: Uint8Array): string {
   if (alg === "sha256") return createHash("sha256").update(bytes).digest("hex");
-  return crc32Hex(zlib.crc32(bytes));
+  return crc32Hex(crc32(bytes));
 }
 
 function changed(virtual: string): WireError {
@@ -167,7 +167,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
         out.head(item.rel, size, mtime);
         const body = scratch.subarray(0, size);
         // With crc32 the file's checksum is also its D frame's: the bytes are read once.
-        const crc = job.alg === "crc32" ? zlib.crc32(body) : undefined;
+        const crc = job.alg === "crc32" ? crc32(body) : undefined;
         if (size > 0 && size < job.maxChunk) {
           const frame = out.dataFrame(size);
           body.copy(frame, frame.length - size);
@@ -234,7 +234,7 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
         out.kept(item.rel);
         continue;
       }
-      const crc = job.alg === "crc32" ? zlib.crc32(body) : undefined;
+      const crc = job.alg === "crc32" ? crc32(body) : undefined;
       if (frame !== undefined) out.pushFrame(frame, crc);
       else out.data(body);
       out.endOk(
