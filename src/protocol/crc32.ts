@@ -39,8 +39,9 @@ function choose(): { crc32: Crc32; native: boolean } {
       // no build for this platform, or it did not load: zlib's, below
     }
   }
-  // zlib.crc32 of no bytes answers 0 whatever the starting value (zlib reads an empty buffer
-  // as its "initial value" request); a CRC continued over nothing is the value it started at.
+  // zlib.crc32 of an empty array with no memory behind it (new Uint8Array(new ArrayBuffer(0)))
+  // answers 0 whatever the starting value (zlib reads a null buffer as its "initial value"
+  // request); a CRC continued over nothing is the value it started at.
   return {
     crc32: (data, value = 0) => (data.length === 0 ? value : zlib.crc32(data, value)),
     native: false,
@@ -51,7 +52,8 @@ const chosen = choose();
 
 /**
  * CRC-32 of `data`, continuing from `value` (0 to start): the same value as
- * `zlib.crc32(data, value)`, except that no bytes leave `value` as it was (zlib's gives 0).
+ * `zlib.crc32(data, value)`, except that no bytes always leave `value` as it was (zlib's
+ * gives 0 for an empty array with no memory behind it).
  *
  * @example
  * crc32(Buffer.from("123456789")); // 0xcbf43926
