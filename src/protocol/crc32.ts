@@ -13,7 +13,7 @@ import zlib from "node:zlib";
 /** CRC-32 of `data`, continuing from `value` (0 to start). */
 export type Crc32 = (data: Uint8Array, value?: number) => number;
 
-/** Check values: the standard "123456789", and a run continued from another value. */
+/** Check values: the standard "123456789", a run continued from another value, no bytes. */
 function agreesWithZlib(candidate: Crc32): boolean {
   const check = Buffer.from("123456789");
   const longer = Buffer.alloc(4096, 0xa5);
@@ -29,11 +29,10 @@ function choose(): { crc32: Crc32; native: boolean } {
     try {
       const require = createRequire(import.meta.url);
       const mod = require("@node-rs/crc32") as { crc32?: unknown };
-      const native = mod.crc32;
-      if (typeof native === "function") {
-        const candidate: Crc32 = (data, value = 0) =>
-          (native as (d: Uint8Array, v: number) => number)(data, value);
-        if (agreesWithZlib(candidate)) return { crc32: candidate, native: true };
+      // Called as it is, with no wrapper on the per-chunk path: it takes (bytes, start?).
+      const native = mod.crc32 as Crc32 | undefined;
+      if (typeof native === "function" && agreesWithZlib(native)) {
+        return { crc32: native, native: true };
       }
     } catch {
       // no build for this platform, or it did not load: zlib's, below

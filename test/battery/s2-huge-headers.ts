@@ -4,9 +4,9 @@
  * buffered (PROTOCOL.md §2): the server answers BFTP_ERR_FRAME_TOO_LARGE and closes within
  * 100 ms, and 10,000 such attempts leave RSS within 5 MB of where it started. RSS is read
  * after every 2,000 attempts and the growth is five times the mean step less the largest and
- * the smallest, so that the allocator's
- * one-time jumps of a few MB either way (seen from -6.6 to +8.4 MB between two single
- * readings, with no leak) neither pass a leak nor fail a sound server.
+ * the smallest, so that the allocator's one-time jumps of a few MB either way (seen from
+ * -6.6 to +8.4 MB between two single readings, with no leak) neither pass a leak nor fail a
+ * sound server.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
