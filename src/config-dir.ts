@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { nodeCrypto } from "./node-crypto.js";
 
 /**
  * Where bftp keeps its state: the server's users file, certificate and key, and the client's
@@ -25,7 +25,10 @@ export function configDir(override?: string, env: NodeJS.ProcessEnv = process.en
 export async function writePrivateFile(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(file)}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`,
+  );
   const handle = await fs.open(temp, "wx", 0o600);
   try {
     await handle.writeFile(data);

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { once } from "node:events";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
@@ -14,6 +13,7 @@ import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
 import { expectShape, getReply, hashReply } from "./reply-shapes.js";
 import { exactSeconds } from "../exact-seconds.js";
+import { nodeCrypto } from "../node-crypto.js";
 
 /** Options for a download. */
 export interface DownloadOptions {
@@ -324,7 +324,7 @@ async function resumableOffset(
 
 /** SHA-256 of the first `length` bytes of a local file. */
 export async function sha256Of(file: string, length: number): Promise<string> {
-  const digest = createHash("sha256");
+  const digest = nodeCrypto().createHash("sha256");
   if (length > 0)
     await pipeline(
       fs.createReadStream(file, { start: 0, end: length - 1, highWaterMark: 1 << 20 }),

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.js";
 import path from "node:path";
 
 /** Suffix of a download in progress; what `resume` continues. */
@@ -23,7 +23,7 @@ export function partialName(name: string): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: a short name needs no count.
   if (plain.length * 3 <= MAX_NAME_BYTES || Buffer.byteLength(plain) <= MAX_NAME_BYTES)
     return plain;
-  const tag = `~${createHash("sha256").update(name).digest("hex").slice(0, 16)}${PARTIAL_SUFFIX}`;
+  const tag = `~${nodeCrypto().createHash("sha256").update(name).digest("hex").slice(0, 16)}${PARTIAL_SUFFIX}`;
   const budget = MAX_NAME_BYTES - Buffer.byteLength(tag);
   let prefix = "";
   let bytes = 0;

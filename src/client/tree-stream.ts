@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { nodeCrypto } from "../node-crypto.js";
 import { crc32 } from "../protocol/crc32.js";
 import { crc32Hex } from "../protocol/checksum.js";
 import { remoteError } from "../protocol/replies.js";
@@ -178,7 +178,7 @@ const HASH_PIECE = Buffer.allocUnsafe(1024 * 1024);
  * for `-c`): the size is what was read, so the two always describe the same bytes.
  */
 export function sha256OfFile(file: string): { size: number; sha256: string } {
-  const hash = createHash("sha256");
+  const hash = nodeCrypto().createHash("sha256");
   const fd = fs.openSync(file, "r");
   let size = 0;
   try {

@@ -1,4 +1,5 @@
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.js";
 import { crc32 } from "./crc32.js";
 import { crc32Combine } from "./crc32-combine.js";
 import type { ChecksumAlg } from "./version.js";
@@ -58,7 +59,7 @@ export function updateWithCrc(sum: Checksum, bytes: Uint8Array): number {
  */
 export function createChecksum(alg: ChecksumAlg): Checksum {
   if (alg === "sha256") {
-    const hash: Hash = createHash("sha256");
+    const hash: Hash = nodeCrypto().createHash("sha256");
     return {
       alg,
       update: (chunk) => hash.update(chunk),

@@ -1,4 +1,5 @@
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
+import { nodeCrypto } from "../node-crypto.js";
 
 /** What a fingerprint is written with: the algorithm, then 32 bytes in hex pairs. */
 const PREFIX = "SHA256:";
@@ -12,7 +13,8 @@ const PREFIX = "SHA256:";
  * certificateFingerprint(fs.readFileSync("tls-cert.pem")); // "SHA256:3F:A1:...:09"
  */
 export function certificateFingerprint(cert: X509Certificate | string | Buffer): string {
-  const x509 = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
+  const { X509Certificate: Certificate } = nodeCrypto();
+  const x509 = cert instanceof Certificate ? cert : new Certificate(cert);
   return `${PREFIX}${x509.fingerprint256}`;
 }
 
