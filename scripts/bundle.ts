@@ -16,9 +16,37 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The line of commander's `lib/command.js` that loads `node:child_process` up front. */
+const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
+
+/**
+ * Commander loads `node:child_process` when it is imported, for the one thing that needs it:
+ * running a subcommand that is a separate executable, which bftp has none of. Loading it
+ * (with `dgram` and the socket list it brings) is about 5 ms of every command's start-up,
+ * `--version` included (issue 12, item 4). This plugin makes that `require` lazy: the same
+ * module, loaded on the first `spawn`. It fails the build if the line is not there, so a new
+ * commander cannot quietly undo it.
+ */
+const lazyChildProcess: Plugin = {
+  name: "lazy-child-process",
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = fs.readFileSync(args.path, "utf8");
+      if (!source.includes(COMMANDER_CHILD_PROCESS)) {
+        throw new Error(`${args.path}: no \`${COMMANDER_CHILD_PROCESS}\` to make lazy`);
+      }
+      const lazy =
+        "let loadedChildProcess; const childProcess = { spawn: (...args) => " +
+        "(loadedChildProcess ??= require('node:child_process')).spawn(...args) };";
+      return { contents: source.replace(COMMANDER_CHILD_PROCESS, lazy), loader: "js" };
+    });
+  },
+};
+
 const OUT = path.join(ROOT, "dist", "bundle");
 
 fs.rmSync(OUT, { recursive: true, force: true });
@@ -51,6 +79,7 @@ const result = await build({
   banner: {
     js: 'import { createRequire as __bftpCreateRequire } from "node:module"; const require = __bftpCreateRequire(import.meta.url);',
   },
+  plugins: [lazyChildProcess],
   metafile: true,
   logLevel: "warning",
 });

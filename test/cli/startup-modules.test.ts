@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
-import { CLI, UNBUNDLED_CLI } from "../helpers/spawn-serve.js";
+import { CLI, UNBUNDLED_CLI, spawnServe } from "../helpers/spawn-serve.js";
 
 // Issue 12, item 4 (start-up): `bftp` loads only what the command it runs needs. Asserted on
 // which modules a run imports (never on time): a module hook registered with --import
@@ -204,3 +204,62 @@ for (const build of BUILDS) {
     );
   });
 }
+
+/**
+ * node's own modules a command needs only for something a plain transfer never does, each
+ * several ms of start-up: `crypto` (SHA-256, TLS fingerprints; src/node-crypto.ts loads it on
+ * first use), `zlib` (the fallback CRC-32 when the native one does not load; crc32.ts) and
+ * `child_process` (commander's executable subcommands; scripts/bundle.ts makes it lazy).
+ */
+const UNNEEDED_BUILTINS = ["crypto", "zlib", "child_process"];
+
+/**
+ * Runs the bundled CLI with ARGS under a preload that writes, at exit, every module of node's
+ * own the process loaded (`process.moduleLoadList`, which sees `require` and `import` alike).
+ */
+async function builtinsLoadedBy(args: readonly string[], cwd: string): Promise<string[]> {
+  runs += 1;
+  const log = path.join(base, `builtins-${runs}.log`);
+  const preload = path.join(base, "builtins-preload.cjs");
+  await fs.writeFile(
+    preload,
+    `process.on("exit", () => require("node:fs").writeFileSync(process.env.BFTP_TEST_BUILTIN_LOG,
+  process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13)).join("\\n")));
+`,
+  );
+  await run(process.execPath, ["--require", preload, CLI, ...args], {
+    cwd,
+    env: { ...process.env, BFTP_TEST_BUILTIN_LOG: log },
+    timeout: 20_000,
+  });
+  return (await fs.readFile(log, "utf8")).split("\n");
+}
+
+test("bundle: --version, put -r and get of a plain transfer load no crypto, zlib or child_process", async () => {
+  const served = await fs.mkdtemp(path.join(base, "served-"));
+  const local = await fs.mkdtemp(path.join(base, "local-"));
+  await fs.mkdir(path.join(local, "tree"));
+  await fs.writeFile(path.join(local, "tree", "a.txt"), "hello\n");
+  const serve = await spawnServe(served);
+  try {
+    const url = `bftp://${serve.host}:${serve.port}`;
+    const version = await builtinsLoadedBy(["--version"], local);
+    const putTree = await builtinsLoadedBy(["put", "-r", "-q", "tree", `${url}/up`], local);
+    const get = await builtinsLoadedBy(["get", "-q", `${url}/up/a.txt`, "copy.txt"], local);
+    assert.equal(await fs.readFile(path.join(local, "copy.txt"), "utf8"), "hello\n");
+    for (const [name, loaded] of [
+      ["--version", version],
+      ["put -r", putTree],
+      ["get", get],
+    ] as const) {
+      // The list is node's: it must hold what every command loads, or the check proves nothing.
+      assert.ok(loaded.includes("fs") && loaded.includes("path"), `${name}: ${loaded.join(" ")}`);
+      for (const builtin of UNNEEDED_BUILTINS) {
+        assert.ok(!loaded.includes(builtin), `${name} loaded ${builtin}`);
+      }
+    }
+    assert.ok(putTree.includes("net") && get.includes("net"));
+  } finally {
+    await serve.stop();
+  }
+});
