@@ -153,6 +153,13 @@ export class TreeDecoder {
             const length = HEX_SIZE_HEADER.parse(chunk, at);
             at += HEX_SIZE_HEADER.width;
             this.#frameStarts(length);
+            // A record whose every byte is here too (nearly always) is read at once, with
+            // the same checks, instead of a turn of this loop for its type and another for
+            // its body (issue 12: a third of the decoder's time on a tree of small files).
+            if ((this.#state as State) === State.Type && length <= chunk.length - at) {
+              this.#wholeRecord(chunk, at, length, events);
+              at += length;
+            }
             break;
           }
           const n = Math.min(HEX_SIZE_HEADER.width - this.#headerHave, chunk.length - at);
@@ -211,6 +218,27 @@ export class TreeDecoder {
     }
     if (at < chunk.length) this.rest = chunk.subarray(at);
     return events;
+  }
+
+  /**
+   * The record of `length` bytes (its type, then its body) at `at`, all in `chunk`: what the
+   * Type state and then the Data or Json state do with it, in one step.
+   */
+  #wholeRecord(chunk: Buffer, at: number, length: number, events: TreeEvent[]): void {
+    const type = chunk[at] as number;
+    this.#phaseCrc = crc32Byte(type, this.#phaseCrc);
+    this.#recordStarts(type);
+    this.#left = 0;
+    const body = chunk.subarray(at + 1, at + length);
+    if (this.#state === State.Data) {
+      const file = this.#file as OpenFile;
+      this.#phaseCrc = crc32Combine(this.#phaseCrc, updateWithCrc(file.sum, body), body.length);
+      events.push({ type: "data", bytes: body });
+    } else {
+      this.#phaseCrc = crc32(body, this.#phaseCrc);
+      this.#recordEnds(body, events);
+    }
+    this.#state = State.Header;
   }
 
   #frameStarts(length: number): void {

@@ -22,19 +22,46 @@ function decoder(): TreeDecoder {
   return clientTreeDecoder(MAX_CHUNK);
 }
 
-/** Feeds the pieces as a receiver does (never more than `want()` at once); data joined per file. */
-function decode(pieces: readonly Buffer[]): { events: TreeEvent[]; done: boolean } {
+/**
+ * Feeds the pieces one of the two ways a receiver does: each piece whole as it arrives (the
+ * tree-phase reader, tree-phase-reader.ts, whose decoder reads a record that is all in the
+ * piece at once), or never more than `want()` at once; the data joined per file.
+ */
+function feed(pieces: readonly Buffer[], bounded: boolean): { events: TreeEvent[]; done: boolean } {
   const d = decoder();
   const events: TreeEvent[] = [];
   for (const piece of pieces) {
     let at = 0;
     while (at < piece.length && !d.done) {
-      const n = Math.min(d.want(), piece.length - at);
+      const n = bounded ? Math.min(d.want(), piece.length - at) : piece.length - at;
       events.push(...d.push(piece.subarray(at, at + n)));
       at += n;
     }
   }
   return { events: joinData(events), done: d.done };
+}
+
+/** The code of what `run` threw, or undefined when it returned. */
+function thrownCode(run: () => unknown): string | undefined {
+  try {
+    run();
+    return undefined;
+  } catch (err) {
+    return isBftpError(err) ? err.code : String(err);
+  }
+}
+
+/**
+ * Decodes the pieces fed both ways ({@link feed}), which must agree: the same events, or the
+ * same error code (then thrown, as the bounded feed throws it).
+ */
+function decode(pieces: readonly Buffer[]): { events: TreeEvent[]; done: boolean } {
+  const wholeCode = thrownCode(() => feed(pieces, false));
+  const boundedCode = thrownCode(() => feed(pieces, true));
+  assert.equal(wholeCode, boundedCode, "fed whole and fed bounded by want() disagree");
+  const result = feed(pieces, true);
+  assert.deepEqual(feed(pieces, false), result, "fed whole and fed bounded by want() disagree");
+  return result;
 }
 
 function joinData(events: TreeEvent[]): TreeEvent[] {
