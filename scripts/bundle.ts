@@ -11,11 +11,18 @@
  * in the one folder, so that URL names the bundled worker. `dist/bundle/meta.json` records
  * which source modules each output holds (test/cli/startup-modules.test.ts reads it).
  *
+ * Then the client's commands once more, as one CommonJS file (`client-cli.cjs`, from
+ * `src/cli/client-main.ts`; `client-meta.json` lists what it holds, and the build fails if
+ * that includes a server module), and V8's code cache of it (`client-cli.cjs.cache`), made by
+ * a fresh node: a client command runs from there, compiled already (src/cli/client-bundle.ts:
+ * about 30 ms less start-up; docs/performance.md, "A code cache for the client's commands").
+ *
  * Run by `npm run build` after tsc: `node dist/scripts/bundle.js`.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -49,6 +56,17 @@ const lazyChildProcess: Plugin = {
 
 const OUT = path.join(ROOT, "dist", "bundle");
 
+/** Left to node, from node_modules (see the first build below for why). */
+const EXTERNAL = [
+  "@node-rs/crc32",
+  "@peculiar/x509",
+  "reflect-metadata",
+  "ssh2",
+  "@aws-sdk/*",
+  "prom-client",
+  "pino",
+];
+
 fs.rmSync(OUT, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: ROOT,
@@ -65,15 +83,7 @@ const result = await build({
   // Loaded only to make a TLS certificate, CommonJS whose named exports node's own loader
   // finds (a bundled copy would offer only a default export), and a native addon that picks
   // its platform's build at run time: left to node, from node_modules.
-  external: [
-    "@node-rs/crc32",
-    "@peculiar/x509",
-    "reflect-metadata",
-    "ssh2",
-    "@aws-sdk/*",
-    "prom-client",
-    "pino",
-  ],
+  external: EXTERNAL,
   // The CommonJS packages (commander's, cli-progress's dependencies) call require(): an ES
   // module has none, so each output gets one made for it.
   banner: {
@@ -85,3 +95,51 @@ const result = await build({
 });
 fs.writeFileSync(path.join(OUT, "meta.json"), JSON.stringify(result.metafile));
 fs.chmodSync(path.join(OUT, "bftp.js"), 0o755);
+
+// The client's commands again, as one CommonJS file with no server code, loaded with a V8
+// code cache (src/cli/client-bundle.ts): node 20 keeps no compiled code for ES modules.
+// `import.meta.url` (CommonJS has none) is the file's own URL, which the loader passes in
+// beside `__filename` (a banner would come before the file's "use strict", which would then
+// be no directive: the bundle would run in sloppy mode).
+const client = await build({
+  absWorkingDir: ROOT,
+  entryPoints: ["dist/src/cli/client-main.js"],
+  outfile: path.join(OUT, "client-cli.cjs"),
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  external: EXTERNAL,
+  define: { "import.meta.url": "__bftpModuleUrl" },
+  // Every import() becomes a require() (of node's modules and the externals, all loadable so):
+  // a script run with vm has no import() of its own without an experimental flag of node's.
+  supported: { "dynamic-import": false },
+  plugins: [lazyChildProcess],
+  metafile: true,
+  logLevel: "warning",
+});
+fs.writeFileSync(path.join(OUT, "client-meta.json"), JSON.stringify(client.metafile));
+const serverModules = Object.keys(client.metafile.inputs).filter((input) =>
+  input.startsWith("dist/src/server/"),
+);
+if (serverModules.length > 0) {
+  throw new Error(`The client bundle holds server modules: ${serverModules.join(", ")}`);
+}
+
+// Its code cache, made by a fresh node with no flags of this one (V8 keeps a cache only for
+// the flags it was made with), which runs each client command's --help: what a client
+// command then finds compiled. Its output is the commands' help: discarded.
+const made = spawnSync(
+  process.execPath,
+  [
+    "--input-type=module",
+    "--eval",
+    `const { writeClientCache } = await import(${JSON.stringify(
+      pathToFileURL(path.join(ROOT, "dist", "src", "cli", "client-bundle.js")).href,
+    )});
+await writeClientCache(${JSON.stringify(path.join(OUT, "client-cli.cjs"))});`,
+  ],
+  { stdio: ["ignore", "ignore", "inherit"], timeout: 60_000 },
+);
+if (made.status !== 0)
+  throw new Error(`Cannot make the client bundle's code cache (${made.status})`);
