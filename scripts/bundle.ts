@@ -24,6 +24,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { CLIENT_BUNDLE } from "../src/cli/client-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -104,7 +105,7 @@ fs.chmodSync(path.join(OUT, "bftp.js"), 0o755);
 const client = await build({
   absWorkingDir: ROOT,
   entryPoints: ["dist/src/cli/client-main.js"],
-  outfile: path.join(OUT, "client-cli.cjs"),
+  outfile: path.join(OUT, CLIENT_BUNDLE),
   bundle: true,
   format: "cjs",
   platform: "node",
@@ -137,7 +138,7 @@ const made = spawnSync(
     `const { writeClientCache } = await import(${JSON.stringify(
       pathToFileURL(path.join(ROOT, "dist", "src", "cli", "client-bundle.js")).href,
     )});
-await writeClientCache(${JSON.stringify(path.join(OUT, "client-cli.cjs"))});`,
+await writeClientCache(${JSON.stringify(path.join(OUT, CLIENT_BUNDLE))});`,
   ],
   { stdio: ["ignore", "ignore", "inherit"], timeout: 60_000 },
 );

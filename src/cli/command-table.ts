@@ -5,26 +5,22 @@
  */
 import { CLIENT_COMMANDS, type CommandBuilder } from "./client-command-table.js";
 
-const SERVER_COMMANDS: readonly (readonly [string, CommandBuilder])[] = [
-  ["serve", async () => (await import("./serve-command.js")).serveCommand()],
-  ["user", async () => (await import("./user-command.js")).userCommand()],
-];
-
-/** The order of `bftp --help`: serve first, user before remote. */
-const ORDER = [
+const SERVE: readonly [string, CommandBuilder] = [
   "serve",
-  ...CLIENT_COMMANDS.map(([name]) => name).filter((name) => name !== "remote"),
+  async () => (await import("./serve-command.js")).serveCommand(),
+];
+const USER: readonly [string, CommandBuilder] = [
   "user",
-  "remote",
+  async () => (await import("./user-command.js")).userCommand(),
 ];
 
-const COMMANDS = ORDER.map(
-  (name) =>
-    [...SERVER_COMMANDS, ...CLIENT_COMMANDS].find(([known]) => known === name) as readonly [
-      string,
-      CommandBuilder,
-    ],
-);
+/** In the order of `bftp --help`: serve first, user just before remote. */
+const COMMANDS = [
+  SERVE,
+  ...CLIENT_COMMANDS.filter(([name]) => name !== "remote"),
+  USER,
+  ...CLIENT_COMMANDS.filter(([name]) => name === "remote"),
+];
 
 /**
  * The commands this command line needs: none for the version, the one it names, or all of

@@ -173,21 +173,15 @@ export class TreeDecoder {
           break;
         }
         case State.Type: {
-          const type = chunk[at] as number;
+          this.#recordStarts(chunk[at] as number);
           at++;
-          this.#phaseCrc = crc32Byte(type, this.#phaseCrc);
-          this.#recordStarts(type);
           break;
         }
         case State.Data: {
           const n = Math.min(this.#left, chunk.length - at);
-          const bytes = chunk.subarray(at, at + n);
+          this.#fileBytes(chunk.subarray(at, at + n), events);
           at += n;
           this.#left -= n;
-          // The bytes are read once: their CRC-32 joins the phase's and (with crc32) the file's.
-          const file = this.#file as OpenFile;
-          this.#phaseCrc = crc32Combine(this.#phaseCrc, updateWithCrc(file.sum, bytes), n);
-          events.push({ type: "data", bytes });
           if (this.#left === 0) this.#state = State.Header;
           break;
         }
@@ -201,11 +195,8 @@ export class TreeDecoder {
             const body =
               this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts);
             this.#parts = [];
-            if (this.#state === State.Json) {
-              this.#phaseCrc = crc32(body, this.#phaseCrc);
-              this.#state = State.Header;
-              this.#recordEnds(body, events);
-            } else {
+            if (this.#state === State.Json) this.#jsonEnds(body, events);
+            else {
               this.#state = State.Done;
               events.push(this.#trailer(body));
             }
@@ -225,20 +216,27 @@ export class TreeDecoder {
    * Type state and then the Data or Json state do with it, in one step.
    */
   #wholeRecord(chunk: Buffer, at: number, length: number, events: TreeEvent[]): void {
-    const type = chunk[at] as number;
-    this.#phaseCrc = crc32Byte(type, this.#phaseCrc);
-    this.#recordStarts(type);
+    this.#recordStarts(chunk[at] as number);
     this.#left = 0;
     const body = chunk.subarray(at + 1, at + length);
     if (this.#state === State.Data) {
-      const file = this.#file as OpenFile;
-      this.#phaseCrc = crc32Combine(this.#phaseCrc, updateWithCrc(file.sum, body), body.length);
-      events.push({ type: "data", bytes: body });
-    } else {
-      this.#phaseCrc = crc32(body, this.#phaseCrc);
-      this.#recordEnds(body, events);
-    }
+      this.#fileBytes(body, events);
+      this.#state = State.Header;
+    } else this.#jsonEnds(body, events);
+  }
+
+  /** File bytes, read once: their CRC-32 joins the phase's and (with crc32) the file's. */
+  #fileBytes(bytes: Buffer, events: TreeEvent[]): void {
+    const file = this.#file as OpenFile;
+    this.#phaseCrc = crc32Combine(this.#phaseCrc, updateWithCrc(file.sum, bytes), bytes.length);
+    events.push({ type: "data", bytes });
+  }
+
+  /** A JSON record's whole body: into the phase's CRC-32, then read. */
+  #jsonEnds(body: Buffer, events: TreeEvent[]): void {
+    this.#phaseCrc = crc32(body, this.#phaseCrc);
     this.#state = State.Header;
+    this.#recordEnds(body, events);
   }
 
   #frameStarts(length: number): void {
@@ -259,7 +257,9 @@ export class TreeDecoder {
     this.#state = State.Type;
   }
 
+  /** A record's type byte: into the phase's CRC-32, then checked against the grammar. */
   #recordStarts(type: number): void {
+    this.#phaseCrc = crc32Byte(type, this.#phaseCrc);
     if (type === RECORD.DATA) {
       if (this.#file === undefined) throw this.#broken("file bytes outside a file");
       if (this.#left === 0) throw this.#broken("an empty data record");
