@@ -6,6 +6,11 @@ import { PROTOCOL_VERSION, type Capability } from "../protocol/version.js";
 import { ClientConnection, type ClientLimits } from "./connection.js";
 import type { TlsOptions } from "./host-trust.js";
 import {
+  downloadToChunks,
+  type ChunkDownloadOptions,
+  type ChunkHandler,
+} from "./download-to-chunks.js";
+import {
   downloadFile,
   downloadToStream,
   type DownloadOptions,
@@ -288,6 +293,20 @@ export class BftpClient {
     return typeof destination === "string"
       ? downloadFile(this.#conn, remote, destination, options)
       : downloadToStream(this.#conn, remote, destination, options);
+  }
+
+  /**
+   * Downloads a remote file piece by piece into `onChunk`, which must finish with each piece
+   * before it returns: the piece is a view of the receive memory the next bytes reuse (copy
+   * what you keep). No stream and no allocation per piece; verified, as every download, when
+   * the promise resolves (download-to-chunks.ts).
+   */
+  downloadChunks(
+    remote: string,
+    onChunk: ChunkHandler,
+    options: ChunkDownloadOptions = {},
+  ): Promise<TransferResult> {
+    return downloadToChunks(this.#conn, remote, onChunk, options);
   }
 
   /** Uploads a local file, or a Readable, to a remote path (atomic on the server). */

@@ -2,6 +2,7 @@
 export { BftpClient, type ClientOptions, type ListOptions } from "./client.js";
 export { DEFAULT_CLIENT_LIMITS, type ClientLimits } from "./connection.js";
 export { PARTIAL_SUFFIX, type DownloadOptions, type TransferResult } from "./download.js";
+export type { ChunkDownloadOptions, ChunkHandler } from "./download-to-chunks.js";
 export { isLocation, parseLocation, type Location } from "./location.js";
 export { type TlsOptions, type UnknownHost } from "./host-trust.js";
 export { KNOWN_HOSTS_FILE, hostKey } from "./known-hosts.js";
