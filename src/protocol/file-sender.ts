@@ -71,6 +71,21 @@ export interface FileSenderOptions {
   readonly allocate?: (size: number) => Buffer | undefined;
   /** Gives back each buffer `allocate` gave, once nothing reads into it or writes from it. */
   readonly release?: (buffer: Buffer) => void;
+  /**
+   * Where a phase that holds no buffer waits when `allocate` has none (the server's arena,
+   * issue 12: a crowd of GETs takes turns with its buffers rather than each making one of its
+   * own): called with `ready`, which is to be handed the next buffer given back, lent as
+   * `allocate`'s are; returns a withdrawal. After `waitMs` (default 100) the phase withdraws
+   * and makes a buffer of its own, as without this option: a crowd whose sockets do not
+   * drain cannot hold the others up for longer.
+   */
+  readonly wait?: (ready: (buffer: Buffer) => void) => () => void;
+  readonly waitMs?: number;
+  /**
+   * Asked when the socket is done with a lent buffer: true gives it back at once, because
+   * another phase waits for one, instead of keeping it for this phase's next read.
+   */
+  readonly othersWait?: () => boolean;
   /** Told the size of each chunk of data as it is handed to the socket (progress). */
   readonly onSent?: (bytes: number) => void;
 }
@@ -89,7 +104,9 @@ const TERMINATOR = HEX_SIZE_HEADER.encode(0);
  * Buffers are recycled by write callbacks rather than `'drain'`: a socket given 1 MiB writes
  * is always over its 16 KiB high-water mark, and `'drain'` fires only once it is empty, which
  * left it idle while the next write was prepared (issue 5). The socket never holds more than
- * the rotation.
+ * the rotation. With a lender that has nothing left (`allocate`, `wait`), a phase may hold no
+ * buffer for a while: it waits its turn for one given back, at most `waitMs`, and while
+ * others wait it hands each lent buffer back once the socket is done with it.
  *
  * A read error, a file that ends early, `shouldStop` or `beforeLast` end the phase with an
  * error trailer, the connection staying usable: the failure is returned, not thrown. A lost
@@ -129,6 +146,8 @@ export class FileSender {
   #waiting = 0; // writes handed to the socket and not yet flushed
   #lastProgress = 0;
   #stall: NodeJS.Timeout | undefined;
+  /** Set while waiting for a lent buffer: withdraws the wait and its deadline. */
+  #withdraw: (() => void) | undefined;
   #resolve: (sent: SentDataPhase) => void = () => undefined;
   #reject: (err: Error) => void = () => undefined;
   #settled = false;
@@ -210,18 +229,62 @@ export class FileSender {
   /** Starts the next read if none is running, a buffer is free and bytes are left. */
   #read(): void {
     if (this.#reading || this.#stopping || this.#fatal || this.#position >= this.#end) return;
+    if (this.#withdraw !== undefined) return; // waiting for a lent buffer
     let buffer = this.#free.pop();
     if (buffer === undefined) {
       if (this.#made >= this.#most()) return; // every buffer is read ahead or in the socket
       const size = this.#size();
       const lent = this.#options.allocate?.(size);
-      // The arena is full: go on with the buffers already made (a flush frees one).
-      if (lent === undefined && this.#options.allocate !== undefined && this.#made >= 1) return;
-      this.#made++;
-      if (lent !== undefined) this.#lent.push(lent);
+      if (lent === undefined && this.#options.allocate !== undefined) {
+        // The arena is full: go on with the buffers already made (a flush frees one), or
+        // wait for one given back, or make one.
+        if (this.#made >= 1) return;
+        if (this.#options.wait !== undefined) {
+          this.#await(this.#options.wait);
+          return;
+        }
+      }
       buffer = lent ?? Buffer.allocUnsafe(size);
-      this.#ramp = Math.max(this.#ramp, 2 * buffer.length);
+      this.#adopt(buffer, lent !== undefined);
     }
+    this.#readInto(buffer);
+  }
+
+  /** Counts a new buffer in the rotation (and among the lent ones, to give back). */
+  #adopt(buffer: Buffer, lent: boolean): void {
+    this.#made++;
+    if (lent) this.#lent.push(buffer);
+    this.#ramp = Math.max(this.#ramp, 2 * buffer.length);
+  }
+
+  /** Waits for a lent buffer, or, after `waitMs`, makes one. */
+  #await(wait: (ready: (buffer: Buffer) => void) => () => void): void {
+    const withdraw = wait((buffer) => {
+      if (this.#withdraw !== stop) {
+        this.#options.release?.(buffer); // no longer wanted: the phase ended or gave up
+        return;
+      }
+      stop();
+      this.#adopt(buffer, true);
+      this.#free.push(buffer);
+      this.#read();
+    });
+    const timer = setTimeout(() => {
+      stop();
+      const buffer = Buffer.allocUnsafe(this.#size());
+      this.#adopt(buffer, false);
+      this.#free.push(buffer);
+      this.#read();
+    }, this.#options.waitMs ?? 100);
+    const stop = (): void => {
+      clearTimeout(timer);
+      withdraw();
+      this.#withdraw = undefined;
+    };
+    this.#withdraw = stop;
+  }
+
+  #readInto(buffer: Buffer): void {
     this.#reading = true;
     const want = Math.min(buffer.length, this.#end - this.#position);
     const target = buffer;
@@ -303,7 +366,13 @@ export class FileSender {
     const index = this.#lent.indexOf(buffer);
     // A lent one smaller than asked for, from an arena that was full, is taken again at once
     // if that is still all there is (a scan of the arena's block map, against a read).
-    if (buffer.length !== size || this.#made > this.#most()) {
+    // A lent one also goes back at once when another phase waits for a buffer: the crowd
+    // takes turns with the arena's buffers, first come first served.
+    if (
+      buffer.length !== size ||
+      this.#made > this.#most() ||
+      (index >= 0 && this.#options.othersWait?.() === true)
+    ) {
       this.#made--;
       if (index >= 0) {
         this.#lent.splice(index, 1);
@@ -418,6 +487,7 @@ export class FileSender {
     if (this.#settled || this.#reading) return;
     if (this.#fatal === undefined && !this.#flushed) return;
     this.#settled = true;
+    this.#withdraw?.();
     clearInterval(this.#stall);
     this.#out.off("close", this.#onClose);
     if (this.#fatal !== undefined) this.#reject(this.#fatal);

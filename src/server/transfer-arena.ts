@@ -12,7 +12,8 @@ import { BUDGET_BYTES } from "./transfer-budget.js";
  * Sizes are powers of two from one block (64 KiB) to 16 blocks (1 MiB), each at an offset
  * that is a multiple of its size (a buddy layout), found by a scan of the block map: 384
  * entries at most. When no run is free, `take` says so and the caller makes do (fewer
- * buffers, or one of its own).
+ * buffers), or waits for the next buffer given back (`wait`: GETs in a crowd take turns),
+ * or, after a deadline, makes one of its own.
  *
  * @example
  * const buffer = sharedArena().take(256 * 1024); // undefined when the slab is full
@@ -28,6 +29,10 @@ export class TransferArena {
   /** Blocks handed out, by the offset of their first block, with their count. */
   readonly #out = new Map<number, number>();
   #inUse = 0;
+  /** Transfers waiting for a buffer, first come first served (`wait`). */
+  readonly #waiters: ((buffer: Buffer) => void)[] = [];
+  /** Buffers given back and on their way to a waiter (first blocks): given back twice, ignored. */
+  readonly #passing = new Set<number>();
 
   constructor(bytes: number) {
     this.#blocks = Math.max(1, Math.floor(bytes / TransferArena.BLOCK));
@@ -82,13 +87,46 @@ export class TransferArena {
 
   /** Whether `buffer` is one this arena handed out and has not had back. */
   owns(buffer: Buffer): boolean {
-    return buffer.buffer === this.#slab && this.#out.has(buffer.byteOffset / TransferArena.BLOCK);
+    const first = buffer.byteOffset / TransferArena.BLOCK;
+    return buffer.buffer === this.#slab && this.#out.has(first) && !this.#passing.has(first);
   }
 
-  /** Gives back a buffer `take` returned (once; anything else is ignored). */
+  /** How many transfers wait for a buffer now: a holder should give its own back after use. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /**
+   * Waits for a buffer (issue 12: a crowd of GETs takes turns with the slab's buffers instead
+   * of each making one of its own): `ready` is handed the next buffer given back, whatever
+   * its size, first come first served, on a microtask (never inside `give`). Returns a
+   * withdrawal, which does nothing once the buffer is on its way: a waiter that no longer
+   * needs the buffer it is handed gives it back.
+   */
+  wait(ready: (buffer: Buffer) => void): () => void {
+    this.#waiters.push(ready);
+    return () => {
+      const at = this.#waiters.indexOf(ready);
+      if (at >= 0) this.#waiters.splice(at, 1);
+    };
+  }
+
+  /**
+   * Gives back a buffer `take` returned (once; anything else is ignored). With a transfer
+   * waiting, the buffer goes to it as it is, its blocks still handed out.
+   */
   give(buffer: Buffer): void {
     if (!this.owns(buffer)) return;
     const first = buffer.byteOffset / TransferArena.BLOCK;
+    const next = this.#waiters.shift();
+    if (next !== undefined) {
+      this.#passing.add(first);
+      queueMicrotask(() => {
+        this.#passing.delete(first);
+        next(buffer);
+      });
+      return;
+    }
     const count = this.#out.get(first) as number;
     this.#out.delete(first);
     this.#used.fill(0, first, first + count);

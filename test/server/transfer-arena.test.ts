@@ -327,3 +327,140 @@ test("with nothing to lend at all, the phase goes on with one buffer of its own"
   assert.ok(asked >= 1);
   assert.equal(arena.inUse, 0);
 });
+
+test("a waiter is handed the next buffer given back, first come first served", async () => {
+  const arena = new TransferArena(2 * BLOCK);
+  const a = arena.take(BLOCK) as Buffer;
+  const b = arena.take(BLOCK) as Buffer;
+  const handed: string[] = [];
+  const got = new Map<string, Buffer>();
+  const waiter = (name: string) => (buffer: Buffer) => {
+    handed.push(name);
+    got.set(name, buffer);
+  };
+  arena.wait(waiter("first"));
+  const withdrawSecond = arena.wait(waiter("second"));
+  arena.wait(waiter("third"));
+  assert.equal(arena.waiting, 3);
+  withdrawSecond(); // the second gave up: it is skipped
+  assert.equal(arena.waiting, 2);
+  arena.give(b);
+  assert.deepEqual(handed, [], "handed over on a microtask, never inside give");
+  arena.give(b); // given back twice while on its way: ignored
+  assert.equal(arena.owns(b), false, "on its way, the buffer is nobody's to give");
+  await Promise.resolve();
+  assert.deepEqual(handed, ["first"]);
+  assert.equal(got.get("first"), b);
+  assert.equal(arena.inUse, 2 * BLOCK, "the blocks stay out: they went to the waiter");
+  assert.equal(arena.owns(b), true, "the waiter may give it back");
+  arena.give(a);
+  await Promise.resolve();
+  assert.deepEqual(handed, ["first", "third"]);
+  assert.equal(arena.waiting, 0);
+  arena.give(b);
+  arena.give(a);
+  assert.equal(arena.inUse, 0, "with nobody waiting, given back is free again");
+});
+
+/** A sender whose buffers come from `arena`, waiting for one when it is full (GET's wiring). */
+function taking(arena: TransferArena, more: Partial<FileSenderOptions> = {}): FileSenderOptions {
+  return sender(arena, {
+    bufferSize: () => BLOCK,
+    buffers: () => 1,
+    allocate: (size) => arena.takeUpTo(size),
+    wait: (ready) => arena.wait(ready),
+    othersWait: () => arena.waiting > 0,
+    waitMs: 60_000, // longer than the test: a buffer of its own would be a failure here
+    ...more,
+  });
+}
+
+test("phases that find the arena full take turns with its buffers, each read in one of them", async () => {
+  const arena = new TransferArena(2 * BLOCK); // two buffers for four phases
+  const probe = arena.take(BLOCK) as Buffer;
+  const slab = probe.buffer;
+  arena.give(probe);
+  const outs = [0, 1, 2, 3].map(() => new HeldWritable());
+  const reads: { phase: number; lent: boolean }[] = [];
+  const base = sender(arena);
+  const sendings = outs.map((out, phase) =>
+    new FileSender(
+      out,
+      taking(arena, {
+        readAt: (buffer, length, position, done) => {
+          reads.push({ phase, lent: buffer.buffer === slab });
+          base.readAt(buffer, length, position, done);
+        },
+      }),
+    ).run(),
+  );
+  const pumps = outs.map((out, phase) =>
+    releasingEachTick(
+      out,
+      receive(new StreamReader(out.passed)),
+      sendings[phase] as Promise<unknown>,
+    ),
+  );
+  await Promise.all(pumps);
+  // Every phase read while the others were still going: they took turns, none waited for
+  // another to finish (each phase is 33 reads of 64 KiB).
+  const firstReads = [0, 1, 2, 3].map((phase) => reads.findIndex((r) => r.phase === phase));
+  const lastReads = [0, 1, 2, 3].map((phase) => reads.map((r) => r.phase).lastIndexOf(phase));
+  assert.ok(
+    Math.max(...firstReads) < Math.min(...lastReads),
+    `first reads ${firstReads.join(",")}, last reads ${lastReads.join(",")}`,
+  );
+  assert.ok(
+    reads.every((r) => r.lent),
+    "every read went into one of the arena's buffers, none into one of a phase's own",
+  );
+  assert.equal(arena.inUse, 0);
+  assert.equal(arena.waiting, 0);
+});
+
+test("a wait past waitMs makes a buffer of its own, and the bytes arrive whole", async () => {
+  const arena = new TransferArena(BLOCK);
+  const held = arena.take(BLOCK) as Buffer; // another transfer's, never given back
+  const out = new HeldWritable();
+  const sending = new FileSender(out, taking(arena, { waitMs: 20 })).run();
+  await releasingEachTick(out, receive(new StreamReader(out.passed)), sending);
+  assert.equal(arena.waiting, 0, "the wait was withdrawn");
+  arena.give(held);
+  assert.equal(arena.inUse, 0);
+});
+
+test("a phase whose peer is lost while it waits withdraws, and the slab stays whole", async () => {
+  const arena = new TransferArena(BLOCK);
+  const held = arena.take(BLOCK) as Buffer;
+  const out = new HeldWritable();
+  out.on("error", () => {});
+  const sending = new FileSender(out, taking(arena)).run();
+  const deadline = Date.now() + 10_000;
+  while (arena.waiting === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(arena.waiting, 1, "the phase waits for a buffer");
+  out.destroy();
+  await rejectsWithCode(sending, "BFTP_ERR_CONNECTION_LOST");
+  assert.equal(arena.waiting, 0, "a phase that has settled waits no more");
+  arena.give(held);
+  assert.equal(arena.inUse, 0, "the buffer given back is free, not handed to a settled phase");
+});
+
+test("a buffer already on its way to a phase that settles goes back to the arena", async () => {
+  const arena = new TransferArena(BLOCK);
+  const held = arena.take(BLOCK) as Buffer;
+  const out = new HeldWritable();
+  out.on("error", () => {});
+  const sending = new FileSender(out, taking(arena)).run();
+  const deadline = Date.now() + 10_000;
+  while (arena.waiting === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  arena.give(held); // handed to the waiting phase on a microtask...
+  out.emit("close"); // ...which settles first, in this same turn (as a socket's close does)
+  await rejectsWithCode(sending, "BFTP_ERR_CONNECTION_LOST");
+  out.destroy();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(arena.inUse, 0, "the phase gave the buffer it no longer wanted back");
+});

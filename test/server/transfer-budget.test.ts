@@ -62,3 +62,18 @@ test("least must be a whole number from 1 to the buffers", () => {
   for (const least of [0, 5, 1.5, Number.NaN])
     assert.throws(() => claimBuffers(4, MiB, least), { name: "RangeError" });
 });
+
+test("a floor keeps a crowd's buffers at least that large, never above the maximum", () => {
+  const KiB = 1024;
+  const lone = claimBuffers(4, MiB, 1, 256 * KiB);
+  assert.deepEqual([lone.size(), lone.count()], [MiB, 4]); // alone, as without a floor
+  const crowd = Array.from({ length: 99 }, () => claimBuffers(4, MiB, 1, 256 * KiB));
+  // 100 at once: 160 KiB each would be 128 KiB without the floor; with it, 256 KiB, one each
+  // (more than the budget: the arena makes them take turns, transfer-arena.ts).
+  assert.deepEqual([lone.size(), lone.count()], [256 * KiB, 1]);
+  const small = claimBuffers(4, 128 * KiB, 1, 256 * KiB);
+  assert.equal(small.size(), 128 * KiB, "capped by the transfer's own maximum");
+  for (const share of [...crowd, small]) share.release();
+  assert.deepEqual([lone.size(), lone.count()], [MiB, 4]);
+  lone.release();
+});

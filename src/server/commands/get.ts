@@ -17,7 +17,7 @@ import {
 } from "../file-version.js";
 import { fsError } from "../fs-error.js";
 import { sharedArena } from "../transfer-arena.js";
-import { claimBuffers, FIRST_BUFFER } from "../transfer-budget.js";
+import { claimBuffers, CROWD_BUFFER, FIRST_BUFFER } from "../transfer-budget.js";
 import { openFileInside } from "../open-file.js";
 import { abortRequested } from "./abort.js";
 import type { Prepared } from "./prepared.js";
@@ -208,8 +208,9 @@ async function readWhole(
  * Sends a range too large to read while the GET is prepared, straight from the descriptor
  * to the socket (FileSender, issue 12): positioned reads into a rotation of up to four
  * buffers, counted and sized from the transfer's share of the process's buffer budget
- * (transfer-budget.ts, at most 1 MiB; one of 128 KiB each when a hundred GETs run), each sent
- * as soon as it is read. The reads are callback `fs.read` calls on the handle's descriptor (no
+ * (transfer-budget.ts, at most 1 MiB; one of 256 KiB when a hundred GETs run, taken in turns
+ * from the server's slab when it has not one for each: transfer-arena.ts), each sent as soon
+ * as it is read. The reads are callback `fs.read` calls on the handle's descriptor (no
  * promise per read: about a twelfth of the main thread's time under 100 clients), which the
  * issue-11 tests hook to change a file at an exact point of a GET. A file that ends early (it shrank) or whose stats differ, once
  * the last byte is read and before it leaves, from `stats` ends the phase with
@@ -230,7 +231,8 @@ async function sendRange(
 ): Promise<SentDataPhase> {
   const { virtual } = options;
   const chunk = Math.min(READ_CHUNK, turn.limits.maxChunk);
-  const share = claimBuffers(BUFFERS, chunk, 1); // alone: four of 1 MiB; in a crowd: one
+  // Alone: four of 1 MiB; in a crowd: one of at least 256 KiB, taking turns with the slab's.
+  const share = claimBuffers(BUFFERS, chunk, 1, CROWD_BUFFER);
   try {
     return await new FileSender(turn.socket, {
       alg: options.alg,
@@ -249,6 +251,8 @@ async function sendRange(
       release: (buffer) => {
         sharedArena().give(buffer);
       },
+      wait: (ready) => sharedArena().wait(ready),
+      othersWait: () => sharedArena().waiting > 0,
       // The callback `fs.read` on the handle's descriptor: no promise per read. The handle
       // stays open until FileSender has settled, and it settles only once no read is pending.
       readAt: (buffer, length, position, done) => {
