@@ -259,7 +259,22 @@ export class FileSender {
 
   /** Waits for a lent buffer, or, after `waitMs`, makes one. */
   #await(wait: (ready: (buffer: Buffer) => void) => () => void): void {
-    const withdraw = wait((buffer) => {
+    // Set before `wait` is called: a lender may hand a buffer over before it returns.
+    const wanted: { withdraw?: () => void; timer?: NodeJS.Timeout } = {};
+    const stop = (): void => {
+      clearTimeout(wanted.timer);
+      wanted.withdraw?.();
+      this.#withdraw = undefined;
+    };
+    this.#withdraw = stop;
+    wanted.timer = setTimeout(() => {
+      stop();
+      const buffer = Buffer.allocUnsafe(this.#size());
+      this.#adopt(buffer, false);
+      this.#free.push(buffer);
+      this.#read();
+    }, this.#options.waitMs ?? 100);
+    wanted.withdraw = wait((buffer) => {
       if (this.#withdraw !== stop) {
         this.#options.release?.(buffer); // no longer wanted: the phase ended or gave up
         return;
@@ -269,19 +284,6 @@ export class FileSender {
       this.#free.push(buffer);
       this.#read();
     });
-    const timer = setTimeout(() => {
-      stop();
-      const buffer = Buffer.allocUnsafe(this.#size());
-      this.#adopt(buffer, false);
-      this.#free.push(buffer);
-      this.#read();
-    }, this.#options.waitMs ?? 100);
-    const stop = (): void => {
-      clearTimeout(timer);
-      withdraw();
-      this.#withdraw = undefined;
-    };
-    this.#withdraw = stop;
   }
 
   #readInto(buffer: Buffer): void {
