@@ -1,10 +1,8 @@
-import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { ClientConnection } from "./connection.js";
 import type { DownloadOptions, TransferResult } from "./download.js";
-import { verifiedDownload } from "./download-to-file.js";
+import { exchangeGet, verifiedDownload } from "./download-to-file.js";
 import { inStep } from "./in-step.js";
 import { ProgressTracker } from "./progress.js";
-import { expectShape, getReply } from "./reply-shapes.js";
 
 /**
  * Takes each piece of a download as it arrives. `chunk` is a view of the connection's
@@ -44,50 +42,32 @@ export function downloadToChunks(
   onChunk: ChunkHandler,
   options: ChunkDownloadOptions = {},
 ): Promise<TransferResult> {
-  const alg = options.checksum ?? "crc32";
-  const request = {
-    op: "GET",
-    path: remote,
-    offset: options.offset,
-    length: options.length,
-    checksum: options.checksum,
-    ifVersion: options.ifVersion,
-  };
-  return conn.exchange(
-    () => conn.send(request),
-    async () => {
-      const info = expectShape(getReply, await conn.readReply(), "GET");
-      const phase = new DataPhaseReader(conn.reader, alg, {
-        maxChunk: conn.limits.maxChunk,
-        maxTrailer: conn.limits.maxReplyFrame,
-        timeout: conn.limits.stallTimeoutMs,
-      });
-      const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
-      const handlerError = await phase.receiveFile({
-        position: info.offset,
-        // Nothing waits to be handed on: each piece goes to `onChunk` as it is parsed.
-        backlog: () => 1,
-        onData: (bytes) => {
-          tracker.add(bytes);
-        },
-        writeAt: (pieces, _position, done) => {
-          let bytes = 0;
-          try {
-            for (const piece of pieces) {
-              onChunk(piece);
-              bytes += piece.length;
-            }
-          } catch (err) {
-            done(err, 0); // the rest of the phase is read and dropped
-            return;
+  return exchangeGet(conn, remote, options, async (info, phase, alg) => {
+    const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
+    const handlerError = await phase.receiveFile({
+      position: info.offset,
+      // Nothing waits to be handed on: each piece goes to `onChunk` as it is parsed.
+      backlog: () => 1,
+      onData: (bytes) => {
+        tracker.add(bytes);
+      },
+      writeAt: (pieces, _position, done) => {
+        let bytes = 0;
+        try {
+          for (const piece of pieces) {
+            onChunk(piece);
+            bytes += piece.length;
           }
-          done(null, bytes);
-        },
-      });
-      if (handlerError !== undefined) {
-        throw inStep(handlerError, `Cannot consume the download of ${JSON.stringify(remote)}`);
-      }
-      return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
-    },
-  );
+        } catch (err) {
+          done(err, 0); // the rest of the phase is read and dropped
+          return;
+        }
+        done(null, bytes);
+      },
+    });
+    if (handlerError !== undefined) {
+      throw inStep(handlerError, `Cannot consume the download of ${JSON.stringify(remote)}`);
+    }
+    return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
+  });
 }

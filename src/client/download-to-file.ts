@@ -7,7 +7,49 @@ import type { ClientConnection } from "./connection.js";
 import type { DownloadOptions, TransferResult } from "./download.js";
 import { inStep } from "./in-step.js";
 import { ProgressTracker } from "./progress.js";
-import { expectShape, getReply } from "./reply-shapes.js";
+import { expectShape, getReply, type GetReply } from "./reply-shapes.js";
+
+/** The range, checksum and version a GET asks for. */
+export interface GetRequestOptions {
+  readonly offset?: number | undefined;
+  readonly length?: number | undefined;
+  readonly checksum?: ChecksumAlg | undefined;
+  readonly ifVersion?: string | undefined;
+}
+
+/**
+ * Sends a GET for `remote` on `conn` and, once the server has accepted it, hands its reply and
+ * a reader of its data phase (with the connection's limits) to `receive`, whose result the
+ * exchange resolves with. A refusal rejects before `receive` runs: every download's opening.
+ */
+export function exchangeGet(
+  conn: ClientConnection,
+  remote: string,
+  options: GetRequestOptions,
+  receive: (info: GetReply, phase: DataPhaseReader, alg: ChecksumAlg) => Promise<TransferResult>,
+): Promise<TransferResult> {
+  const alg = options.checksum ?? "crc32";
+  const request = {
+    op: "GET",
+    path: remote,
+    offset: options.offset,
+    length: options.length,
+    checksum: options.checksum,
+    ifVersion: options.ifVersion,
+  };
+  return conn.exchange(
+    () => conn.send(request),
+    async () => {
+      const info = expectShape(getReply, await conn.readReply(), "GET");
+      const phase = new DataPhaseReader(conn.reader, alg, {
+        maxChunk: conn.limits.maxChunk,
+        maxTrailer: conn.limits.maxReplyFrame,
+        timeout: conn.limits.stallTimeoutMs,
+      });
+      return receive(info, phase, alg);
+    },
+  );
+}
 
 /** Bytes received and not yet written to the file before the socket is paused. */
 const BACKLOG = 8 * 1024 * 1024;
@@ -35,75 +77,59 @@ export function downloadToFile(
     readonly local: string;
   },
 ): Promise<TransferResult> {
-  const alg = options.checksum ?? "crc32";
   const { offset } = options;
-  const request = {
-    op: "GET",
-    path: remote,
-    offset,
-    checksum: options.checksum,
-    ifVersion: options.ifVersion,
-  };
-  return conn.exchange(
-    () => conn.send(request),
-    async () => {
-      const info = expectShape(getReply, await conn.readReply(), "GET");
-      const phase = new DataPhaseReader(conn.reader, alg, {
-        maxChunk: conn.limits.maxChunk,
-        maxTrailer: conn.limits.maxReplyFrame,
-        timeout: conn.limits.stallTimeoutMs,
-      });
-      let handle: fsp.FileHandle | undefined;
-      let opened: unknown;
-      try {
-        // Made only once the server said yes: a refused GET leaves no empty local file behind.
-        options.onCreate();
-        handle = await fsp.open(file, offset > 0 ? "r+" : "w");
-      } catch (err) {
-        opened = err;
-      }
-      const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
-      let writeError: unknown;
-      try {
-        const fd = handle?.fd;
-        writeError = await phase.receiveFile({
-          position: offset,
-          backlog: () => BACKLOG,
-          onData: (bytes) => {
-            tracker.add(bytes);
-          },
-          writeAt:
-            fd === undefined
-              ? (_buffers, _position, done) => {
-                  done(opened, 0); // the file could not be opened: the phase is dropped
-                }
-              : options.syncWrites === true
-                ? (buffers, position, done) => {
-                    let written: number;
-                    try {
-                      written = fs.writevSync(fd, buffers, position);
-                    } catch (err) {
-                      done(err, 0);
-                      return;
-                    }
-                    done(null, written);
+  const request = { offset, checksum: options.checksum, ifVersion: options.ifVersion };
+  return exchangeGet(conn, remote, request, async (info, phase, alg) => {
+    let handle: fsp.FileHandle | undefined;
+    let opened: unknown;
+    try {
+      // Made only once the server said yes: a refused GET leaves no empty local file behind.
+      options.onCreate();
+      handle = await fsp.open(file, offset > 0 ? "r+" : "w");
+    } catch (err) {
+      opened = err;
+    }
+    const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
+    let writeError: unknown;
+    try {
+      const fd = handle?.fd;
+      writeError = await phase.receiveFile({
+        position: offset,
+        backlog: () => BACKLOG,
+        onData: (bytes) => {
+          tracker.add(bytes);
+        },
+        writeAt:
+          fd === undefined
+            ? (_buffers, _position, done) => {
+                done(opened, 0); // the file could not be opened: the phase is dropped
+              }
+            : options.syncWrites === true
+              ? (buffers, position, done) => {
+                  let written: number;
+                  try {
+                    written = fs.writevSync(fd, buffers, position);
+                  } catch (err) {
+                    done(err, 0);
+                    return;
                   }
-                : (buffers, position, done) => {
-                    fs.writev(fd, buffers, position, done);
-                  },
-        });
-      } finally {
-        await handle?.close().catch((err: unknown) => {
-          writeError ??= err;
-        });
-      }
-      writeError ??= opened; // an empty phase never tried to write
-      if (writeError !== undefined) {
-        throw inStep(writeError, `Cannot write ${JSON.stringify(options.local)}`);
-      }
-      return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
-    },
-  );
+                  done(null, written);
+                }
+              : (buffers, position, done) => {
+                  fs.writev(fd, buffers, position, done);
+                },
+      });
+    } finally {
+      await handle?.close().catch((err: unknown) => {
+        writeError ??= err;
+      });
+    }
+    writeError ??= opened; // an empty phase never tried to write
+    if (writeError !== undefined) {
+      throw inStep(writeError, `Cannot write ${JSON.stringify(options.local)}`);
+    }
+    return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
+  });
 }
 
 /** What {@link verifiedDownload} checks: the GET's reply and what its data phase carried. */

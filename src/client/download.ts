@@ -4,14 +4,13 @@ import fsp from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BftpError, isBftpError } from "../errors.js";
-import { DataPhaseReader } from "../protocol/data-phase-reader.js";
 import type { ChecksumAlg } from "../protocol/version.js";
 import type { ClientConnection } from "./connection.js";
-import { downloadToFile, verifiedDownload } from "./download-to-file.js";
+import { downloadToFile, exchangeGet, verifiedDownload } from "./download-to-file.js";
 import { inStep } from "./in-step.js";
 import { localDestination } from "./local-destination.js";
 import { ProgressTracker, type ProgressHandler } from "./progress.js";
-import { expectShape, getReply, hashReply } from "./reply-shapes.js";
+import { expectShape, hashReply } from "./reply-shapes.js";
 import { exactSeconds } from "../exact-seconds.js";
 import { nodeCrypto } from "../node-crypto.js";
 
@@ -88,57 +87,39 @@ export function downloadToStream(
     local?: string;
   } = {},
 ): Promise<TransferResult> {
-  const alg = options.checksum ?? "crc32";
-  const request = {
-    op: "GET",
-    path: remote,
-    offset: options.offset,
-    length: options.length,
-    checksum: options.checksum,
-    ifVersion: options.ifVersion,
-  };
-  return conn.exchange(
-    () => conn.send(request),
-    async () => {
-      const info = expectShape(getReply, await conn.readReply(), "GET");
-      // Made only once the server said yes: a refused GET leaves no empty local file behind.
-      const sink = typeof destination === "function" ? destination() : destination;
-      const phase = new DataPhaseReader(conn.reader, alg, {
-        maxChunk: conn.limits.maxChunk,
-        maxTrailer: conn.limits.maxReplyFrame,
-        timeout: conn.limits.stallTimeoutMs,
-      });
-      const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
-      const state = { phaseFailed: false }; // set inside the generator
-      try {
-        await pipeline(
-          async function* counted() {
-            try {
-              for await (const piece of phase.chunks()) {
-                tracker.add(piece.length);
-                yield piece;
-              }
-            } catch (err) {
-              state.phaseFailed = true; // the stream itself failed: the connection cannot go on
-              throw err;
+  return exchangeGet(conn, remote, options, async (info, phase, alg) => {
+    // Made only once the server said yes: a refused GET leaves no empty local file behind.
+    const sink = typeof destination === "function" ? destination() : destination;
+    const tracker = new ProgressTracker(options.onProgress, remote, info.size, info.offset);
+    const state = { phaseFailed: false }; // set inside the generator
+    try {
+      await pipeline(
+        async function* counted() {
+          try {
+            for await (const piece of phase.chunks()) {
+              tracker.add(piece.length);
+              yield piece;
             }
-          },
-          sink,
-          { end: options.end ?? true },
-        );
-      } catch (err) {
-        if (state.phaseFailed || isBftpError(err, "BFTP_ERR_CONNECTION_LOST")) throw err;
-        await phase.drain(); // the destination failed: keep the stream in step
-        throw inStep(
-          err,
-          options.local === undefined
-            ? `Cannot write the download of ${JSON.stringify(remote)} to its destination`
-            : `Cannot write ${JSON.stringify(options.local)}`,
-        );
-      }
-      return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
-    },
-  );
+          } catch (err) {
+            state.phaseFailed = true; // the stream itself failed: the connection cannot go on
+            throw err;
+          }
+        },
+        sink,
+        { end: options.end ?? true },
+      );
+    } catch (err) {
+      if (state.phaseFailed || isBftpError(err, "BFTP_ERR_CONNECTION_LOST")) throw err;
+      await phase.drain(); // the destination failed: keep the stream in step
+      throw inStep(
+        err,
+        options.local === undefined
+          ? `Cannot write the download of ${JSON.stringify(remote)} to its destination`
+          : `Cannot write ${JSON.stringify(options.local)}`,
+      );
+    }
+    return verifiedDownload(remote, { info, result: phase.result, alg, tracker });
+  });
 }
 
 /**

@@ -51,6 +51,8 @@ export const getReply = object({
   /** The file's version token (§8.7); absent from servers older than issue 11. */
   version: optional(string(64)),
 });
+/** What a GET's reply says of the file and the range coming (PROTOCOL.md §8.7). */
+export type GetReply = Infer<typeof getReply>;
 export const putReply = object({
   size: u64,
   checksum: object({ alg: oneOf(CHECKSUM_ALGORITHMS), value: string(128) }),

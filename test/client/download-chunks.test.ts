@@ -4,14 +4,13 @@
 // the checksum took them, and the download would pass its own check), a handler that
 // throws must leave the connection usable, and the end-to-end check must still decide.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { BftpClient } from "../../src/client/client.js";
 import { BftpError, isBftpError } from "../../src/errors.js";
 import { rejectsWithCode } from "../helpers/assert-code.js";
-import { startServer, type TestServer } from "../helpers/bftp-server.js";
+import { serveBigAndSmall, type TestServer } from "../helpers/bftp-server.js";
 import { CrcBlindProxy } from "../helpers/crc-blind-proxy.js";
 import { throttleProxy } from "../fixtures/throttle-proxy.js";
 
@@ -20,11 +19,7 @@ let big: Buffer;
 let small: Buffer;
 
 before(async () => {
-  srv = await startServer();
-  big = randomBytes(24 * 1024 * 1024 + 13);
-  small = randomBytes(3 * 1024 * 1024 + 5);
-  await fs.writeFile(path.join(srv.root, "big.bin"), big);
-  await fs.writeFile(path.join(srv.root, "small.bin"), small);
+  ({ srv, big, small } = await serveBigAndSmall());
   await fs.writeFile(path.join(srv.root, "empty.bin"), "");
 });
 

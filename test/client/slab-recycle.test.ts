@@ -4,14 +4,13 @@
 // pass its own check: so these tests compare the bytes on disk with the served file, on
 // every path that writes (at once, after a pause in the data, through a slow link).
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { BftpClient } from "../../src/client/client.js";
 import { slabOnread } from "../../src/wire/slab-onread.js";
-import { startServer, type TestServer } from "../helpers/bftp-server.js";
+import { serveBigAndSmall, type TestServer } from "../helpers/bftp-server.js";
 import { throttleProxy } from "../fixtures/throttle-proxy.js";
 
 let srv: TestServer;
@@ -19,11 +18,7 @@ let big: Buffer;
 let small: Buffer;
 
 before(async () => {
-  srv = await startServer();
-  big = randomBytes(24 * 1024 * 1024 + 13);
-  small = randomBytes(3 * 1024 * 1024 + 5);
-  await fs.writeFile(path.join(srv.root, "big.bin"), big);
-  await fs.writeFile(path.join(srv.root, "small.bin"), small);
+  ({ srv, big, small } = await serveBigAndSmall());
 });
 
 after(async () => {

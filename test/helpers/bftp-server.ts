@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -133,4 +134,22 @@ export function stagedUploads(srv: TestServer): string[] {
   } catch {
     return [];
   }
+}
+
+/** Writes `size` random bytes to `name` in a test server's root; resolves with those bytes. */
+export async function randomFileIn(srv: TestServer, name: string, size: number): Promise<Buffer> {
+  const bytes = randomBytes(size);
+  await fs.writeFile(path.join(srv.root, name), bytes);
+  return bytes;
+}
+
+/**
+ * A test server holding `big.bin` (24 MiB + 13 bytes) and `small.bin` (3 MiB + 5), random:
+ * sizes that span many frames, slabs and socket reads, and end mid-frame.
+ */
+export async function serveBigAndSmall(): Promise<{ srv: TestServer; big: Buffer; small: Buffer }> {
+  const srv = await startServer();
+  const big = await randomFileIn(srv, "big.bin", 24 * 1024 * 1024 + 13);
+  const small = await randomFileIn(srv, "small.bin", 3 * 1024 * 1024 + 5);
+  return { srv, big, small };
 }

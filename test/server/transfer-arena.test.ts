@@ -429,16 +429,32 @@ test("a wait past waitMs makes a buffer of its own, and the bytes arrive whole",
   assert.equal(arena.inUse, 0);
 });
 
-test("a phase whose peer is lost while it waits withdraws, and the slab stays whole", async () => {
+/** Turns the event loop until a phase waits for one of `arena`'s buffers (at most 10 s). */
+async function untilSomeoneWaits(arena: TransferArena): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (arena.waiting === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A phase that waits for the one buffer of an arena, which `held` holds. */
+async function waitingPhase(): Promise<{
+  arena: TransferArena;
+  held: Buffer;
+  out: HeldWritable;
+  sending: Promise<unknown>;
+}> {
   const arena = new TransferArena(BLOCK);
   const held = arena.take(BLOCK) as Buffer;
   const out = new HeldWritable();
   out.on("error", () => {});
   const sending = new FileSender(out, taking(arena)).run();
-  const deadline = Date.now() + 10_000;
-  while (arena.waiting === 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await untilSomeoneWaits(arena);
+  return { arena, held, out, sending };
+}
+
+test("a phase whose peer is lost while it waits withdraws, and the slab stays whole", async () => {
+  const { arena, held, out, sending } = await waitingPhase();
   assert.equal(arena.waiting, 1, "the phase waits for a buffer");
   out.destroy();
   await rejectsWithCode(sending, "BFTP_ERR_CONNECTION_LOST");
@@ -448,15 +464,7 @@ test("a phase whose peer is lost while it waits withdraws, and the slab stays wh
 });
 
 test("a buffer already on its way to a phase that settles goes back to the arena", async () => {
-  const arena = new TransferArena(BLOCK);
-  const held = arena.take(BLOCK) as Buffer;
-  const out = new HeldWritable();
-  out.on("error", () => {});
-  const sending = new FileSender(out, taking(arena)).run();
-  const deadline = Date.now() + 10_000;
-  while (arena.waiting === 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  const { arena, held, out, sending } = await waitingPhase();
   arena.give(held); // handed to the waiting phase on a microtask...
   out.emit("close"); // ...which settles first, in this same turn (as a socket's close does)
   await rejectsWithCode(sending, "BFTP_ERR_CONNECTION_LOST");
