@@ -51,10 +51,10 @@ export interface FileSenderOptions {
   readonly bufferSize: () => number;
   /**
    * Largest first buffer, each next one at most twice the largest made before (default: no
-   * such ramp). The server's GETs start at 128 KiB: when a hundred start at once, the first
-   * of them would otherwise each take 1 MiB while the server still looked quiet, fill the
-   * shared slab before the rest had claimed their share, and leave those to allocate buffers
-   * of their own (issue 12: peak RSS). A lone large GET reaches 1 MiB by its fourth read.
+   * such ramp). The server's GETs start at 256 KiB: when a hundred start at once, the first
+   * of them would otherwise each take 1 MiB while the server still looked quiet and fill the
+   * shared slab before the rest had claimed their share (issue 12: peak RSS). A lone large GET
+   * reaches 1 MiB by its third read.
    */
   readonly firstBuffer?: number;
   /**

@@ -21,7 +21,7 @@ const MIN_BUFFER = 64 * 1024;
 /**
  * The first buffer a GET makes (FileSender's `firstBuffer`): a burst of GETs that start
  * together each begin with this much rather than the 1 MiB a quiet server would give the
- * first of them, and fits the slab (100 x 128 KiB in 16 MiB).
+ * first of them: 64 of them fill the slab, and the rest wait their turn (`CROWD_BUFFER`).
  */
 export const FIRST_BUFFER = 256 * 1024;
 
