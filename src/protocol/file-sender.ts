@@ -267,22 +267,21 @@ export class FileSender {
       this.#withdraw = undefined;
     };
     this.#withdraw = stop;
-    wanted.timer = setTimeout(() => {
+    const resume = (buffer: Buffer, lent: boolean): void => {
       stop();
-      const buffer = Buffer.allocUnsafe(this.#size());
-      this.#adopt(buffer, false);
+      this.#adopt(buffer, lent);
       this.#free.push(buffer);
       this.#read();
+    };
+    wanted.timer = setTimeout(() => {
+      resume(Buffer.allocUnsafe(this.#size()), false);
     }, this.#options.waitMs ?? 100);
     wanted.withdraw = wait((buffer) => {
       if (this.#withdraw !== stop) {
         this.#options.release?.(buffer); // no longer wanted: the phase ended or gave up
         return;
       }
-      stop();
-      this.#adopt(buffer, true);
-      this.#free.push(buffer);
-      this.#read();
+      resume(buffer, true);
     });
   }
 

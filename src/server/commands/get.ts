@@ -212,10 +212,11 @@ async function readWhole(
  * from the server's slab when it has not one for each: transfer-arena.ts), each sent as soon
  * as it is read. The reads are callback `fs.read` calls on the handle's descriptor (no
  * promise per read: about a twelfth of the main thread's time under 100 clients), which the
- * issue-11 tests hook to change a file at an exact point of a GET. A file that ends early (it shrank) or whose stats differ, once
- * the last byte is read and before it leaves, from `stats` ends the phase with
- * `BFTP_ERR_FILE_CHANGED` (issue 11: the trailer then says the bytes sent were not one
- * version of the file); a read error with its code; an ABORT with `BFTP_ERR_TRANSFER_ABORTED`.
+ * issue-11 tests hook to change a file at an exact point of a GET. A file that ends early
+ * (it shrank) or whose stats differ, once the last byte is read and before it leaves, from
+ * `stats` ends the phase with `BFTP_ERR_FILE_CHANGED` (issue 11: the trailer then says the
+ * bytes sent were not one version of the file); a read error with its code; an ABORT with
+ * `BFTP_ERR_TRANSFER_ABORTED`.
  */
 async function sendRange(
   turn: CommandContext,
