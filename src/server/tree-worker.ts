@@ -23,6 +23,7 @@ import type {
   OpenedBig,
   ReadFilesJob,
   ReadFilesResult,
+  ReadItem,
   TreeEntry,
 } from "./tree-jobs.js";
 import { heldFiles } from "./tree-upload-held.js";
@@ -132,131 +133,174 @@ function readWhole(fd: number, bigAt: number, openedAt: number): WholeFile | und
   return { size: n, mtime: Number(stats.mtimeNs / 1_000_000n) };
 }
 
+/** What one batch has read so far: counts for the result, and a large file met. */
+interface Tally {
+  files: number;
+  bytes: number;
+  big: OpenedBig | undefined;
+}
+
 /**
  * Reads the batch's files, in order, into records, until `budget` bytes are built or a file
  * larger than `bigAt` is met (opened and handed back for the main thread to stream).
+ *
+ * Only the common case is written here (a small file read whole, its stamps trusted); every
+ * other case is a call away. V8 optimizes a function after it ran some 67 KB of its own
+ * bytecode per "tick" for 3 ticks plus one per 150 bytes of its length: this loop, at 1,856
+ * bytes with the rare cases inline, took 15 ticks, about 3,000 small files, before it was
+ * optimized; at its length now it takes 6 (docs/performance.md, December 6).
  */
 function readFiles(job: ReadFilesJob): ReadFilesResult {
   // Room for the budget and one more small file's records: the arena then never grows.
   const out = new TreeEncoder(job.maxChunk, job.crc, job.budget + 128 * 1024);
+  const tally: Tally = { files: 0, bytes: 0, big: undefined };
+  const items = job.items;
   let consumed = 0;
-  let files = 0;
-  let bytes = 0;
-  let big: OpenedBig | undefined;
-  for (const item of job.items) {
-    if (out.length >= job.budget) break;
+  // An index, not for-of: the iterator protocol is about a hundred bytes of the loop's length.
+  while (consumed < items.length && out.length < job.budget) {
+    const item = items[consumed] as ReadItem;
     consumed++;
-    const virtual = `${job.virtualDir}/${item.name}`;
     const openedAt = Date.now();
     let fd: number;
     try {
       fd = fs.openSync(`${job.dir}/${item.name}`, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === "ELOOP") out.skip(item.rel, "symlink");
-      else if (code !== "ENOENT")
-        out.skip(item.rel, "other", toWireError(fsError(err, "open", virtual)));
+      openFailed(out, job, item, err);
       continue; // gone since the listing: nothing to send
     }
     let keep = false;
     try {
       // A have-list entry is answered from the stamps alone (K without reading): not here.
       const whole = item.have === undefined ? readWhole(fd, job.bigAt, openedAt) : undefined;
-      if (whole !== undefined) {
-        const { size, mtime } = whole;
-        out.head(item.rel, size, mtime);
-        const body = scratch.subarray(0, size);
-        // With crc32 the file's checksum is also its D frame's: the bytes are read once.
-        const crc = job.alg === "crc32" ? crc32(body) : undefined;
-        if (size > 0 && size < job.maxChunk) {
-          const frame = out.dataFrame(size);
-          body.copy(frame, frame.length - size);
-          out.pushFrame(frame, crc);
-        } else out.data(body);
-        out.endOk(crc === undefined ? digest(job.alg, body) : crc32Hex(crc));
-        files++;
-        bytes += size;
+      if (whole === undefined) {
+        keep = readChecked(out, job, item, fd, tally);
+        if (keep) break;
         continue;
       }
-      const first = fs.fstatSync(fd, { bigint: true });
-      if (!first.isFile()) {
-        out.skip(item.rel, "other");
-        continue;
-      }
-      const size = Number(first.size);
-      const mtime = Number(first.mtimeNs / 1_000_000n); // whole ms, no float rounding
-      const have = item.have;
-      if (
-        have !== undefined &&
-        have.size === size &&
-        have.sha256 === undefined &&
-        have.mtime === mtime
-      ) {
-        out.kept(item.rel);
-        continue;
-      }
-      if (size > job.bigAt) {
-        keep = true;
-        big = { fd, rel: item.rel, virtual, size, mtime, stats: stampsOf(first) };
-        break;
-      }
-      const stats = settled(fd, first);
-      if (stats === undefined) {
-        out.head(item.rel, size, mtime);
-        out.endError(changed(virtual));
-        continue;
-      }
-      // The header first, then one D frame the file is read straight into (larger files are
-      // read whole, then framed); a file that changed meanwhile is rolled back to its E.
-      const mark = out.mark();
+      const { size, mtime } = whole;
       out.head(item.rel, size, mtime);
-      const single = size > 0 && size < job.maxChunk;
-      const frame = single ? out.dataFrame(size) : undefined;
-      const body =
-        frame === undefined ? Buffer.allocUnsafe(size) : frame.subarray(frame.length - size);
-      let got = 0;
-      while (got < size) {
-        const n = fs.readSync(fd, body, got, size - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      const after = fs.fstatSync(fd, { bigint: true });
-      if (got !== size || !sameVersion(stats, after)) {
-        out.rollback(mark);
-        out.head(item.rel, size, mtime);
-        out.endError(changed(virtual));
-        continue;
-      }
-      const sum =
-        have?.sha256 !== undefined && have.size === size ? digest("sha256", body) : undefined;
-      if (sum !== undefined && sum === have?.sha256) {
-        out.rollback(mark);
-        out.kept(item.rel);
-        continue;
-      }
+      const body = scratch.subarray(0, size);
+      // With crc32 the file's checksum is also its D frame's: the bytes are read once.
       const crc = job.alg === "crc32" ? crc32(body) : undefined;
-      if (frame !== undefined) out.pushFrame(frame, crc);
-      else out.data(body);
-      out.endOk(
-        crc !== undefined ? crc32Hex(crc) : sum !== undefined ? sum : digest(job.alg, body),
-      );
-      files++;
-      bytes += size;
+      if (size > 0 && size < job.maxChunk) {
+        const frame = out.dataFrame(size);
+        body.copy(frame, frame.length - size);
+        out.pushFrame(frame, crc);
+      } else out.data(body);
+      out.endOk(crc === undefined ? digest(job.alg, body) : crc32Hex(crc));
+      tally.files++;
+      tally.bytes += size;
     } catch (err) {
-      out.skip(item.rel, "other", toWireError(fsError(err, "read", virtual)));
+      readFailed(out, job, item, err);
     } finally {
       if (!keep) fs.closeSync(fd);
     }
   }
+  return resultOf(out, consumed, tally);
+}
+
+function resultOf(out: TreeEncoder, consumed: number, tally: Tally): ReadFilesResult {
   const built = out.takeLast();
   return {
     bytes: built,
     crc: out.crc,
     consumed,
-    files,
-    fileBytes: bytes,
-    ...(big === undefined ? {} : { big }),
+    files: tally.files,
+    fileBytes: tally.bytes,
+    ...(tally.big === undefined ? {} : { big: tally.big }),
   };
+}
+
+/** The batch item's path as the client knows it, for errors. */
+function virtualOf(job: ReadFilesJob, item: ReadItem): string {
+  return `${job.virtualDir}/${item.name}`;
+}
+
+/** A file that could not be opened: a link is skipped as one, a vanished file is left out. */
+function openFailed(out: TreeEncoder, job: ReadFilesJob, item: ReadItem, err: unknown): void {
+  const code = (err as { code?: unknown }).code;
+  if (code === "ELOOP") out.skip(item.rel, "symlink");
+  else if (code !== "ENOENT")
+    out.skip(item.rel, "other", toWireError(fsError(err, "open", virtualOf(job, item))));
+}
+
+function readFailed(out: TreeEncoder, job: ReadFilesJob, item: ReadItem, err: unknown): void {
+  out.skip(item.rel, "other", toWireError(fsError(err, "read", virtualOf(job, item))));
+}
+
+/**
+ * Every file {@link readWhole} does not take (a have-list entry, a recent change, a size that
+ * moved, not a regular file, larger than `bigAt`): the stamps before and after the read.
+ * True when the file is large and its descriptor is kept in `tally.big` for the main thread.
+ */
+function readChecked(
+  out: TreeEncoder,
+  job: ReadFilesJob,
+  item: ReadItem,
+  fd: number,
+  tally: Tally,
+): boolean {
+  const virtual = virtualOf(job, item);
+  const first = fs.fstatSync(fd, { bigint: true });
+  if (!first.isFile()) {
+    out.skip(item.rel, "other");
+    return false;
+  }
+  const size = Number(first.size);
+  const mtime = Number(first.mtimeNs / 1_000_000n); // whole ms, no float rounding
+  const have = item.have;
+  if (
+    have !== undefined &&
+    have.size === size &&
+    have.sha256 === undefined &&
+    have.mtime === mtime
+  ) {
+    out.kept(item.rel);
+    return false;
+  }
+  if (size > job.bigAt) {
+    tally.big = { fd, rel: item.rel, virtual, size, mtime, stats: stampsOf(first) };
+    return true;
+  }
+  const stats = settled(fd, first);
+  if (stats === undefined) {
+    out.head(item.rel, size, mtime);
+    out.endError(changed(virtual));
+    return false;
+  }
+  // The header first, then one D frame the file is read straight into (larger files are
+  // read whole, then framed); a file that changed meanwhile is rolled back to its E.
+  const mark = out.mark();
+  out.head(item.rel, size, mtime);
+  const single = size > 0 && size < job.maxChunk;
+  const frame = single ? out.dataFrame(size) : undefined;
+  const body = frame === undefined ? Buffer.allocUnsafe(size) : frame.subarray(frame.length - size);
+  let got = 0;
+  while (got < size) {
+    const n = fs.readSync(fd, body, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  const after = fs.fstatSync(fd, { bigint: true });
+  if (got !== size || !sameVersion(stats, after)) {
+    out.rollback(mark);
+    out.head(item.rel, size, mtime);
+    out.endError(changed(virtual));
+    return false;
+  }
+  const sum = have?.sha256 !== undefined && have.size === size ? digest("sha256", body) : undefined;
+  if (sum !== undefined && sum === have?.sha256) {
+    out.rollback(mark);
+    out.kept(item.rel);
+    return false;
+  }
+  const crc = job.alg === "crc32" ? crc32(body) : undefined;
+  if (frame !== undefined) out.pushFrame(frame, crc);
+  else out.data(body);
+  out.endOk(crc !== undefined ? crc32Hex(crc) : sum !== undefined ? sum : digest(job.alg, body));
+  tally.files++;
+  tally.bytes += size;
+  return false;
 }
 
 /** The stamps of `stats` as plain values a message can carry. */
