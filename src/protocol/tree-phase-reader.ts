@@ -86,7 +86,9 @@ class TreePhaseConsumer implements Consumer {
       // which stays queued.
       queue.skip(chunk.length - decoder.rest.length);
       this.#lastProgress = performance.now();
-      for (const event of events) this.#onEvent(event);
+      // An index, not for-of: the iterator protocol would add a hundred bytes to this loop,
+      // and V8 optimizes a function later the longer it is (docs/performance.md, December 6).
+      for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as TreeEvent);
     }
     return true;
   }
