@@ -72,6 +72,9 @@ export class TreeSink {
   /** The folder of the latest record path that was checked, and its local path. */
   #lastFolder = "";
   #lastLocal: string | undefined;
+  /** The folder part of the last list-form target and what `partialPath` put before its name. */
+  #partDir: string | undefined;
+  #partPrefix = "";
   /** Folders skipped (unsafe names, or not made): everything below them is dropped. */
   readonly #dropped = new Set<string>();
 
@@ -96,25 +99,26 @@ export class TreeSink {
       case "folder":
         this.#folder(event.path);
         return;
-      case "skip": {
-        const local = this.#localOf(event.path);
-        if (local === undefined) return;
-        const remote = this.#remoteOf(event.path);
-        if (event.error !== undefined)
-          this.failed.push({ path: remote, error: remoteError(event.error) });
-        else {
-          this.skipped++;
-          this.#options.onWarning?.(
-            `skipped ${escapeControls(remote)}: a ${event.kind}, not a file`,
-          );
-        }
+      case "skip":
+        this.#skip(event.path, event.kind, event.error);
         return;
-      }
       case "kept":
         this.#kept(event.path);
         return;
       default:
         return;
+    }
+  }
+
+  /** An `S` record: the sender's error for that path, or a thing that is not a file. */
+  #skip(rel: string, kind: string, error: WireError | undefined): void {
+    const local = this.#localOf(rel);
+    if (local === undefined) return;
+    const remote = this.#remoteOf(rel);
+    if (error !== undefined) this.failed.push({ path: remote, error: remoteError(error) });
+    else {
+      this.skipped++;
+      this.#options.onWarning?.(`skipped ${escapeControls(remote)}: a ${kind}, not a file`);
     }
   }
 
@@ -157,20 +161,37 @@ export class TreeSink {
       if (existing !== undefined && !existing.isFile()) {
         throw Object.assign(new Error("not a regular file"), { code: "EEXIST" });
       }
-      // A file in the folder checked last: its partial is beside it, with no path parsing.
-      const part =
-        this.#lastLocal !== undefined &&
-        local.length > this.#lastLocal.length + 1 &&
-        local.startsWith(this.#lastLocal) &&
-        local[this.#lastLocal.length] === path.sep &&
-        !local.includes(path.sep, this.#lastLocal.length + 1)
-          ? `${this.#lastLocal}${path.sep}${partialName(local.slice(this.#lastLocal.length + 1))}`
-          : partialPath(local);
+      const part = this.#partOf(local);
       current.fd = fs.openSync(part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
       (current as { part: string }).part = part;
     } catch (err) {
       current.failure = inStep(err, `Cannot download to ${JSON.stringify(local)}`);
     }
+  }
+
+  /** `partialPath(local)`, without parsing the path again for a file beside the last one. */
+  #partOf(local: string): string {
+    // A file in the folder checked last: its partial is beside it.
+    const last = this.#lastLocal;
+    if (
+      last !== undefined &&
+      local.length > last.length + 1 &&
+      local.startsWith(last) &&
+      local[last.length] === path.sep &&
+      !local.includes(path.sep, last.length + 1)
+    )
+      return `${last}${path.sep}${partialName(local.slice(last.length + 1))}`;
+    // The list form's targets: `path.join(dirname, name)` puts the same text before any
+    // plain name for one folder, so it is worked out once per folder.
+    const slash = local.lastIndexOf(path.sep);
+    if (slash < 0 || slash === local.length - 1) return partialPath(local);
+    const dir = local.slice(0, slash);
+    const name = partialName(local.slice(slash + 1));
+    if (dir === this.#partDir) return `${this.#partPrefix}${name}`;
+    const part = partialPath(local);
+    this.#partDir = dir;
+    this.#partPrefix = part.slice(0, part.length - name.length);
+    return part;
   }
 
   #data(bytes: Buffer): void {
@@ -215,6 +236,11 @@ export class TreeSink {
         );
       }
     }
+    this.#fail(current);
+  }
+
+  /** A file that will not be kept: its partial removed, its error recorded. */
+  #fail(current: Current): void {
     this.#discard(current);
     this.failed.push({ path: current.remote, error: current.failure ?? internal() });
   }
