@@ -341,9 +341,8 @@ export function normalizeVirtual(cwd: string, input: string): string {
       if (parts.pop() === undefined) throw refused(input, "it leads above the root");
       continue;
     }
-    if (Buffer.byteLength(name) > MAX_NAME_BYTES)
-      throw refused(input, `a name is longer than ${MAX_NAME_BYTES} bytes`);
-    if (name.startsWith(TEMP_PREFIX)) throw refused(input, "it names a reserved temporary file");
+    const why = nameRefusal(name);
+    if (why !== undefined) throw refused(input, why);
     parts.push(name);
   }
   const virtual = `/${parts.join("/")}`;
@@ -353,6 +352,30 @@ export function normalizeVirtual(cwd: string, input: string): string {
     throw refused(input, `with the working directory it is longer than ${MAX_PATH_BYTES} bytes`);
   }
   return virtual;
+}
+
+/** Why one name of a path (not "", "." or "..") is refused, or undefined. */
+function nameRefusal(name: string): string | undefined {
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES)
+    return `a name is longer than ${MAX_NAME_BYTES} bytes`;
+  if (name.startsWith(TEMP_PREFIX)) return "it names a reserved temporary file";
+  return undefined;
+}
+
+/**
+ * What {@link normalizeVirtual} gives for `input` when the part of it before `nameAt` is
+ * known to normalise to the folder `dir` and the rest is one plain name: `dir/name`, without
+ * splitting the path again (a GETTREE list names a thousand files of one folder). Undefined
+ * for anything the rules would refuse or treat otherwise: the caller then asks
+ * `normalizeVirtual`, which says why.
+ */
+export function virtualChild(dir: string, input: string, nameAt: number): string | undefined {
+  const name = input.slice(nameAt);
+  if (name === "" || name === "." || name === ".." || name.includes("/")) return undefined;
+  if (FORBIDDEN.test(name) || nameRefusal(name) !== undefined) return undefined;
+  if (Buffer.byteLength(input) > MAX_PATH_BYTES) return undefined;
+  const virtual = dir === "/" ? `/${name}` : `${dir}/${name}`;
+  return Buffer.byteLength(virtual) > MAX_PATH_BYTES ? undefined : virtual;
 }
 
 /**

@@ -13,7 +13,7 @@ import { logTransfer } from "./transfer-log.js";
 import { sameVersion } from "./file-version.js";
 import type { FsPool } from "./fs-pool.js";
 import { fsError } from "./fs-error.js";
-import { normalizeVirtual } from "./sandbox.js";
+import { normalizeVirtual, virtualChild } from "./sandbox.js";
 import type { DirListing, OpenedBig, ReadFilesResult, ReadItem } from "./tree-jobs.js";
 import { abortRequested } from "./commands/abort.js";
 
@@ -51,6 +51,11 @@ export class TreeSender {
   #bytes = 0;
   /** Files the next batch may read: small first, so the receiver starts sooner. */
   #batchFiles = FIRST_BATCH_FILES;
+  /**
+   * The text of the last list entry normalised in full, up to and including its last slash,
+   * when that text names the entry's folder (its last name was a plain one).
+   */
+  #rawFolder: string | undefined;
   /** Where each list entry's folder is (the list form), found once. */
   readonly #parents: (
     { dir: string; name: string | null } | { dir: undefined; error: BftpError }
@@ -102,14 +107,34 @@ export class TreeSender {
   ): { dir: string; name: string | null } | { dir: undefined; error: BftpError } {
     const cached = this.#parents[i];
     if (cached !== undefined) return cached;
+    const input = list[i]?.path ?? "";
+    // A path beside the one before it (the same text up to its last slash): only its name
+    // is checked, by the same rules (sandbox.ts); anything else is normalised in full.
+    const previous = this.#parents[i - 1];
+    const prefix = this.#rawFolder;
+    if (
+      previous?.dir !== undefined &&
+      prefix !== undefined &&
+      input.startsWith(prefix) &&
+      virtualChild(previous.dir, input, prefix.length) !== undefined
+    ) {
+      const found = { dir: previous.dir, name: input.slice(prefix.length) };
+      this.#parents[i] = found;
+      return found;
+    }
     let found: { dir: string; name: string | null } | { dir: undefined; error: BftpError };
+    this.#rawFolder = undefined;
     try {
-      const virtual = normalizeVirtual(base, list[i]?.path ?? "");
+      const virtual = normalizeVirtual(base, input);
       const slash = virtual.lastIndexOf("/");
       found =
         virtual === "/"
           ? { dir: "/", name: null }
           : { dir: virtual.slice(0, slash) || "/", name: virtual.slice(slash + 1) };
+      // Its text up to the last slash stands for `found.dir` when what follows is the name.
+      const rawSlash = input.lastIndexOf("/");
+      if (found.name !== null && input.slice(rawSlash + 1) === found.name)
+        this.#rawFolder = input.slice(0, rawSlash + 1);
     } catch (err) {
       found = { dir: undefined, error: asBftp(err) };
     }

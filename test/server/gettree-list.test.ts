@@ -15,6 +15,15 @@ import { ProtocolConnection } from "../helpers/protocol-connection.js";
 // record each with their error and the server goes on; a malformed list is refused, read to
 // its end, with the connection in step.
 
+/** Files of one folder, two of them over the 1 MiB a batch reads (streamed on their own). */
+const BIG_AND_SMALL: [string, number][] = [
+  ["s1", 10],
+  ["b1", 1024 * 1024 + 7],
+  ["t2", 20],
+  ["c2", 1536 * 1024],
+  ["u3", 30],
+];
+
 let srv: TestServer;
 let conn: ProtocolConnection;
 
@@ -26,6 +35,9 @@ before(async () => {
   await fs.writeFile(path.join(srv.outside, "secret.txt"), "outside");
   await fs.symlink(path.join(srv.outside, "secret.txt"), path.join(srv.root, "l/out.txt"));
   await fs.symlink("a.txt", path.join(srv.root, "l/in.txt"));
+  await fs.mkdir(path.join(srv.root, "m"));
+  for (const [name, size] of BIG_AND_SMALL)
+    await fs.writeFile(path.join(srv.root, "m", name), name[0]?.repeat(size) ?? "");
   conn = await ProtocolConnection.open(srv.port);
 });
 
@@ -139,6 +151,8 @@ test("hostile paths are one S record each with their error; the others are sent"
     "/l/in.txt",
     "/nowhere/x",
     "/l/missing",
+    `/l/${"x".repeat(256)}`,
+    "/l/a.txt", // beside the ones before it: its name alone is checked, and it is sent
   ];
   const got = await exchange([
     listRequest({}, [[{ path: "/l/a.txt" }, ...hostile.map((p) => ({ path: p }))]]),
@@ -154,10 +168,47 @@ test("hostile paths are one S record each with their error; the others are sent"
     "8": "symlink",
     "9": "BFTP_ERR_NOT_FOUND",
     "10": "BFTP_ERR_NOT_FOUND",
+    "11": "BFTP_ERR_PATH_REFUSED",
   });
   const heads = got.filter(([t]) => t === "H").map(([, b]) => (b as { path: string }).path);
-  assert.deepEqual(heads, ["0"]);
+  assert.deepEqual(heads, ["0", "12"]);
   assert.deepEqual(await conn.request({ op: "ABORT" }), { ok: true, aborted: false });
+});
+
+test("files over a batch's size keep their place among the small ones beside them", async () => {
+  const got = await exchange([
+    listRequest({}, [BIG_AND_SMALL.map(([name]) => ({ path: `/m/${name}` }))]),
+  ]);
+  const files: [string, number][] = [];
+  let current: [string, number] | undefined;
+  for (const [type, body] of got) {
+    if (type === "H") files.push((current = [(body as { path: string }).path, 0]));
+    else if (type === "D" && current !== undefined) {
+      const text = body as string; // each file is its name's first letter, repeated
+      assert.equal(text, (BIG_AND_SMALL[Number(current[0])]?.[0][0] ?? "").repeat(text.length));
+      current[1] += text.length;
+    } else assert.equal(type, "E");
+  }
+  assert.deepEqual(
+    files,
+    BIG_AND_SMALL.map(([, size], i) => [String(i), size]),
+  );
+});
+
+test("an entry spelled with `.` or a trailing slash names its own folder for the next", async () => {
+  const got = await exchange([
+    listRequest({}, [
+      [
+        { path: "/l/sub/." },
+        { path: "/l/sub/b.txt" },
+        { path: "/l/sub/" },
+        { path: "/l/sub/b.txt" },
+      ],
+    ]),
+  ]);
+  const heads = got.filter(([t]) => t === "H").map(([, b]) => (b as { path: string }).path);
+  assert.deepEqual(heads, ["0/b.txt", "1", "2/b.txt", "3"]);
+  assert.deepEqual(skips(got), {});
 });
 
 test("an entry with the client's copy is kept when it matches, sent when it does not", async () => {
