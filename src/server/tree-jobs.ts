@@ -72,8 +72,21 @@ export interface ReadFilesResult {
   readonly big?: OpenedBig;
 }
 
+/**
+ * What each named entry of one folder is, for GETTREE's list form: its kind (links not
+ * followed), null when there is no such entry, or why it could not be looked at.
+ */
+export type EntryKind = TreeEntry[1] | null | WireError;
+
 /** Every job a tree worker runs. */
 export type FsJob =
+  | {
+      /** The kinds of `names` in the folder `dir` (`/proc/self/fd/N`), in order: {@link EntryKind}. */
+      readonly op: "kinds";
+      readonly dir: string;
+      readonly names: readonly string[];
+      readonly virtual: string;
+    }
   | {
       readonly op: "openDir";
       /** The folder that holds it (`/proc/self/fd/N`), or the folder itself when `name` is null. */

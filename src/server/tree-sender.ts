@@ -2,7 +2,7 @@ import fs from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import { promisify } from "node:util";
 import { BftpError, isBftpError } from "../errors.js";
-import { remoteError, toWireError } from "../protocol/replies.js";
+import { remoteError, toWireError, type WireError } from "../protocol/replies.js";
 import { createChecksum, updateWithCrc } from "../protocol/checksum.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
 import type { HaveEntry, ListEntry } from "../protocol/tree-records.js";
@@ -14,7 +14,7 @@ import { sameVersion } from "./file-version.js";
 import type { FsPool } from "./fs-pool.js";
 import { fsError } from "./fs-error.js";
 import { normalizeVirtual, virtualChild } from "./sandbox.js";
-import type { DirListing, OpenedBig, ReadFilesResult, ReadItem } from "./tree-jobs.js";
+import type { DirListing, EntryKind, OpenedBig, ReadFilesResult, ReadItem } from "./tree-jobs.js";
 import { abortRequested } from "./commands/abort.js";
 
 /** Bytes of records one batch builds: large writes, and ABORT is looked for this often. */
@@ -26,6 +26,8 @@ const BATCH_FILES = 512;
  * a small file here, so 512 would be some 25 ms); later batches grow by 4 to BATCH_FILES.
  */
 const FIRST_BATCH_FILES = 32;
+/** Most entries of one folder a list names for their kinds to be looked up one by one. */
+const FEW_NAMES = 64;
 /** Deadline of one file-system batch (PROTOCOL.md §8.13, §11). */
 const BATCH_TIMEOUT_MS = 30_000;
 const fstat = promisify(fs.fstat);
@@ -167,17 +169,11 @@ export class TreeSender {
     }
     try {
       const virtualDir = opened.virtual === "/" ? "" : opened.virtual;
-      const listing = await this.#job<DirListing>({
-        op: "openDir",
-        parent: opened.path,
-        name: null,
-        virtual: opened.virtual,
-      });
-      if (listing.error !== undefined) {
-        fail(remoteError(listing.error));
+      const kinds = await this.#kinds(opened.path, opened.virtual, from, to);
+      if (!Array.isArray(kinds)) {
+        fail(remoteError(kinds));
         return;
       }
-      const kinds = new Map(listing.entries);
       let files: ReadItem[] = [];
       for (let i = from; i < to; i++) {
         const found = this.#parents[i];
@@ -187,11 +183,21 @@ export class TreeSender {
           // The folder itself (the root): its whole subtree under this index.
           await this.#readBatches(opened.path, virtualDir, files);
           files = [];
+          const listing = await this.#job<DirListing>({
+            op: "openDir",
+            parent: opened.path,
+            name: null,
+            virtual: opened.virtual,
+          });
+          if (listing.error !== undefined) {
+            this.#out.skip(rel, "dir", listing.error);
+            continue;
+          }
           this.#out.folder(rel);
           await this.#folder(opened.path, rel, listing, virtualDir);
           continue;
         }
-        const kind = kinds.get(name);
+        const kind = kinds[i - from];
         if (kind === "file") {
           const have = this.#options.have?.get(rel);
           files.push(have === undefined ? { name, rel } : { name, rel, have });
@@ -199,8 +205,9 @@ export class TreeSender {
         }
         await this.#readBatches(opened.path, virtualDir, files);
         files = [];
-        if (kind === undefined)
+        if (kind === null || kind === undefined)
           this.#out.skip(rel, "other", toWireError(notFound(`${virtualDir}/${name}`)));
+        else if (typeof kind === "object") this.#out.skip(rel, "other", kind);
         else if (kind === "dir") await this.#subfolder(opened.path, virtualDir, name, rel);
         else this.#out.skip(rel, kind);
       }
@@ -208,6 +215,36 @@ export class TreeSender {
     } finally {
       await opened.handle.close();
     }
+  }
+
+  /**
+   * What the names of list entries `from` to `to` (one folder's) are. A few names are looked
+   * up one by one (`lstat`): three files of a folder of a million cost three calls, not the
+   * million entries (past MAX_DIR_ENTRIES the listing fails). Many names take the folder's
+   * listing: one `readdir` is cheaper than a thousand `lstat`s through `/proc/self/fd`.
+   */
+  async #kinds(
+    dir: string,
+    virtual: string,
+    from: number,
+    to: number,
+  ): Promise<EntryKind[] | WireError> {
+    const names: string[] = [];
+    for (let i = from; i < to; i++) {
+      const found = this.#parents[i];
+      names.push(found?.dir === undefined ? "" : (found.name ?? ""));
+    }
+    if (names.length <= FEW_NAMES)
+      return this.#job<EntryKind[]>({ op: "kinds", dir, names, virtual });
+    const listing = await this.#job<DirListing>({
+      op: "openDir",
+      parent: dir,
+      name: null,
+      virtual,
+    });
+    if (listing.error !== undefined) return listing.error;
+    const byName = new Map(listing.entries);
+    return names.map((name) => byName.get(name) ?? null);
   }
 
   /** Opens, announces (`F`) and sends one subfolder and all below it. */

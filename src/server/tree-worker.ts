@@ -18,6 +18,7 @@ import { fsError } from "./fs-error.js";
 import { TEMP_PREFIX } from "./sandbox.js";
 import type {
   DirListing,
+  EntryKind,
   FileStamps,
   FsJob,
   OpenedBig,
@@ -71,6 +72,34 @@ function openDir(parent: string, name: string | null, virtual: string): DirListi
     if (fd >= 0) fs.closeSync(fd);
     return { fd: -1, entries: [], error: toWireError(fsError(err, "list", virtual)) };
   }
+}
+
+/**
+ * What each of `names` in the folder `dir` is, one `lstat` each: GETTREE's list form asks
+ * about the entries it names, not the whole folder (a list of three files in a folder of a
+ * million would otherwise read the million, and fail past MAX_DIR_ENTRIES).
+ */
+function kindsOf(dir: string, names: readonly string[], virtual: string): EntryKind[] {
+  const kinds: EntryKind[] = [];
+  for (const name of names) {
+    try {
+      const stats = fs.lstatSync(`${dir}/${name}`, { throwIfNoEntry: false });
+      kinds.push(
+        stats === undefined
+          ? null
+          : stats.isFile()
+            ? "file"
+            : stats.isDirectory()
+              ? "dir"
+              : stats.isSymbolicLink()
+                ? "symlink"
+                : "other",
+      );
+    } catch (err) {
+      kinds.push(toWireError(fsError(err, "open", `${virtual === "/" ? "" : virtual}/${name}`)));
+    }
+  }
+  return kinds;
 }
 
 /** Stats once the change time is old enough to trust (file-version.ts), waiting at most once. */
@@ -311,6 +340,8 @@ function stampsOf(stats: BigIntStats): FileStamps {
 
 function run(job: FsJob): { result: unknown; transfer: ArrayBuffer[] } {
   switch (job.op) {
+    case "kinds":
+      return { result: kindsOf(job.dir, job.names, job.virtual), transfer: [] };
     case "openDir":
       return { result: openDir(job.parent, job.name, job.virtual), transfer: [] };
     case "readFiles": {

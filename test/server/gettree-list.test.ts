@@ -195,6 +195,28 @@ test("files over a batch's size keep their place among the small ones beside the
   );
 });
 
+test("many names of one folder, looked up in its listing, each keep their place", async () => {
+  // Past 64 names of one folder the server reads the folder's listing once instead of one
+  // lstat per name (the hostile test above takes the other way): both must say the same.
+  const names = ["s1", "t2", "missing", "u3"];
+  const list = Array.from({ length: 1_000 }, (_, i) => ({ path: `/m/${names[i % 4] ?? ""}` }));
+  const got = await exchange([listRequest({}, [list])]);
+  const heads = new Map<string, number>();
+  const skipped = skips(got);
+  for (const [type, body] of got)
+    if (type === "H") {
+      const head = body as { path: string; size: number };
+      heads.set(head.path, head.size);
+    }
+  const sizes = new Map(BIG_AND_SMALL);
+  for (let i = 0; i < list.length; i++) {
+    const name = names[i % 4] ?? "";
+    if (name === "missing") assert.equal(skipped[String(i)], "BFTP_ERR_NOT_FOUND", `entry ${i}`);
+    else assert.equal(heads.get(String(i)), sizes.get(name), `entry ${i}`);
+  }
+  assert.equal(heads.size + Object.keys(skipped).length, list.length);
+});
+
 test("an entry spelled with `.` or a trailing slash names its own folder for the next", async () => {
   const got = await exchange([
     listRequest({}, [

@@ -17,7 +17,12 @@ import { TreeDecoder, type TreeEvent } from "../../src/protocol/tree-decoder.js"
 import { TreeEncoder } from "../../src/protocol/tree-encoder.js";
 import { RACY_MS } from "../../src/server/file-version.js";
 import { FsPool } from "../../src/server/fs-pool.js";
-import type { DirListing, ReadFilesResult, ReadItem } from "../../src/server/tree-jobs.js";
+import type {
+  DirListing,
+  EntryKind,
+  ReadFilesResult,
+  ReadItem,
+} from "../../src/server/tree-jobs.js";
 
 const MAX_CHUNK = 64 * 1024;
 const BIG_AT = 256 * 1024;
@@ -209,4 +214,30 @@ test("what is not a regular file when opened is skipped as before: FIFO, folder,
     ...expected("one.txt", FILES["one.txt"] as Buffer, await mtimeOf("one.txt")),
     { type: "trailer" },
   ]);
+});
+
+test("the kinds of named entries, one lstat each, are what the folder's listing says", async () => {
+  // GETTREE's list form looks a few names up one by one (tree-sender.ts, #kinds) and many in
+  // the listing: both ways must give every entry the same kind, and a missing name null.
+  const names = [...folder.entries.map(([name]) => name), "no-such-name", "one.txt"];
+  const kinds = await pool.run<EntryKind[]>(
+    { op: "kinds", dir: `${base}/`, names, virtual: "/t" },
+    10_000,
+  );
+  const listed = new Map<string, EntryKind>(folder.entries);
+  assert.deepEqual(
+    kinds,
+    names.map((name) => listed.get(name) ?? null),
+  );
+  assert.deepEqual(
+    Object.fromEntries(["a-folder", "a-link", "a-fifo", "one.txt"].map((n) => [n, listed.get(n)])),
+    { "a-folder": "dir", "a-link": "symlink", "a-fifo": "other", "one.txt": "file" },
+  );
+  // A "folder" that is a file: each name carries the error, with its code.
+  const inFile = await pool.run<EntryKind[]>(
+    { op: "kinds", dir: path.join(base, "one.txt"), names: ["x"], virtual: "/t/one.txt" },
+    10_000,
+  );
+  assert.equal(inFile.length, 1);
+  assert.equal((inFile[0] as { code?: string } | null)?.code, "BFTP_ERR_NOT_A_DIRECTORY");
 });
