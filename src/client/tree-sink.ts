@@ -72,7 +72,7 @@ export class TreeSink {
   /** The folder of the latest record path that was checked, and its local path. */
   #lastFolder = "";
   #lastLocal: string | undefined;
-  /** The folder part of the last list-form target and what `partialPath` put before its name. */
+  /** The folder part of the last local path and what `partialPath` put before its name. */
   #partDir: string | undefined;
   #partPrefix = "";
   /** Folders skipped (unsafe names, or not made): everything below them is dropped. */
@@ -169,20 +169,11 @@ export class TreeSink {
     }
   }
 
-  /** `partialPath(local)`, without parsing the path again for a file beside the last one. */
+  /**
+   * `partialPath(local)`, worked out once per folder: `path.join(dirname, name)` puts the
+   * same text before any plain name of one folder (a tree's files, a list's targets).
+   */
   #partOf(local: string): string {
-    // A file in the folder checked last: its partial is beside it.
-    const last = this.#lastLocal;
-    if (
-      last !== undefined &&
-      local.length > last.length + 1 &&
-      local.startsWith(last) &&
-      local[last.length] === path.sep &&
-      !local.includes(path.sep, last.length + 1)
-    )
-      return `${last}${path.sep}${partialName(local.slice(last.length + 1))}`;
-    // The list form's targets: `path.join(dirname, name)` puts the same text before any
-    // plain name for one folder, so it is worked out once per folder.
     const slash = local.lastIndexOf(path.sep);
     if (slash < 0 || slash === local.length - 1) return partialPath(local);
     const dir = local.slice(0, slash);
