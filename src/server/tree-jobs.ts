@@ -59,6 +59,13 @@ export interface ReadFilesJob {
   readonly bigAt: number;
   /** The phase checksum so far. */
   readonly crc: number;
+  /**
+   * GETTREE's list form: the names are whatever the list named, not a listing's files. Each
+   * is opened without following a link and without blocking, and looked at (`fstat`) before
+   * it is read: a missing name is an `S` record with BFTP_ERR_NOT_FOUND, anything but a
+   * regular file or a folder an `S` record, and a folder ends the batch (`folder`).
+   */
+  readonly probe?: boolean;
 }
 
 /** What a batch built: the records (memory transferred, not copied) and how far it got. */
@@ -70,23 +77,12 @@ export interface ReadFilesResult {
   readonly files: number;
   readonly fileBytes: number;
   readonly big?: OpenedBig;
+  /** With `probe`: the item after the consumed ones is a folder, for the main thread to send. */
+  readonly folder?: boolean;
 }
-
-/**
- * What each named entry of one folder is, for GETTREE's list form: its kind (links not
- * followed), null when there is no such entry, or why it could not be looked at.
- */
-export type EntryKind = TreeEntry[1] | null | WireError;
 
 /** Every job a tree worker runs. */
 export type FsJob =
-  | {
-      /** The kinds of `names` in the folder `dir` (`/proc/self/fd/N`), in order: {@link EntryKind}. */
-      readonly op: "kinds";
-      readonly dir: string;
-      readonly names: readonly string[];
-      readonly virtual: string;
-    }
   | {
       readonly op: "openDir";
       /** The folder that holds it (`/proc/self/fd/N`), or the folder itself when `name` is null. */

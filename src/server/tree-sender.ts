@@ -2,7 +2,7 @@ import fs from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import { promisify } from "node:util";
 import { BftpError, isBftpError } from "../errors.js";
-import { remoteError, toWireError, type WireError } from "../protocol/replies.js";
+import { remoteError, toWireError } from "../protocol/replies.js";
 import { createChecksum, updateWithCrc } from "../protocol/checksum.js";
 import { TreeEncoder } from "../protocol/tree-encoder.js";
 import type { HaveEntry, ListEntry } from "../protocol/tree-records.js";
@@ -14,7 +14,7 @@ import { sameVersion } from "./file-version.js";
 import type { FsPool } from "./fs-pool.js";
 import { fsError } from "./fs-error.js";
 import { normalizeVirtual, virtualChild } from "./sandbox.js";
-import type { DirListing, EntryKind, OpenedBig, ReadFilesResult, ReadItem } from "./tree-jobs.js";
+import type { DirListing, OpenedBig, ReadFilesResult, ReadItem } from "./tree-jobs.js";
 import { abortRequested } from "./commands/abort.js";
 
 /** Bytes of records one batch builds: large writes, and ABORT is looked for this often. */
@@ -26,8 +26,6 @@ const BATCH_FILES = 512;
  * a small file here, so 512 would be some 25 ms); later batches grow by 4 to BATCH_FILES.
  */
 const FIRST_BATCH_FILES = 32;
-/** Most entries of one folder a list names for their kinds to be looked up one by one. */
-const FEW_NAMES = 64;
 /** Deadline of one file-system batch (PROTOCOL.md §8.13, §11). */
 const BATCH_TIMEOUT_MS = 30_000;
 const fstat = promisify(fs.fstat);
@@ -84,9 +82,9 @@ export class TreeSender {
   }
 
   /**
-   * The list form: runs of paths in the same folder share one sandbox open and one listing,
-   * and their files are read in batches; a folder is its `F` record and its subtree; each
-   * path the sandbox refuses, or that is missing, is one `S` record with its error.
+   * The list form: runs of paths in the same folder share one sandbox open, and their names
+   * are read in batches, each looked at as it is opened; a folder is its `F` record and its
+   * subtree; each path the sandbox refuses, or that is missing, is one `S` record with its error.
    */
   runList(base: string, list: readonly ListEntry[], reply: Buffer): Promise<void> {
     return this.#phase(reply, async () => {
@@ -169,82 +167,39 @@ export class TreeSender {
     }
     try {
       const virtualDir = opened.virtual === "/" ? "" : opened.virtual;
-      const kinds = await this.#kinds(opened.path, opened.virtual, from, to);
-      if (!Array.isArray(kinds)) {
-        fail(remoteError(kinds));
-        return;
-      }
+      // Each name is looked at as the worker opens it (`probe`): no listing of the folder and
+      // no lookup ahead, so the first file is read as soon as the list is. Three files of a
+      // folder of a million cost three opens, and past MAX_DIR_ENTRIES still work.
       let files: ReadItem[] = [];
       for (let i = from; i < to; i++) {
         const found = this.#parents[i];
         const name = found?.dir === undefined ? null : found.name;
         const rel = String(i);
-        if (name === null) {
-          // The folder itself (the root): its whole subtree under this index.
-          await this.#readBatches(opened.path, virtualDir, files);
-          files = [];
-          const listing = await this.#job<DirListing>({
-            op: "openDir",
-            parent: opened.path,
-            name: null,
-            virtual: opened.virtual,
-          });
-          if (listing.error !== undefined) {
-            this.#out.skip(rel, "dir", listing.error);
-            continue;
-          }
-          this.#out.folder(rel);
-          await this.#folder(opened.path, rel, listing, virtualDir);
-          continue;
-        }
-        const kind = kinds[i - from];
-        if (kind === "file") {
+        if (name !== null) {
           const have = this.#options.have?.get(rel);
           files.push(have === undefined ? { name, rel } : { name, rel, have });
           continue;
         }
-        await this.#readBatches(opened.path, virtualDir, files);
+        // The folder itself (the root): its whole subtree under this index.
+        await this.#readBatches(opened.path, virtualDir, files, true);
         files = [];
-        if (kind === null || kind === undefined)
-          this.#out.skip(rel, "other", toWireError(notFound(`${virtualDir}/${name}`)));
-        else if (typeof kind === "object") this.#out.skip(rel, "other", kind);
-        else if (kind === "dir") await this.#subfolder(opened.path, virtualDir, name, rel);
-        else this.#out.skip(rel, kind);
+        const listing = await this.#job<DirListing>({
+          op: "openDir",
+          parent: opened.path,
+          name: null,
+          virtual: opened.virtual,
+        });
+        if (listing.error !== undefined) {
+          this.#out.skip(rel, "dir", listing.error);
+          continue;
+        }
+        this.#out.folder(rel);
+        await this.#folder(opened.path, rel, listing, virtualDir);
       }
-      await this.#readBatches(opened.path, virtualDir, files);
+      await this.#readBatches(opened.path, virtualDir, files, true);
     } finally {
       await opened.handle.close();
     }
-  }
-
-  /**
-   * What the names of list entries `from` to `to` (one folder's) are. A few names are looked
-   * up one by one (`lstat`): three files of a folder of a million cost three calls, not the
-   * million entries (past MAX_DIR_ENTRIES the listing fails). Many names take the folder's
-   * listing: one `readdir` is cheaper than a thousand `lstat`s through `/proc/self/fd`.
-   */
-  async #kinds(
-    dir: string,
-    virtual: string,
-    from: number,
-    to: number,
-  ): Promise<EntryKind[] | WireError> {
-    const names: string[] = [];
-    for (let i = from; i < to; i++) {
-      const found = this.#parents[i];
-      names.push(found?.dir === undefined ? "" : (found.name ?? ""));
-    }
-    if (names.length <= FEW_NAMES)
-      return this.#job<EntryKind[]>({ op: "kinds", dir, names, virtual });
-    const listing = await this.#job<DirListing>({
-      op: "openDir",
-      parent: dir,
-      name: null,
-      virtual,
-    });
-    if (listing.error !== undefined) return listing.error;
-    const byName = new Map(listing.entries);
-    return names.map((name) => byName.get(name) ?? null);
   }
 
   /** Opens, announces (`F`) and sends one subfolder and all below it. */
@@ -335,8 +290,17 @@ export class TreeSender {
     for (const name of dirs) await this.#subfolder(path, virtualDir, name, `${prefix}${name}`);
   }
 
-  /** Files of one folder, read on the pool in batches of about 1 MiB of records. */
-  async #readBatches(path: string, virtualDir: string, files: readonly ReadItem[]): Promise<void> {
+  /**
+   * Files of one folder, read on the pool in batches of about 1 MiB of records. With `probe`
+   * (the list form) the names are looked at as they are opened, and a folder among them is
+   * sent in its place, with all below it.
+   */
+  async #readBatches(
+    path: string,
+    virtualDir: string,
+    files: readonly ReadItem[],
+    probe = false,
+  ): Promise<void> {
     let at = 0;
     while (at < files.length) {
       this.#checkAbort();
@@ -352,6 +316,7 @@ export class TreeSender {
         budget: BATCH_BYTES,
         bigAt: BATCH_BYTES,
         crc: this.#out.crc,
+        ...(probe ? { probe } : {}),
       });
       at += batch.consumed;
       this.#out.crc = batch.crc;
@@ -361,6 +326,11 @@ export class TreeSender {
         Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.length),
       );
       if (batch.big !== undefined) await this.#bigFile(batch.big);
+      if (batch.folder === true) {
+        const folder = files[at] as ReadItem;
+        at++;
+        await this.#subfolder(path, virtualDir, folder.name, folder.rel);
+      }
     }
   }
 
@@ -484,13 +454,6 @@ function changedError(virtual: string): BftpError {
   return new BftpError(
     "BFTP_ERR_FILE_CHANGED",
     `Cannot read ${JSON.stringify(virtual)}: the file changed while it was read`,
-  );
-}
-
-function notFound(virtual: string): BftpError {
-  return new BftpError(
-    "BFTP_ERR_NOT_FOUND",
-    `Cannot read ${JSON.stringify(virtual)}: no such file`,
   );
 }
 

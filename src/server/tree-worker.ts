@@ -18,7 +18,6 @@ import { fsError } from "./fs-error.js";
 import { TEMP_PREFIX } from "./sandbox.js";
 import type {
   DirListing,
-  EntryKind,
   FileStamps,
   FsJob,
   OpenedBig,
@@ -30,7 +29,7 @@ import type {
 import { heldFiles } from "./tree-upload-held.js";
 import { writeFiles } from "./tree-upload-jobs.js";
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
 /** Most entries one folder may hold before it is reported unreadable. */
 const MAX_DIR_ENTRIES = 1_000_000;
@@ -72,34 +71,6 @@ function openDir(parent: string, name: string | null, virtual: string): DirListi
     if (fd >= 0) fs.closeSync(fd);
     return { fd: -1, entries: [], error: toWireError(fsError(err, "list", virtual)) };
   }
-}
-
-/**
- * What each of `names` in the folder `dir` is, one `lstat` each: GETTREE's list form asks
- * about the entries it names, not the whole folder (a list of three files in a folder of a
- * million would otherwise read the million, and fail past MAX_DIR_ENTRIES).
- */
-function kindsOf(dir: string, names: readonly string[], virtual: string): EntryKind[] {
-  const kinds: EntryKind[] = [];
-  for (const name of names) {
-    try {
-      const stats = fs.lstatSync(`${dir}/${name}`, { throwIfNoEntry: false });
-      kinds.push(
-        stats === undefined
-          ? null
-          : stats.isFile()
-            ? "file"
-            : stats.isDirectory()
-              ? "dir"
-              : stats.isSymbolicLink()
-                ? "symlink"
-                : "other",
-      );
-    } catch (err) {
-      kinds.push(toWireError(fsError(err, "open", `${virtual === "/" ? "" : virtual}/${name}`)));
-    }
-  }
-  return kinds;
 }
 
 /** Stats once the change time is old enough to trust (file-version.ts), waiting at most once. */
@@ -167,6 +138,8 @@ interface Tally {
   files: number;
   bytes: number;
   big: OpenedBig | undefined;
+  /** A probed name was a folder: the batch ends before it. */
+  folder: boolean;
 }
 
 /**
@@ -182,7 +155,7 @@ interface Tally {
 function readFiles(job: ReadFilesJob): ReadFilesResult {
   // Room for the budget and one more small file's records: the arena then never grows.
   const out = new TreeEncoder(job.maxChunk, job.crc, job.budget + 128 * 1024);
-  const tally: Tally = { files: 0, bytes: 0, big: undefined };
+  const tally: Tally = { files: 0, bytes: 0, big: undefined, folder: false };
   const items = job.items;
   let consumed = 0;
   // An index, not for-of: the iterator protocol is about a hundred bytes of the loop's length.
@@ -192,13 +165,18 @@ function readFiles(job: ReadFilesJob): ReadFilesResult {
     const openedAt = Date.now();
     let fd: number;
     try {
-      fd = fs.openSync(`${job.dir}/${item.name}`, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+      fd = fs.openSync(`${job.dir}/${item.name}`, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     } catch (err) {
       openFailed(out, job, item, err);
       continue; // gone since the listing: nothing to send
     }
     let keep = false;
     try {
+      if (job.probe === true && !probedFile(out, item, fd, tally)) {
+        if (!tally.folder) continue;
+        consumed--; // the folder is the main thread's to send
+        break;
+      }
       // A have-list entry is answered from the stamps alone (K without reading): not here.
       const whole = item.have === undefined ? readWhole(fd, job.bigAt, openedAt) : undefined;
       if (whole === undefined) {
@@ -237,6 +215,7 @@ function resultOf(out: TreeEncoder, consumed: number, tally: Tally): ReadFilesRe
     files: tally.files,
     fileBytes: tally.bytes,
     ...(tally.big === undefined ? {} : { big: tally.big }),
+    ...(tally.folder ? { folder: true } : {}),
   };
 }
 
@@ -245,12 +224,41 @@ function virtualOf(job: ReadFilesJob, item: ReadItem): string {
   return `${job.virtualDir}/${item.name}`;
 }
 
-/** A file that could not be opened: a link is skipped as one, a vanished file is left out. */
+/**
+ * A file that could not be opened: a link is skipped as one, and a socket (ENXIO: only the
+ * list form opens one) as "other"; a file gone since the listing is left out, but a name the
+ * list gave that does not exist is reported (BFTP_ERR_NOT_FOUND).
+ */
 function openFailed(out: TreeEncoder, job: ReadFilesJob, item: ReadItem, err: unknown): void {
   const code = (err as { code?: unknown }).code;
   if (code === "ELOOP") out.skip(item.rel, "symlink");
+  else if (code === "ENXIO") out.skip(item.rel, "other");
+  else if (code === "ENOENT" && job.probe === true)
+    out.skip(item.rel, "other", notFound(job, item));
   else if (code !== "ENOENT")
     out.skip(item.rel, "other", toWireError(fsError(err, "open", virtualOf(job, item))));
+}
+
+/** A name the list gave that is not there (PROTOCOL.md §8.13's worked example). */
+function notFound(job: ReadFilesJob, item: ReadItem): WireError {
+  return toWireError(
+    new BftpError(
+      "BFTP_ERR_NOT_FOUND",
+      `Cannot read ${JSON.stringify(virtualOf(job, item))}: no such file`,
+    ),
+  );
+}
+
+/**
+ * Whether a name the list gave, now open, is a regular file, looked at before any read (a
+ * device is never read). A folder sets `tally.folder`; anything else is skipped as "other".
+ */
+function probedFile(out: TreeEncoder, item: ReadItem, fd: number, tally: Tally): boolean {
+  const stats = fs.fstatSync(fd, { bigint: true }); // as readWhole's: one shape to optimize
+  if (stats.isFile()) return true;
+  if (stats.isDirectory()) tally.folder = true;
+  else out.skip(item.rel, "other");
+  return false;
 }
 
 function readFailed(out: TreeEncoder, job: ReadFilesJob, item: ReadItem, err: unknown): void {
@@ -340,8 +348,6 @@ function stampsOf(stats: BigIntStats): FileStamps {
 
 function run(job: FsJob): { result: unknown; transfer: ArrayBuffer[] } {
   switch (job.op) {
-    case "kinds":
-      return { result: kindsOf(job.dir, job.names, job.virtual), transfer: [] };
     case "openDir":
       return { result: openDir(job.parent, job.name, job.virtual), transfer: [] };
     case "readFiles": {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -38,6 +39,9 @@ before(async () => {
   await fs.mkdir(path.join(srv.root, "m"));
   for (const [name, size] of BIG_AND_SMALL)
     await fs.writeFile(path.join(srv.root, "m", name), name[0]?.repeat(size) ?? "");
+  await fs.mkdir(path.join(srv.root, "m/d"));
+  await fs.writeFile(path.join(srv.root, "m/d/z"), "z");
+  execFileSync("mkfifo", [path.join(srv.root, "m/fifo")]);
   conn = await ProtocolConnection.open(srv.port);
 });
 
@@ -195,26 +199,42 @@ test("files over a batch's size keep their place among the small ones beside the
   );
 });
 
-test("many names of one folder, looked up in its listing, each keep their place", async () => {
-  // Past 64 names of one folder the server reads the folder's listing once instead of one
-  // lstat per name (the hostile test above takes the other way): both must say the same.
-  const names = ["s1", "t2", "missing", "u3"];
-  const list = Array.from({ length: 1_000 }, (_, i) => ({ path: `/m/${names[i % 4] ?? ""}` }));
+test("a thousand names of one folder, folders and FIFOs among them, each keep their place", async () => {
+  // The worker looks at each name as it opens it (no listing first): a folder among the
+  // files ends a batch and is sent in its place with what is in it, then the files go on; a
+  // missing name and a FIFO are one S record each.
+  const names = ["s1", "t2", "missing", "d", "fifo", "u3"];
+  const list = Array.from({ length: 1_000 }, (_, i) => ({ path: `/m/${names[i % 6] ?? ""}` }));
   const got = await exchange([listRequest({}, [list])]);
   const heads = new Map<string, number>();
+  const folders: string[] = [];
   const skipped = skips(got);
   for (const [type, body] of got)
     if (type === "H") {
       const head = body as { path: string; size: number };
       heads.set(head.path, head.size);
-    }
+    } else if (type === "F") folders.push((body as { path: string }).path);
   const sizes = new Map(BIG_AND_SMALL);
   for (let i = 0; i < list.length; i++) {
-    const name = names[i % 4] ?? "";
-    if (name === "missing") assert.equal(skipped[String(i)], "BFTP_ERR_NOT_FOUND", `entry ${i}`);
-    else assert.equal(heads.get(String(i)), sizes.get(name), `entry ${i}`);
+    const name = names[i % 6] ?? "";
+    const rel = String(i);
+    if (name === "missing") assert.equal(skipped[rel], "BFTP_ERR_NOT_FOUND", `entry ${i}`);
+    else if (name === "fifo") assert.equal(skipped[rel], "other", `entry ${i}`);
+    else if (name === "d") {
+      assert.ok(folders.includes(rel), `entry ${i}`);
+      assert.equal(heads.get(`${rel}/z`), 1, `entry ${i}`);
+    } else assert.equal(heads.get(rel), sizes.get(name), `entry ${i}`);
   }
-  assert.equal(heads.size + Object.keys(skipped).length, list.length);
+  // Every record in list order: each entry's records come before the next entry's.
+  const order = got
+    .filter(([type]) => type !== "D" && type !== "E")
+    .map(([, body]) => Number((body as { path: string }).path.split("/")[0]));
+  assert.deepEqual(
+    order,
+    [...order].sort((a, b) => a - b),
+  );
+  assert.equal(folders.length, list.filter((entry) => entry.path === "/m/d").length);
+  assert.equal(new Set(order).size, list.length); // every entry said something
 });
 
 test("an entry spelled with `.` or a trailing slash names its own folder for the next", async () => {

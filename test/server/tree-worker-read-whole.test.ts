@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -17,12 +18,7 @@ import { TreeDecoder, type TreeEvent } from "../../src/protocol/tree-decoder.js"
 import { TreeEncoder } from "../../src/protocol/tree-encoder.js";
 import { RACY_MS } from "../../src/server/file-version.js";
 import { FsPool } from "../../src/server/fs-pool.js";
-import type {
-  DirListing,
-  EntryKind,
-  ReadFilesResult,
-  ReadItem,
-} from "../../src/server/tree-jobs.js";
+import type { DirListing, ReadFilesResult, ReadItem } from "../../src/server/tree-jobs.js";
 
 const MAX_CHUNK = 64 * 1024;
 const BIG_AT = 256 * 1024;
@@ -81,9 +77,10 @@ async function settled(names: readonly string[]): Promise<void> {
   }
 }
 
-async function readFiles(items: readonly ReadItem[]): Promise<ReadFilesResult> {
+async function readFiles(items: readonly ReadItem[], probe = false): Promise<ReadFilesResult> {
   return pool.run<ReadFilesResult>(
     {
+      ...(probe ? { probe } : {}),
       op: "readFiles",
       dir: base,
       virtualDir: "/t",
@@ -216,28 +213,52 @@ test("what is not a regular file when opened is skipped as before: FIFO, folder,
   ]);
 });
 
-test("the kinds of named entries, one lstat each, are what the folder's listing says", async () => {
-  // GETTREE's list form looks a few names up one by one (tree-sender.ts, #kinds) and many in
-  // the listing: both ways must give every entry the same kind, and a missing name null.
-  const names = [...folder.entries.map(([name]) => name), "no-such-name", "one.txt"];
-  const kinds = await pool.run<EntryKind[]>(
-    { op: "kinds", dir: `${base}/`, names, virtual: "/t" },
-    10_000,
-  );
-  const listed = new Map<string, EntryKind>(folder.entries);
-  assert.deepEqual(
-    kinds,
-    names.map((name) => listed.get(name) ?? null),
-  );
-  assert.deepEqual(
-    Object.fromEntries(["a-folder", "a-link", "a-fifo", "one.txt"].map((n) => [n, listed.get(n)])),
-    { "a-folder": "dir", "a-link": "symlink", "a-fifo": "other", "one.txt": "file" },
-  );
-  // A "folder" that is a file: each name carries the error, with its code.
-  const inFile = await pool.run<EntryKind[]>(
-    { op: "kinds", dir: path.join(base, "one.txt"), names: ["x"], virtual: "/t/one.txt" },
-    10_000,
-  );
-  assert.equal(inFile.length, 1);
-  assert.equal((inFile[0] as { code?: string } | null)?.code, "BFTP_ERR_NOT_A_DIRECTORY");
+test("probed names (the list form): each looked at as opened, a folder ends the batch", async () => {
+  // GETTREE's list form hands the worker the names the list gave, with no listing first
+  // (tree-sender.ts, #listRun): a missing name is reported, a FIFO and a socket are skipped
+  // unread, a link is refused, and the batch stops before a folder for the main thread.
+  const socketPath = path.join(base, "a-socket");
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  try {
+    await settled(["one.txt", "small.bin", "empty.txt"]);
+    const names = ["one.txt", "a-fifo", "a-socket", "a-link", "no-such-name", "small.bin"];
+    const result = await readFiles(itemsOf([...names, "a-folder", "empty.txt"]), true);
+    assert.equal(result.consumed, names.length); // the folder is not consumed
+    assert.equal(result.folder, true);
+    assert.equal(result.files, 2);
+    const events = decode(result, true);
+    assert.deepEqual(decode(result, false), events);
+    const missing = events.find((e) => e.type === "skip" && e.path === "no-such-name");
+    assert.equal(missing?.type === "skip" ? missing.error?.code : undefined, "BFTP_ERR_NOT_FOUND");
+    assert.deepEqual(
+      events.map((e) => (e.type === "skip" ? { ...e, error: e.error?.code } : e)),
+      [
+        ...expected("one.txt", FILES["one.txt"] as Buffer, await mtimeOf("one.txt")),
+        { type: "skip", path: "a-fifo", kind: "other", error: undefined },
+        { type: "skip", path: "a-socket", kind: "other", error: undefined },
+        { type: "skip", path: "a-link", kind: "symlink", error: undefined },
+        { type: "skip", path: "no-such-name", kind: "other", error: "BFTP_ERR_NOT_FOUND" },
+        ...expected("small.bin", FILES["small.bin"] as Buffer, await mtimeOf("small.bin")),
+        { type: "trailer" },
+      ],
+    );
+    // What comes after the folder is the next batch's, read as any other.
+    const rest = await readFiles(itemsOf(["empty.txt"]), true);
+    assert.equal(rest.folder, undefined);
+    assert.deepEqual(decode(rest, false), [
+      ...expected("empty.txt", FILES["empty.txt"] as Buffer, await mtimeOf("empty.txt")),
+      { type: "trailer" },
+    ]);
+    // Unprobed (a listing's files), a vanished name is left out and a folder skipped.
+    const walked = await readFiles(itemsOf(["no-such-name", "a-folder", "one.txt"]));
+    assert.equal(walked.folder, undefined);
+    assert.deepEqual(decode(walked, false), [
+      { type: "skip", path: "a-folder", kind: "other" },
+      ...expected("one.txt", FILES["one.txt"] as Buffer, await mtimeOf("one.txt")),
+      { type: "trailer" },
+    ]);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
