@@ -150,7 +150,8 @@ interface Tally {
  * other case is a call away. V8 optimizes a function after it ran some 67 KB of its own
  * bytecode per "tick" for 3 ticks plus one per 150 bytes of its length: this loop, at 1,856
  * bytes with the rare cases inline, took 15 ticks, about 3,000 small files, before it was
- * optimized; at its length now (650 bytes) it takes 7 (docs/performance.md, December 6).
+ * optimized; at its length now (718 bytes, with the list form's probe) it takes 7
+ * (docs/performance.md, December 6).
  */
 function readFiles(job: ReadFilesJob): ReadFilesResult {
   // Room for the budget and one more small file's records: the arena then never grows.
